@@ -1,0 +1,1 @@
+//! osprey-bench (being built).

@@ -1,0 +1,1 @@
+//! osprey-filter (being built).

@@ -1,0 +1,1 @@
+//! osprey-scap (being built).
