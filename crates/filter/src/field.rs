@@ -1,0 +1,174 @@
+//! The contract between the filter language and the things it filters.
+//!
+//! A *catalogue* ([`FieldCatalog`]) turns a field name written by the user
+//! (`proc.name`, `evt.arg[1]`, `proc.aname[2]`) into a [`FieldRef`] once, at compile
+//! time. Per event, an *extractor* ([`Extract`]), usually a small struct borrowing
+//! the event and the state, writes the field's values into a reusable [`Values`]
+//! buffer. The language never knows which field classes exist, so syscall fields
+//! and Kubernetes audit fields plug in the same way.
+
+use osprey_event::ParamType;
+use std::ops::Range;
+
+/// The argument written after a field name: `proc.aname[2]`, `evt.arg.name`, `evt.arg[name]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum FieldArg {
+    /// No argument.
+    #[default]
+    None,
+    /// A numeric argument, `[N]`.
+    Index(i64),
+    /// A name argument, `.name`, `[name]` or `["name"]`.
+    Name(Box<str>),
+}
+
+/// A field resolved by a catalogue: which field, with which argument, and its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRef {
+    /// Catalogue-specific field id (an index into the catalogue's own table).
+    pub id: u32,
+    /// The argument.
+    pub arg: FieldArg,
+    /// The type of the field's values; drives how literals are parsed and compared.
+    pub ty: ParamType,
+    /// The name as the user wrote it, including the argument (`evt.arg.fd`).
+    pub name: Box<str>,
+}
+
+/// Why a field name could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// No field of that name.
+    #[error("unknown field '{0}'")]
+    Unknown(String),
+    /// The field exists but the argument is wrong or missing.
+    #[error("bad argument for field '{field}': {reason}")]
+    BadArg {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Resolves field names at compile time.
+pub trait FieldCatalog {
+    /// Resolves `name` with its optional argument (already split off by the parser).
+    fn resolve(&self, name: &str, arg: FieldArg) -> Result<FieldRef, FieldError>;
+}
+
+/// Extracts field values for one event. Implemented by a per-event context.
+pub trait Extract {
+    /// Appends the values of `field` for the current event to `out`.
+    /// Returns `false` (and appends nothing) when the field has no value here.
+    /// Most fields yield one value; some (`fdlist.*`, `proc.aname` without index)
+    /// yield several.
+    fn extract(&self, field: &FieldRef, out: &mut Values) -> bool;
+}
+
+/// One extracted value. Strings and buffers live in the owning [`Values`]' byte buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    Uint(u64),
+    /// A boolean.
+    Bool(bool),
+    /// A floating-point number.
+    Double(f64),
+    /// Bytes (a string, path or buffer), as a range into [`Values::bytes`].
+    Bytes(Range<u32>),
+    /// An IPv4 address, network order.
+    Ipv4([u8; 4]),
+    /// An IPv6 address.
+    Ipv6([u8; 16]),
+}
+
+/// A reusable buffer of extracted values: cleared, not freed, between events.
+#[derive(Debug, Default, Clone)]
+pub struct Values {
+    items: Vec<Value>,
+    bytes: Vec<u8>,
+}
+
+impl Values {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets all values, keeping the allocations.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+    }
+
+    /// Pushes a non-byte value.
+    #[inline]
+    pub fn push(&mut self, v: Value) {
+        self.items.push(v);
+    }
+
+    /// Pushes a byte-string value, copying it into the buffer.
+    #[inline]
+    pub fn push_bytes(&mut self, b: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(b);
+        self.items.push(Value::Bytes(Self::range(start, self.bytes.len())));
+    }
+
+    /// Starts a byte-string value written in pieces through [`Values::bytes_mut`];
+    /// finish it with [`Values::end_bytes`].
+    #[inline]
+    pub fn begin_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The byte buffer, to append a value started with [`Values::begin_bytes`].
+    #[inline]
+    pub fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+
+    /// Finishes a byte-string value started at `start`.
+    #[inline]
+    pub fn end_bytes(&mut self, start: usize) {
+        let r = Self::range(start, self.bytes.len());
+        self.items.push(Value::Bytes(r));
+    }
+
+    #[inline]
+    fn range(start: usize, end: usize) -> Range<u32> {
+        // Values hold one event's fields; events are capped far below 4 GiB.
+        u32::try_from(start).unwrap_or(u32::MAX)..u32::try_from(end).unwrap_or(u32::MAX)
+    }
+
+    /// The values, in extraction order.
+    #[inline]
+    pub fn items(&self) -> &[Value] {
+        &self.items
+    }
+
+    /// Number of values.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The bytes of a [`Value::Bytes`] range.
+    #[inline]
+    pub fn bytes(&self, r: &Range<u32>) -> &[u8] {
+        self.bytes
+            .get(r.start as usize..r.end as usize)
+            .unwrap_or_default()
+    }
+}
