@@ -8,7 +8,6 @@
 //! and Kubernetes audit fields plug in the same way.
 
 use osprey_event::ParamType;
-use std::ops::Range;
 
 /// The argument written after a field name: `proc.aname[2]`, `evt.arg.name`, `evt.arg[name]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,8 +77,8 @@ pub enum Value {
     Bool(bool),
     /// A floating-point number.
     Double(f64),
-    /// Bytes (a string, path or buffer), as a range into [`Values::bytes`].
-    Bytes(Range<u32>),
+    /// Bytes (a string, path or buffer): `start..end` in [`Values::bytes`].
+    Bytes(u32, u32),
     /// An IPv4 address, network order.
     Ipv4([u8; 4]),
     /// An IPv6 address.
@@ -117,7 +116,8 @@ impl Values {
     pub fn push_bytes(&mut self, b: &[u8]) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(b);
-        self.items.push(Value::Bytes(Self::range(start, self.bytes.len())));
+        let (s, e) = Self::range(start, self.bytes.len());
+        self.items.push(Value::Bytes(s, e));
     }
 
     /// Starts a byte-string value written in pieces through [`Values::bytes_mut`];
@@ -136,14 +136,17 @@ impl Values {
     /// Finishes a byte-string value started at `start`.
     #[inline]
     pub fn end_bytes(&mut self, start: usize) {
-        let r = Self::range(start, self.bytes.len());
-        self.items.push(Value::Bytes(r));
+        let (s, e) = Self::range(start, self.bytes.len());
+        self.items.push(Value::Bytes(s, e));
     }
 
     #[inline]
-    fn range(start: usize, end: usize) -> Range<u32> {
+    fn range(start: usize, end: usize) -> (u32, u32) {
         // Values hold one event's fields; events are capped far below 4 GiB.
-        u32::try_from(start).unwrap_or(u32::MAX)..u32::try_from(end).unwrap_or(u32::MAX)
+        (
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(end).unwrap_or(u32::MAX),
+        )
     }
 
     /// The values, in extraction order.
@@ -164,11 +167,11 @@ impl Values {
         self.items.is_empty()
     }
 
-    /// The bytes of a [`Value::Bytes`] range.
+    /// The bytes of a [`Value::Bytes`] value (`start..end`).
     #[inline]
-    pub fn bytes(&self, r: &Range<u32>) -> &[u8] {
+    pub fn bytes(&self, start: u32, end: u32) -> &[u8] {
         self.bytes
-            .get(r.start as usize..r.end as usize)
+            .get(start as usize..end as usize)
             .unwrap_or_default()
     }
 }
