@@ -21,9 +21,17 @@
 //! assert_eq!(table::EVENTS[4].params[0].name, "fd");
 //! ```
 
+pub mod errno;
 pub mod event;
+pub mod flags;
+pub mod render;
 pub mod snapshot;
+pub mod syscalls;
 pub mod table;
 
 pub use event::{encode, EventError, EventRef, HEADER_LEN};
+pub use render::{
+    render_info, render_param, render_raw_param, ArgStyle, BufFormat, FdDesc, NoState,
+    RenderOptions, Resolver,
+};
 pub use table::{info, Direction, EventInfo, ParamInfo, ParamType, PrintFormat};
