@@ -681,6 +681,7 @@ pub fn mode_table(etype: u16, idx: usize) -> Option<&'static FlagTable> {
 /// directory fd it is relative to.
 pub fn dirfd_param(etype: u16, idx: usize) -> Option<usize> {
     match (etype, idx) {
+        (306, 1) | (330, 1) => Some(0),
         (177, 2)
         | (303, 2)
         | (305, 2)
@@ -692,6 +693,29 @@ pub fn dirfd_param(etype: u16, idx: usize) -> Option<usize> {
         | (327, 2) => Some(1),
         (181, 3) => Some(2),
         (177, 4) | (311, 4) | (319, 4) => Some(3),
+        _ => None,
+    }
+}
+
+/// The name, type and print format sysdig 0.29.3 uses for a parameter whose
+/// current table entry differs from its 2022 one (renamed, retyped), if any.
+pub fn compat_param(etype: u16, idx: usize) -> Option<(&'static str, ParamType, PrintFormat)> {
+    match (etype, idx) {
+        (24, 1) => Some(("backlog", ParamType::Uint32, PrintFormat::Dec)),
+        (62, 1) => Some(("flags", ParamType::Flags32, PrintFormat::Hex)),
+        (126, 2) => Some(("flags", ParamType::Flags8, PrintFormat::Hex)),
+        (136, 1) => Some(("flags", ParamType::Flags8, PrintFormat::Hex)),
+        (138, 0) => Some(("flags", ParamType::Flags8, PrintFormat::Hex)),
+        (161, 0) => Some(("res", ParamType::Uint64, PrintFormat::Hex)),
+        (163, 0) => Some(("res", ParamType::Uint64, PrintFormat::Hex)),
+        (293, 16) => Some(("tty", ParamType::Int32, PrintFormat::Dec)),
+        (293, 17) => Some(("pgid", ParamType::Pid, PrintFormat::Dec)),
+        (293, 18) => Some(("loginuid", ParamType::Int32, PrintFormat::Dec)),
+        (295, 0) => Some(("res", ParamType::Pid, PrintFormat::Dec)),
+        (322, 0) => Some(("plugin ID", ParamType::Uint32, PrintFormat::Dec)),
+        (331, 16) => Some(("tty", ParamType::Int32, PrintFormat::Dec)),
+        (331, 17) => Some(("pgid", ParamType::Pid, PrintFormat::Dec)),
+        (331, 18) => Some(("loginuid", ParamType::Int32, PrintFormat::Dec)),
         _ => None,
     }
 }

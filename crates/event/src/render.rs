@@ -547,7 +547,8 @@ pub fn render_param(
         opts,
         dirfd: tmp_dirfd,
     };
-    let split = write_value(out, &ctx, p.ty, p.fmt, b);
+    let (ty, fmt) = flags::compat_param(ev.etype(), idx).map_or((p.ty, p.fmt), |c| (c.1, c.2));
+    let split = write_value(out, &ctx, ty, fmt, b);
     if let Some(mid) = split {
         // out[start..mid] = value, out[mid..] = resolved
         if mid == out.len() {
@@ -842,7 +843,8 @@ pub fn render_raw_param(out: &mut Vec<u8>, ev: &EventRef<'_>, idx: usize) -> boo
         a[..n].copy_from_slice(b.get(..n)?);
         Some(u64::from_le_bytes(a))
     };
-    let ok = match p.ty {
+    let ty = flags::compat_param(ev.etype(), idx).map_or(p.ty, |c| c.1);
+    let ok = match ty {
         T::Int8 => int(1).map(|v| push_int(out, v as u8 as i8)),
         T::Int16 => int(2).map(|v| push_int(out, v as u16 as i16)),
         T::Int32 => int(4).map(|v| push_int(out, v as u32 as i32)),
@@ -864,6 +866,14 @@ pub fn render_raw_param(out: &mut Vec<u8>, ev: &EventRef<'_>, idx: usize) -> boo
     ok.is_some()
 }
 
+/// The parameter name sysdig 0.29.3 shows for parameter `idx` of `etype`
+/// (a few were renamed since), `None` past the table.
+pub fn param_name(etype: u16, idx: usize) -> Option<&'static str> {
+    flags::compat_param(etype, idx)
+        .map(|c| c.0)
+        .or_else(|| Some(crate::table::info(etype)?.params.get(idx)?.name))
+}
+
 /// Renders the whole `evt.info`/`evt.args` text: `name=value ` for every
 /// parameter present (each followed by one space, so a non-empty result ends
 /// with a space). Generic `syscall` events (types 0 and 1) render nothing.
@@ -874,9 +884,406 @@ pub fn render_info(out: &mut Vec<u8>, ev: &EventRef<'_>, res: &dyn Resolver, opt
     let Some(info) = ev.info() else { return };
     let n = ev.nparams().min(info.params.len());
     for (i, p) in info.params.iter().enumerate().take(n) {
-        out.extend_from_slice(p.name.as_bytes());
+        let name = flags::compat_param(ev.etype(), i).map_or(p.name, |c| c.0);
+        out.extend_from_slice(name.as_bytes());
         out.push(b'=');
         render_param(out, ev, i, res, opts, ArgStyle::Full);
         out.push(b' ');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode;
+
+    struct St;
+    impl Resolver for St {
+        fn has_thread(&self) -> bool {
+            true
+        }
+        fn fd_info(&self, fd: i64) -> Option<FdDesc<'_>> {
+            match fd {
+                3 => Some(FdDesc {
+                    type_chars: b"f",
+                    name: b"/etc/ld.so.cache",
+                }),
+                4 => Some(FdDesc {
+                    type_chars: b"4t",
+                    name: b"127.0.0.1:46310->127.0.0.1:80",
+                }),
+                7 => Some(FdDesc {
+                    type_chars: b"d",
+                    name: b"/tmp/dir",
+                }),
+                _ => None,
+            }
+        }
+        fn thread_comm(&self, tid: i64) -> Option<&[u8]> {
+            (tid == 20072).then_some(&b"cat"[..])
+        }
+        fn cwd(&self) -> Option<&[u8]> {
+            Some(b"/home/u/")
+        }
+        fn user_name(&self, uid: u32) -> Option<&[u8]> {
+            (uid == 0).then_some(&b"root"[..])
+        }
+        fn group_name(&self, gid: u32) -> Option<&[u8]> {
+            (gid == 0).then_some(&b"root"[..])
+        }
+    }
+
+    fn info_of(etype: u16, params: &[&[u8]], res: &dyn Resolver, opts: &RenderOptions) -> String {
+        let mut raw = Vec::new();
+        encode(&mut raw, 1, 20072, etype, params);
+        let ev = EventRef::parse(&raw, 0, 0).unwrap();
+        let mut out = Vec::new();
+        render_info(&mut out, &ev, res, opts);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn t(enum_name: &str) -> u16 {
+        crate::table::EVENTS
+            .iter()
+            .position(|e| e.enum_name == enum_name)
+            .unwrap() as u16
+    }
+
+    fn info(etype: u16, params: &[&[u8]]) -> String {
+        info_of(etype, params, &St, &RenderOptions::default())
+    }
+
+    fn arg(etype: u16, params: &[&[u8]], idx: usize) -> String {
+        let mut raw = Vec::new();
+        encode(&mut raw, 1, 20072, etype, params);
+        let ev = EventRef::parse(&raw, 0, 0).unwrap();
+        let mut out = Vec::new();
+        assert!(render_param(
+            &mut out,
+            &ev,
+            idx,
+            &St,
+            &RenderOptions::default(),
+            ArgStyle::Resolved
+        ));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn open_exit() {
+        // open_x: fd, name, flags, mode, dev
+        let s = info(
+            3,
+            &[
+                &3i64.to_le_bytes(),
+                b"/etc/ld.so.cache\0",
+                &4097u32.to_le_bytes(),
+                &0u32.to_le_bytes(),
+            ],
+        );
+        assert_eq!(
+            s,
+            "fd=3(<f>/etc/ld.so.cache) name=/etc/ld.so.cache flags=4097(O_RDONLY|O_CLOEXEC) mode=0 "
+        );
+        let s = info(
+            3,
+            &[
+                &(-2i64).to_le_bytes(),
+                b"x\0",
+                &5185u32.to_le_bytes(),
+                &0o644u32.to_le_bytes(),
+            ],
+        );
+        assert_eq!(
+            s,
+            "fd=-2(ENOENT) name=x(/home/u/x) flags=5185(O_DIRECTORY|O_NONBLOCK|O_RDONLY|O_CLOEXEC) mode=0644 "
+        );
+        assert_eq!(arg(3, &[&3i64.to_le_bytes()], 0), "<f>/etc/ld.so.cache");
+    }
+
+    #[test]
+    fn no_state() {
+        let s = info_of(
+            3,
+            &[&3i64.to_le_bytes(), b"rel\0"],
+            &NoState,
+            &RenderOptions::default(),
+        );
+        assert_eq!(s, "fd=3 name=rel ");
+    }
+
+    #[test]
+    fn numbers_and_flags() {
+        // mmap_e: addr(HEX) length prot flags fd offset
+        let s = info(
+            160,
+            &[
+                &0u64.to_le_bytes(),
+                &8192u64.to_le_bytes(),
+                &3u32.to_le_bytes(),
+                &10u32.to_le_bytes(),
+                &0xffff_ffffi64.to_le_bytes(),
+                &0u64.to_le_bytes(),
+            ],
+        );
+        assert_eq!(
+            s,
+            "addr=0 length=8192 prot=3(PROT_READ|PROT_WRITE) flags=10(MAP_PRIVATE|MAP_ANONYMOUS) fd=4294967295 offset=0 "
+        );
+        // mmap_x res is UINT64/HEX
+        assert!(info(161, &[&0x7FAD_4878_2000u64.to_le_bytes()]).starts_with("res=7FAD48782000 "));
+        // futex op and access mode (zero-valued entry)
+        assert_eq!(
+            arg(64, &[&0u64.to_le_bytes(), &129u16.to_le_bytes()], 1),
+            "FUTEX_PRIVATE_FLAG|FUTEX_WAKE"
+        );
+        assert_eq!(
+            arg(64, &[&0u64.to_le_bytes(), &0u16.to_le_bytes()], 1),
+            "FUTEX_WAIT"
+        );
+        assert_eq!(info(264, &[&0u32.to_le_bytes()]), "mode=0(F_OK) ");
+        // fcntl cmd: exact match among overlapping values
+        assert_eq!(
+            arg(150, &[&3i64.to_le_bytes(), &5u8.to_le_bytes()], 1),
+            "F_SETFL"
+        );
+        // 2022 semantics: enum-like tables are matched bitwise too
+        assert_eq!(
+            info(36, &[&3i64.to_le_bytes(), &7u8.to_le_bytes()]),
+            "fd=3(<f>/etc/ld.so.cache) how=7(SHUT_RDWR|SHUT_WR) "
+        );
+    }
+
+    #[test]
+    fn errno_pid_sig_reltime_uid() {
+        assert_eq!(
+            info(265, &[&(-2i64).to_le_bytes(), b"/etc/x\0"])
+                .split(' ')
+                .next()
+                .unwrap(),
+            "res=-2(ENOENT)"
+        );
+        assert_eq!(arg(265, &[&(-9999i64).to_le_bytes()], 0), "-9999");
+        // kill_e: pid, sig
+        assert_eq!(
+            info(
+                t("PPME_SYSCALL_KILL_E"),
+                &[&20072i64.to_le_bytes(), &17u8.to_le_bytes()]
+            ),
+            "pid=20072(cat) sig=17(SIGCHLD) "
+        );
+        assert_eq!(
+            info(
+                t("PPME_SYSCALL_KILL_E"),
+                &[&1i64.to_le_bytes(), &0u8.to_le_bytes()]
+            ),
+            "pid=1 sig=0 "
+        );
+        // nanosleep_e: interval
+        assert_eq!(
+            info(
+                t("PPME_SYSCALL_NANOSLEEP_E"),
+                &[&1_000_000_000u64.to_le_bytes()]
+            ),
+            "interval=1000000000(1s) "
+        );
+        assert_eq!(
+            info(t("PPME_SYSCALL_NANOSLEEP_E"), &[&1_500u64.to_le_bytes()]),
+            "interval=1500(1.5e-06s) "
+        );
+        assert_eq!(
+            info(
+                t("PPME_SYSCALL_NANOSLEEP_E"),
+                &[&250_000_000u64.to_le_bytes()]
+            ),
+            "interval=250000000(0.25s) "
+        );
+        // geteuid_x: euid
+        let t = crate::table::EVENTS
+            .iter()
+            .position(|e| e.name == "geteuid")
+            .unwrap() as u16
+            + 1;
+        assert_eq!(info(t, &[&0u32.to_le_bytes()]), "euid=0(root) ");
+    }
+
+    #[test]
+    fn buffers() {
+        // read_x: res, data
+        let s = info(7, &[&5i64.to_le_bytes(), b"\x7fELF\n"]);
+        assert_eq!(s, "res=5 data=.ELF. ");
+        let long = [b'a'; 100];
+        let s = info(7, &[&100i64.to_le_bytes(), &long]);
+        assert_eq!(s, format!("res=100 data={}... ", "a".repeat(77)));
+        let opts = RenderOptions {
+            buf_limit: None,
+            ..RenderOptions::default()
+        };
+        let s = info_of(7, &[&100i64.to_le_bytes(), &long], &St, &opts);
+        assert_eq!(s.len(), "res=100 data= ".len() + 100);
+        let mut out = Vec::new();
+        write_buffer(&mut out, b"ab\r\ncd\ne\x01", BufFormat::Ascii);
+        assert_eq!(out, b"\nab\ncd\ne");
+        out.clear();
+        write_buffer(&mut out, b"abc", BufFormat::Hex);
+        assert_eq!(out, b"\n\t0x0000: 6162 63\n");
+        out.clear();
+        write_buffer(&mut out, b"abc", BufFormat::HexAscii);
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            format!("\n\t0x0000: 6162 63{}  abc\n", " ".repeat(30))
+        );
+        out.clear();
+        write_buffer(&mut out, b"abcd", BufFormat::Base64);
+        assert_eq!(out, b"YWJjZA==");
+        // empty buffer
+        assert_eq!(
+            info(7, &[&(-11i64).to_le_bytes(), b""]),
+            "res=-11(EAGAIN) data= "
+        );
+    }
+
+    #[test]
+    fn sockets() {
+        let mut t = vec![2u8, 127, 0, 0, 1];
+        t.extend_from_slice(&46310u16.to_le_bytes());
+        t.extend_from_slice(&[127, 0, 0, 1]);
+        t.extend_from_slice(&80u16.to_le_bytes());
+        let mut out = Vec::new();
+        write_socktuple(&mut out, &t);
+        assert_eq!(out, b"127.0.0.1:46310->127.0.0.1:80");
+        // connect_x: res, tuple
+        let s = info(23, &[&(-115i64).to_le_bytes(), &t]);
+        assert_eq!(
+            s,
+            "res=-115(EINPROGRESS) tuple=127.0.0.1:46310->127.0.0.1:80 "
+        );
+        assert_eq!(info(23, &[&0i64.to_le_bytes(), b""]), "res=0 tuple=NULL ");
+        // ipv6
+        let mut a = vec![10u8];
+        a.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
+        a.extend_from_slice(&1234u16.to_le_bytes());
+        out.clear();
+        write_sockaddr(&mut out, &a);
+        assert_eq!(out, b"2001:db8::3:1234");
+        // mapped v6 tuple shows as v4
+        let mut t6 = vec![10u8];
+        for port in [1000u16, 80] {
+            t6.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1]);
+            t6.extend_from_slice(&port.to_le_bytes());
+        }
+        out.clear();
+        write_socktuple(&mut out, &t6);
+        assert_eq!(out, b"10.0.0.1:1000->10.0.0.1:80");
+        // unix
+        let mut u = vec![1u8];
+        u.extend_from_slice(&0xffff_8800_1234_5678u64.to_le_bytes());
+        u.extend_from_slice(&0u64.to_le_bytes());
+        u.extend_from_slice(b"/run/x.sock\0");
+        out.clear();
+        write_socktuple(&mut out, &u);
+        assert_eq!(out, b"ffff880012345678->0 /run/x.sock");
+        out.clear();
+        write_sockaddr(&mut out, &[16]);
+        assert_eq!(out, b"family 16");
+        for (ip, want) in [
+            ([0u8; 16], "::"),
+            ([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], "::1"),
+            (
+                [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                "fe80::1",
+            ),
+            ([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], "1:0:1::1"),
+            (
+                [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4],
+                "::ffff:1.2.3.4",
+            ),
+        ] {
+            out.clear();
+            write_ipv6(&mut out, ip);
+            assert_eq!(String::from_utf8_lossy(&out), want);
+        }
+    }
+
+    #[test]
+    fn fdlist_and_generic() {
+        let mut l = 2u16.to_le_bytes().to_vec();
+        l.extend_from_slice(&4i64.to_le_bytes());
+        l.extend_from_slice(&1u16.to_le_bytes());
+        l.extend_from_slice(&9i64.to_le_bytes());
+        l.extend_from_slice(&0x19u16.to_le_bytes());
+        // poll_e: fds, timeout
+        assert_eq!(
+            info(t("PPME_SYSCALL_POLL_E"), &[&l, &100i64.to_le_bytes()]),
+            "fds=4:41 9:?19 timeout=100 "
+        );
+        assert_eq!(
+            info(
+                t("PPME_SYSCALL_POLL_E"),
+                &[&0u16.to_le_bytes(), &0i64.to_le_bytes()]
+            ),
+            "fds= timeout=0 "
+        );
+        // generic events show no arguments, but the ID resolves to a name
+        assert_eq!(info(0, &[&3u16.to_le_bytes(), &0u16.to_le_bytes()]), "");
+        assert_eq!(arg(0, &[&3u16.to_le_bytes()], 0), "read");
+    }
+
+    #[test]
+    fn relpath_with_dirfd() {
+        // openat_e (new): dirfd, name, flags, mode
+        let at = crate::table::EVENTS
+            .iter()
+            .position(|e| e.enum_name == "PPME_SYSCALL_OPENAT_2_E")
+            .unwrap() as u16;
+        let s = info(
+            at,
+            &[
+                &7i64.to_le_bytes(),
+                b"../etc/./passwd\0",
+                &1u32.to_le_bytes(),
+                &0u32.to_le_bytes(),
+            ],
+        );
+        assert_eq!(
+            s,
+            "dirfd=7(<d>/tmp/dir) name=../etc/./passwd(/tmp/etc/passwd) flags=1(O_RDONLY) mode=0 "
+        );
+        let s = info(
+            at,
+            &[
+                &(-100i64).to_le_bytes(),
+                b"a\0",
+                &0u32.to_le_bytes(),
+                &0u32.to_le_bytes(),
+            ],
+        );
+        assert_eq!(
+            s,
+            "dirfd=-100(AT_FDCWD) name=a(/home/u/a) flags=0(O_NONE) mode=0 "
+        );
+        let mut out = Vec::new();
+        write_joined_path(&mut out, b"/", b".");
+        assert_eq!(out, b"/");
+    }
+
+    #[test]
+    fn raw_args() {
+        let mut raw = Vec::new();
+        encode(
+            &mut raw,
+            1,
+            1,
+            3,
+            &[&3i64.to_le_bytes(), b"/x\0", &1u32.to_le_bytes()],
+        );
+        let ev = EventRef::parse(&raw, 0, 0).unwrap();
+        let mut out = Vec::new();
+        assert!(render_raw_param(&mut out, &ev, 1));
+        assert_eq!(out, b"/x");
+        out.clear();
+        assert!(!render_raw_param(&mut out, &ev, 0)); // FD: no raw form
+        assert!(!render_raw_param(&mut out, &ev, 2)); // FLAGS: no raw form
+        assert!(!render_raw_param(&mut out, &ev, 5));
     }
 }

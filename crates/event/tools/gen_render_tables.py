@@ -90,11 +90,13 @@ elf = Elf(LIB)
 EV_SIZE, P_SIZE = 1612, 49
 ev_addr, ev_size = elf.sym['g_event_info']
 old_events = []
+OLD_FMT = []
 for i in range(ev_size // EV_SIZE):
     base = ev_addr + i * EV_SIZE
     name = elf.fixed(base, 32)
     npar = elf.u32(base + 40)
     params = []
+    fmts = []
     for j in range(npar):
         pb = base + 44 + j * P_SIZE
         pname = elf.fixed(pb, 32)
@@ -102,7 +104,9 @@ for i in range(ev_size // EV_SIZE):
         info = elf.ptr(pb + 40)
         ninfo = elf.data[elf.v2o(pb + 48)]
         params.append((pname, ptype, elf.addr2sym.get(info, info), ninfo))
+        fmts.append(elf.u32(pb + 36))
     old_events.append((name, params))
+    OLD_FMT.append(fmts)
 
 PT_FLAGS = {28, 29, 30, 44, 45, 46}
 PT_DYN, PT_MODE, PT_FSRELPATH = 27, 42, 43
@@ -157,7 +161,7 @@ def old_info(num, ename, idx, pname, want):
     for oname, ps in old_events:
         if oname == ename:
             for p in ps:
-                if p[0] == pname and p[1] in want and p[2]:
+                if p[0] == pname and p[1] in want and (p[2] or p[1] == PT_FSRELPATH):
                     return p[2]
     return None
 
@@ -175,14 +179,39 @@ for num, ename, params in cur:
                 mode_map.setdefault(t, []).append((num, idx))
         elif ptype == 'FSRELPATH':
             t = old_info(num, ename, idx, pname, {PT_FSRELPATH})
-            if isinstance(t, int) and t:
+            if isinstance(t, int):
                 dirfd_map.setdefault(t, []).append((num, idx))
         elif ptype == 'DYN':
             t = old_info(num, ename, idx, pname, {PT_DYN})
             if isinstance(t, str):
                 dyn_map.setdefault(t, []).append((num, idx))
 
-PT_RUST = {7: 'Uint32', 8: 'Uint64', 10: 'ByteBuf', 11: 'Errno', 14: 'Fd', 19: 'SigType', 20: 'RelTime'}
+PT_RUST = {1: 'Int8', 2: 'Int16', 3: 'Int32', 4: 'Int64', 5: 'Uint8', 6: 'Uint16', 7: 'Uint32',
+           8: 'Uint64', 9: 'CharBuf', 10: 'ByteBuf', 11: 'Errno', 14: 'Fd', 15: 'Pid', 17: 'FsPath',
+           19: 'SigType', 20: 'RelTime', 28: 'Flags8', 29: 'Flags16', 30: 'Flags32', 31: 'Uid',
+           43: 'FsRelPath'}
+PT_TSV = {'INT8': 1, 'INT16': 2, 'INT32': 3, 'INT64': 4, 'UINT8': 5, 'UINT16': 6, 'UINT32': 7,
+          'UINT64': 8, 'ERRNO': 11, 'PID': 15, 'UID': 31, 'ENUMFLAGS8': 44, 'ENUMFLAGS16': 45,
+          'ENUMFLAGS32': 46, 'FLAGS8': 28, 'FLAGS16': 29, 'FLAGS32': 30}
+PF_TSV = {'DEC': 1, 'HEX': 2, 'OCT': 6}
+ENUM_OF = {44: 28, 45: 29, 46: 30}
+compat = []
+for num, ename, params in cur:
+    if num >= len(old_events):
+        break
+    for idx, (pname, ptype) in enumerate(params):
+        ops = old_events[num][1]
+        if idx >= len(ops):
+            continue
+        oname, otype = ops[idx][0], ops[idx][1]
+        ofmt = OLD_FMT[num][idx]
+        cty = PT_TSV.get(ptype.split('/')[0])
+        cfmt = PF_TSV.get(ptype.split('/')[1], 1) if '/' in ptype else None
+        same_ty = cty is not None and (cty == otype or ENUM_OF.get(cty) == otype)
+        if oname != pname or (cty is not None and not same_ty) or \
+                (cfmt is not None and ofmt not in (0, cfmt)):
+            compat.append((num, idx, oname, otype, ofmt))
+
 PF_RUST = {0: 'Na', 1: 'Dec', 2: 'Hex', 3: 'PaddedDec', 4: 'Id', 5: 'Dir', 6: 'Oct'}
 
 
@@ -254,6 +283,15 @@ pub fn mode_table(etype: u16, idx: usize) -> Option<&'static FlagTable> {
 pub fn dirfd_param(etype: u16, idx: usize) -> Option<usize> {
     match (etype, idx) {
 ''' + arms(dirfd_map, str) + '''
+        _ => None,
+    }
+}
+
+/// The name, type and print format sysdig 0.29.3 uses for a parameter whose
+/// current table entry differs from its 2022 one (renamed, retyped), if any.
+pub fn compat_param(etype: u16, idx: usize) -> Option<(&'static str, ParamType, PrintFormat)> {
+    match (etype, idx) {
+''' + '\n'.join(f'        ({n}, {i}) => Some(("{nm}", ParamType::{PT_RUST[t]}, PrintFormat::{PF_RUST[f]})),' for n, i, nm, t, f in compat) + '''
         _ => None,
     }
 }
