@@ -41,7 +41,14 @@ fn reads_every_capture() {
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
         {
             assert!(ev.info().is_some());
-            assert!(ev.ts() > 1_400_000_000_000_000_000, "timestamp after 2014");
+            assert!(
+                // meta events injected by userspace (container JSON) may carry ts 0
+                ev.ts() == 0 || ev.ts() > 1_400_000_000_000_000_000,
+                "{}: ts {} type {}",
+                f.display(),
+                ev.ts(),
+                ev.etype()
+            );
             assert!(ev.params().count() == ev.nparams());
             n += 1;
         }
