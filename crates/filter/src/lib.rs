@@ -4,5 +4,6 @@
 //!   ([`FieldCatalog`], [`Extract`], [`Values`]).
 
 pub mod field;
+pub mod fields;
 
 pub use field::{Extract, FieldArg, FieldCatalog, FieldError, FieldRef, Value, Values};
