@@ -1,0 +1,1075 @@
+//! [`State`]: the thread, fd, user and group tables, and the per-event update logic.
+
+use std::sync::Arc;
+
+use osprey_event::snapshot::{GroupInfo, Snapshot, UserInfo};
+use osprey_event::table::flags as ef;
+use osprey_event::{Direction, EventRef};
+use rustc_hash::FxHashMap;
+
+use crate::fd::{l4, server_name, Endpoints, Fd, FdTable, FdType, Role};
+use crate::param::{self, SockAddr};
+use crate::path::join_into;
+use crate::thread::{clone_flags as cl, Thread};
+
+/// A user-table entry (`user.*`).
+pub type User = UserInfo;
+/// A group-table entry (`group.*`).
+pub type Group = GroupInfo;
+
+/// Number of event types sysdig 0.29.3 knows (`PPM_EVENT_MAX` of libs 2022-03).
+/// Newer types are ignored by its state engine, and so by this one, except the
+/// user/group meta events.
+pub const LEGACY_EVENT_MAX: u16 = 336;
+
+/// Event type numbers this module dispatches on.
+mod et {
+    pub(super) const OPEN_X: u16 = 3;
+    pub(super) const CLOSE_X: u16 = 5;
+    pub(super) const PROCEXIT_E: u16 = 16;
+    pub(super) const SOCKET_X: u16 = 19;
+    pub(super) const BIND_X: u16 = 21;
+    pub(super) const CONNECT_X: u16 = 23;
+    pub(super) const ACCEPT_X: u16 = 27;
+    pub(super) const SENDTO_X: u16 = 31;
+    pub(super) const RECVFROM_X: u16 = 35;
+    pub(super) const SOCKETPAIR_X: u16 = 43;
+    pub(super) const SENDMSG_X: u16 = 49;
+    pub(super) const RECVMSG_X: u16 = 53;
+    pub(super) const ACCEPT4_X: u16 = 57;
+    pub(super) const CREAT_X: u16 = 59;
+    pub(super) const PIPE_X: u16 = 61;
+    pub(super) const EVENTFD_X: u16 = 63;
+    pub(super) const CHDIR_X: u16 = 95;
+    pub(super) const FCHDIR_X: u16 = 97;
+    pub(super) const OPENAT_X: u16 = 103;
+    pub(super) const DUP_X: u16 = 125;
+    pub(super) const SIGNALFD_X: u16 = 127;
+    pub(super) const TIMERFD_CREATE_X: u16 = 137;
+    pub(super) const INOTIFY_INIT_X: u16 = 139;
+    pub(super) const FCNTL_X: u16 = 151;
+    pub(super) const PROCEXIT_1_E: u16 = 186;
+    pub(super) const SETRESUID_X: u16 = 193;
+    pub(super) const SETRESGID_X: u16 = 195;
+    pub(super) const SETUID_X: u16 = 199;
+    pub(super) const SETGID_X: u16 = 201;
+    pub(super) const ACCEPT_5_X: u16 = 247;
+    pub(super) const ACCEPT4_5_X: u16 = 249;
+    pub(super) const SETSID_X: u16 = 275;
+    pub(super) const BPF_X: u16 = 297;
+    pub(super) const OPENAT_2_X: u16 = 307;
+    pub(super) const USERFAULTFD_X: u16 = 321;
+    pub(super) const OPENAT2_X: u16 = 327;
+    pub(super) const EXECVEAT_E: u16 = 330;
+    pub(super) const EXECVEAT_X: u16 = 331;
+    pub(super) const CLONE3_X: u16 = 335;
+    pub(super) const USER_ADDED_E: u16 = 354;
+    pub(super) const USER_DELETED_E: u16 = 356;
+    pub(super) const GROUP_ADDED_E: u16 = 358;
+    pub(super) const GROUP_DELETED_E: u16 = 360;
+    pub(super) const PROCINFO_E: u16 = 234;
+
+    /// clone/fork/vfork exits of every version.
+    pub(super) const CLONE_XS: [u16; 11] =
+        [15, 157, 217, 223, 183, 219, 225, 185, 221, 227, CLONE3_X];
+    /// execve exits of every version.
+    pub(super) const EXECVE_XS: [u16; 9] = [13, 155, 173, 215, 231, 283, 289, 293, EXECVEAT_X];
+}
+
+/// `PPM_O_DIRECTORY`.
+const O_DIRECTORY: u32 = 1 << 10;
+/// `PPM_AT_FDCWD`.
+const AT_FDCWD: i64 = -100;
+/// fcntl commands that duplicate an fd (`PPM_FCNTL_F_DUPFD`, `PPM_FCNTL_F_DUPFD_CLOEXEC`).
+const F_DUPFD: u64 = 1;
+const F_DUPFD_CLOEXEC: u64 = 2;
+
+/// The context of the last processed event, what `evt.*`, `fd.*` and the
+/// thread-relative fields read.
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    /// Event timestamp.
+    pub ts: u64,
+    /// Timestamp of the previous processed event (0 for the first).
+    pub prev_ts: u64,
+    /// Event type.
+    pub etype: u16,
+    /// Thread id of the event.
+    pub tid: i64,
+    /// Whether the thread is in the table (`proc.*`/`thread.*` fields resolve).
+    pub thread_known: bool,
+    /// `fd.num`: the fd the event refers to, for events that create, use or
+    /// destroy fds (from the enter event for exits, or the created fd); `None` otherwise.
+    pub fd_num: Option<i64>,
+    /// A copy of that fd's entry as it was after this event (a closed fd still shows).
+    pub fd: Option<Fd>,
+    /// Timestamp of the matching enter event, for exit events whose enter event
+    /// was seen (`evt.latency = ts - enter_ts`).
+    pub enter_ts: Option<u64>,
+}
+
+/// The state engine: thread table (with fd tables), users and groups.
+#[derive(Debug, Default)]
+pub struct State {
+    threads: FxHashMap<i64, Thread>,
+    users: FxHashMap<u32, User>,
+    groups: FxHashMap<u32, Group>,
+    cur: Current,
+    /// Thread to remove before the next event (after procexit).
+    tid_to_remove: Option<i64>,
+    /// fd to remove before the next event (after close): (tid, fd).
+    fd_to_remove: Option<(i64, i64)>,
+    /// Scratch buffer for building names.
+    scratch: Vec<u8>,
+}
+
+impl State {
+    /// An empty state.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Loads threads (with their fds), users and groups from a snapshot.
+    pub fn load(&mut self, snap: &Snapshot) {
+        for p in &snap.procs {
+            let t = Thread::from_info(p);
+            self.threads.insert(t.tid, t);
+        }
+        for u in &snap.users {
+            self.users.insert(u.uid, u.clone());
+        }
+        for g in &snap.groups {
+            self.groups.insert(g.gid, g.clone());
+        }
+        let mut counts: FxHashMap<i64, u32> = FxHashMap::default();
+        for t in self.threads.values().filter(|t| !t.is_main() && t.pid > 0) {
+            *counts.entry(t.pid).or_default() += 1;
+        }
+        for (pid, n) in counts {
+            if let Some(m) = self.threads.get_mut(&pid) {
+                m.nchilds = n;
+            }
+        }
+    }
+
+    /// The last processed event's context.
+    #[inline]
+    pub fn current(&self) -> &Current {
+        &self.cur
+    }
+
+    /// The thread of the last processed event.
+    #[inline]
+    pub fn current_thread(&self) -> Option<&Thread> {
+        if self.cur.thread_known {
+            self.threads.get(&self.cur.tid)
+        } else {
+            None
+        }
+    }
+
+    /// The enter event matching the last processed exit event, if it was seen.
+    pub fn current_enter(&self) -> Option<EventRef<'_>> {
+        self.cur.enter_ts?;
+        let t = self.current_thread()?;
+        EventRef::parse(&t.last_data, t.last_cpu, 0).ok()
+    }
+
+    /// Looks up a thread.
+    #[inline]
+    pub fn thread(&self, tid: i64) -> Option<&Thread> {
+        self.threads.get(&tid)
+    }
+
+    /// All threads, in no particular order.
+    pub fn threads(&self) -> impl Iterator<Item = &Thread> {
+        self.threads.values()
+    }
+
+    /// Looks up a user.
+    #[inline]
+    pub fn user(&self, uid: u32) -> Option<&User> {
+        self.users.get(&uid)
+    }
+
+    /// Looks up a group.
+    #[inline]
+    pub fn group(&self, gid: u32) -> Option<&Group> {
+        self.groups.get(&gid)
+    }
+
+    /// The main thread of `t`'s process (`t` itself for a main thread).
+    #[inline]
+    pub fn main_thread<'a>(&'a self, t: &'a Thread) -> Option<&'a Thread> {
+        if t.is_main() {
+            Some(t)
+        } else {
+            self.threads.get(&t.pid)
+        }
+    }
+
+    /// The parent process's main thread, as `proc.pname`/`proc.ppid` read it:
+    /// the main thread's `ptid`, looked up.
+    pub fn parent<'a>(&'a self, t: &'a Thread) -> Option<&'a Thread> {
+        let m = self.main_thread(t)?;
+        let p = self.threads.get(&m.ptid)?;
+        self.main_thread(p)
+    }
+
+    /// `t`'s process and its ancestors: index 0 is `t`'s main thread
+    /// (`proc.apid[0]`), 1 the parent, and so on, stopping at a missing parent or a loop.
+    pub fn ancestors<'a>(&'a self, t: &'a Thread) -> impl Iterator<Item = &'a Thread> + 'a {
+        let mut next = self.main_thread(t);
+        let mut n = 0usize;
+        std::iter::from_fn(move || {
+            let cur = next?;
+            n += 1;
+            next = if n > self.threads.len() {
+                None
+            } else {
+                self.parent(cur).filter(|p| p.tid != cur.tid)
+            };
+            Some(cur)
+        })
+    }
+
+    /// The fd table `t` uses: its main thread's when it shares fds (`CLONE_FILES`).
+    pub fn fds<'a>(&'a self, t: &'a Thread) -> &'a FdTable {
+        if t.flags & cl::CLONE_FILES != 0 {
+            if let Some(m) = self.main_thread(t) {
+                return &m.fds;
+            }
+        }
+        &t.fds
+    }
+
+    /// The cwd `t` uses (with a trailing `/`): its main thread's when it shares it (`CLONE_FS`).
+    pub fn cwd<'a>(&'a self, t: &'a Thread) -> &'a [u8] {
+        if t.flags & cl::CLONE_FS != 0 {
+            if let Some(m) = self.main_thread(t) {
+                return &m.cwd;
+            }
+        }
+        &t.cwd
+    }
+
+    /// Number of live threads of `pid` (`proc.nthreads`).
+    pub fn nthreads(&self, pid: i64) -> usize {
+        self.threads
+            .values()
+            .filter(|t| t.pid == pid && !t.is_closed())
+            .count()
+    }
+
+    /// Updates state with one event and records its context ([`State::current`]).
+    pub fn process(&mut self, ev: &EventRef<'_>) {
+        self.apply_removals();
+        let etype = ev.etype();
+        let tid = ev.tid() as i64;
+        self.cur.prev_ts = self.cur.ts;
+        self.cur.ts = ev.ts();
+        self.cur.etype = etype;
+        self.cur.tid = tid;
+        self.cur.thread_known = false;
+        self.cur.fd_num = None;
+        self.cur.fd = None;
+        self.cur.enter_ts = None;
+
+        match etype {
+            et::USER_ADDED_E | et::USER_DELETED_E => return self.parse_user(ev),
+            et::GROUP_ADDED_E | et::GROUP_DELETED_E => return self.parse_group(ev),
+            _ => {}
+        }
+        if etype >= LEGACY_EVENT_MAX {
+            return;
+        }
+        let Some(info) = ev.info() else { return };
+        if info.flags & ef::SKIPPARSERESET != 0 {
+            self.cur.thread_known = etype == et::PROCINFO_E && self.threads.contains_key(&tid);
+            return;
+        }
+        let is_clone_x = et::CLONE_XS.contains(&etype);
+        if !self.threads.contains_key(&tid) {
+            if is_clone_x {
+                self.parse_clone_exit(ev);
+                self.finish(info.flags);
+                return;
+            }
+            self.threads.insert(tid, Thread::unknown(tid));
+        }
+        self.cur.thread_known = true;
+        let uses_fd = info.flags & ef::USES_FD != 0;
+        if info.dir == Direction::Enter {
+            let Some(t) = self.threads.get_mut(&tid) else {
+                return;
+            };
+            t.last_type = etype;
+            t.last_fd = -1;
+            if uses_fd {
+                if let Some(fd) = param::int(ev, 0) {
+                    t.last_fd = fd;
+                }
+            }
+            t.last_data.clear();
+            t.last_data.extend_from_slice(ev.raw());
+            t.last_cpu = ev.cpu;
+            if etype == et::PROCEXIT_E || etype == et::PROCEXIT_1_E {
+                self.tid_to_remove = Some(tid);
+            }
+        } else {
+            let Some(t) = self.threads.get(&tid) else {
+                return;
+            };
+            let valid = t.last_type.wrapping_add(1) == etype
+                || (t.last_type == et::EXECVEAT_E && et::EXECVE_XS.contains(&etype));
+            if valid {
+                self.cur.enter_ts = EventRef::parse(&t.last_data, 0, 0).ok().map(|e| e.ts());
+            }
+            self.parse_exit(ev, etype, valid);
+        }
+        self.finish(info.flags);
+    }
+
+    /// Fills the fd part of [`Current`] after parsing.
+    fn finish(&mut self, flags: u32) {
+        if flags & (ef::CREATES_FD | ef::USES_FD | ef::DESTROYS_FD) == 0 {
+            return;
+        }
+        let Some(t) = self.threads.get(&self.cur.tid) else {
+            return;
+        };
+        self.cur.thread_known = true;
+        self.cur.fd_num = Some(t.last_fd);
+        self.cur.fd = self.fds(t).get(t.last_fd).cloned();
+    }
+
+    fn apply_removals(&mut self) {
+        if let Some((tid, fd)) = self.fd_to_remove.take() {
+            if let Some(table) = self.fds_mut(tid) {
+                table.remove(fd);
+            }
+        }
+        if let Some(tid) = self.tid_to_remove.take() {
+            self.remove_thread(tid);
+        }
+    }
+
+    fn remove_thread(&mut self, tid: i64) {
+        let Some(t) = self.threads.get(&tid) else {
+            return;
+        };
+        let pid = t.pid;
+        if t.is_main() {
+            let others = self
+                .threads
+                .values()
+                .any(|o| o.pid == pid && o.tid != tid && !o.is_closed());
+            if others {
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    t.flags |= cl::CLOSED;
+                }
+                return;
+            }
+            self.threads.remove(&tid);
+            return;
+        }
+        self.threads.remove(&tid);
+        let main_closed_alone = self.threads.get(&pid).is_some_and(|m| {
+            m.is_closed() && !self.threads.values().any(|o| o.pid == pid && o.tid != pid)
+        });
+        if let Some(m) = self.threads.get_mut(&pid) {
+            m.nchilds = m.nchilds.saturating_sub(1);
+        }
+        if main_closed_alone {
+            self.threads.remove(&pid);
+        }
+    }
+
+    /// The fd table thread `tid` uses, mutably.
+    fn fds_mut(&mut self, tid: i64) -> Option<&mut FdTable> {
+        let t = self.threads.get(&tid)?;
+        let owner = if t.flags & cl::CLONE_FILES != 0
+            && !t.is_main()
+            && self.threads.contains_key(&t.pid)
+        {
+            t.pid
+        } else {
+            tid
+        };
+        self.threads.get_mut(&owner).map(|t| &mut t.fds)
+    }
+
+    /// The thread whose `cwd` `tid` uses.
+    fn cwd_owner(&self, tid: i64) -> i64 {
+        match self.threads.get(&tid) {
+            Some(t)
+                if t.flags & cl::CLONE_FS != 0
+                    && !t.is_main()
+                    && self.threads.contains_key(&t.pid) =>
+            {
+                t.pid
+            }
+            _ => tid,
+        }
+    }
+
+    /// Sets the current thread's "last fd" (what `fd.num` shows) to a created fd.
+    fn set_last_fd(&mut self, tid: i64, fd: i64) {
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.last_fd = fd;
+        }
+    }
+
+    fn add_fd(&mut self, tid: i64, num: i64, fd: Fd) {
+        if let Some(table) = self.fds_mut(tid) {
+            table.insert(num, fd);
+        }
+        self.set_last_fd(tid, num);
+    }
+
+    /// The stored enter event of `tid`, if it matches the current exit.
+    fn enter_copy(&self, tid: i64, valid: bool) -> Option<Vec<u8>> {
+        if !valid {
+            return None;
+        }
+        self.threads.get(&tid).map(|t| t.last_data.clone())
+    }
+
+    fn parse_exit(&mut self, ev: &EventRef<'_>, etype: u16, valid: bool) {
+        let tid = ev.tid() as i64;
+        match etype {
+            et::OPEN_X | et::CREAT_X | et::OPENAT_X | et::OPENAT_2_X | et::OPENAT2_X => {
+                let enter = self.enter_copy(tid, valid);
+                let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
+                self.parse_open(ev, enter.as_ref());
+            }
+            et::CLOSE_X if param::int(ev, 0).is_some_and(|r| r >= 0) => {
+                if let Some(t) = self.threads.get(&tid) {
+                    self.fd_to_remove = Some((tid, t.last_fd));
+                }
+            }
+            et::SOCKET_X => self.parse_socket(ev, valid),
+            et::BIND_X => self.parse_bind(ev),
+            et::CONNECT_X => self.parse_connect(ev),
+            et::ACCEPT_X | et::ACCEPT4_X | et::ACCEPT_5_X | et::ACCEPT4_5_X => {
+                self.parse_accept(ev);
+            }
+            et::SENDTO_X | et::RECVFROM_X | et::SENDMSG_X | et::RECVMSG_X => {
+                self.parse_rw_tuple(ev);
+            }
+            et::SOCKETPAIR_X => self.parse_socketpair(ev),
+            et::PIPE_X => self.parse_pipe(ev),
+            et::EVENTFD_X => self.parse_simple(ev, FdType::Event),
+            et::SIGNALFD_X => self.parse_simple(ev, FdType::SignalFd),
+            et::TIMERFD_CREATE_X => self.parse_simple(ev, FdType::TimerFd),
+            et::INOTIFY_INIT_X => self.parse_simple(ev, FdType::Inotify),
+            et::BPF_X => self.parse_simple(ev, FdType::Bpf),
+            et::USERFAULTFD_X => self.parse_simple(ev, FdType::UserFaultFd),
+            et::DUP_X => self.parse_dup(ev),
+            et::FCNTL_X => self.parse_fcntl(ev, valid),
+            et::CHDIR_X => self.parse_chdir(ev),
+            et::FCHDIR_X => self.parse_fchdir(ev),
+            et::SETUID_X | et::SETGID_X | et::SETRESUID_X | et::SETRESGID_X => {
+                self.parse_setid(ev, etype, valid);
+            }
+            et::SETSID_X => {
+                if let (Some(r), Some(t)) = (param::int(ev, 0), self.threads.get_mut(&tid)) {
+                    if r >= 0 {
+                        t.sid = r;
+                    }
+                }
+            }
+            _ if et::CLONE_XS.contains(&etype) => self.parse_clone_exit(ev),
+            _ if et::EXECVE_XS.contains(&etype) => {
+                let enter = self.enter_copy(tid, valid);
+                let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
+                self.parse_execve(ev, enter.as_ref());
+            }
+            _ => {}
+        }
+    }
+
+    fn parse_open(&mut self, ev: &EventRef<'_>, enter: Option<&EventRef<'_>>) {
+        let tid = ev.tid() as i64;
+        let Some(fd) = param::int(ev, 0) else { return };
+        // The exit carries the arguments in newer versions; older ones only on the enter.
+        let pick = |name: &str| -> Option<Vec<u8>> {
+            param::bytes_named(ev, name)
+                .filter(|b| !b.is_empty())
+                .or_else(|| enter.and_then(|e| param::bytes_named(e, name)))
+                .map(<[u8]>::to_vec)
+        };
+        let name = pick("name").or_else(|| pick("path")).unwrap_or_default();
+        let name = param::cstr(&name);
+        let flags = param::uint_named(ev, "flags")
+            .or_else(|| enter.and_then(|e| param::uint_named(e, "flags")))
+            .unwrap_or(0) as u32;
+        let dirfd = param::int_named(ev, "dirfd")
+            .or_else(|| enter.and_then(|e| param::int_named(e, "dirfd")));
+        if fd < 0 {
+            return;
+        }
+        let Some(t) = self.threads.get(&tid) else {
+            return;
+        };
+        let base: Arc<[u8]> = match dirfd {
+            Some(d) if d != AT_FDCWD => match self.fds(t).get(d) {
+                Some(f) => {
+                    let mut b = f.name.to_vec();
+                    b.push(b'/');
+                    b.into()
+                }
+                None => Arc::from(&b""[..]),
+            },
+            _ => Arc::from(self.cwd(t)),
+        };
+        self.scratch.clear();
+        join_into(&mut self.scratch, &base, name);
+        let entry = Fd {
+            ty: if flags & O_DIRECTORY != 0 {
+                FdType::Directory
+            } else {
+                FdType::File
+            },
+            name: Arc::from(&self.scratch[..]),
+            open_flags: flags,
+            ino: param::uint_named(ev, "ino").unwrap_or(0),
+            dev: param::uint_named(ev, "dev").unwrap_or(0) as u32,
+            ..Fd::default()
+        };
+        self.add_fd(tid, fd, entry);
+    }
+
+    fn parse_socket(&mut self, ev: &EventRef<'_>, valid: bool) {
+        let tid = ev.tid() as i64;
+        let Some(fd) = param::int(ev, 0) else { return };
+        if fd < 0 {
+            return;
+        }
+        let enter = self.enter_copy(tid, valid);
+        let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
+        let get = |name: &str| {
+            param::uint_named(ev, name)
+                .or_else(|| enter.as_ref().and_then(|e| param::uint_named(e, name)))
+        };
+        let domain = get("domain").unwrap_or(0);
+        let ty = get("type").unwrap_or(0);
+        let proto = get("proto").unwrap_or(0);
+        let mut entry = Fd::default();
+        match domain {
+            1 => {
+                entry.ty = FdType::Unix;
+                entry.l4proto = l4::NA;
+            }
+            2 | 10 => {
+                entry.ty = if domain == 2 {
+                    FdType::Ipv4
+                } else {
+                    FdType::Ipv6
+                };
+                // SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3 (type may carry flag bits).
+                entry.l4proto = match (ty & 0xf, proto) {
+                    (_, 6) | (1, 0) => l4::TCP,
+                    (_, 17) | (2, 0) => l4::UDP,
+                    (_, 1) | (_, 58) => l4::ICMP,
+                    (3, _) => l4::RAW,
+                    _ => l4::UNKNOWN,
+                };
+            }
+            16 => entry.ty = FdType::Netlink,
+            _ => entry.ty = FdType::Unsupported,
+        }
+        entry.name = crate::thread::empty();
+        self.add_fd(tid, fd, entry);
+    }
+
+    fn cur_fd_mut(&mut self, tid: i64) -> Option<&mut Fd> {
+        let last = self.threads.get(&tid)?.last_fd;
+        self.fds_mut(tid)?.get_mut(last)
+    }
+
+    fn parse_bind(&mut self, ev: &EventRef<'_>) {
+        let tid = ev.tid() as i64;
+        if param::int(ev, 0).is_none_or(|r| r < 0) {
+            return;
+        }
+        let Some(addr) = ev.param(1).and_then(param::sockaddr) else {
+            return;
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        if let Some(f) = self.cur_fd_mut(tid) {
+            match addr {
+                SockAddr::V4(ip, port) => {
+                    f.ty = FdType::Ipv4;
+                    f.endpoints = Endpoints::V4 {
+                        sip: [0; 4],
+                        sport: 0,
+                        dip: ip,
+                        dport: port,
+                    };
+                    f.role = Role::Server;
+                    server_name(&mut scratch, &f.endpoints);
+                    f.name = Arc::from(&scratch[..]);
+                }
+                SockAddr::V6(ip, port) => {
+                    f.ty = FdType::Ipv6;
+                    f.endpoints = Endpoints::V6 {
+                        sip: [0; 16],
+                        sport: 0,
+                        dip: ip,
+                        dport: port,
+                    };
+                    f.role = Role::Server;
+                    server_name(&mut scratch, &f.endpoints);
+                    f.name = Arc::from(&scratch[..]);
+                }
+                SockAddr::Unix(path) => {
+                    f.ty = FdType::Unix;
+                    f.name = Arc::from(path);
+                }
+            }
+        }
+        self.scratch = scratch;
+    }
+
+    fn parse_connect(&mut self, ev: &EventRef<'_>) {
+        let tid = ev.tid() as i64;
+        let Some(t) = ev.param(1).and_then(param::tuple) else {
+            return;
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if let Some(f) = self.cur_fd_mut(tid) {
+            f.set_tuple(&t, &mut scratch);
+            f.role = Role::Client;
+        }
+        self.scratch = scratch;
+    }
+
+    fn parse_accept(&mut self, ev: &EventRef<'_>) {
+        let tid = ev.tid() as i64;
+        let Some(fd) = param::int(ev, 0) else { return };
+        if fd < 0 {
+            return;
+        }
+        let mut entry = Fd::default();
+        if let Some(t) = ev.param(1).and_then(param::tuple) {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            entry.set_tuple(&t, &mut scratch);
+            self.scratch = scratch;
+        }
+        entry.role = Role::Server;
+        if entry.ty.is_ip() {
+            entry.l4proto = l4::TCP;
+        }
+        self.add_fd(tid, fd, entry);
+    }
+
+    fn parse_rw_tuple(&mut self, ev: &EventRef<'_>) {
+        let tid = ev.tid() as i64;
+        let Some(tp) = param::bytes_named(ev, "tuple").and_then(param::tuple) else {
+            return;
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if let Some(f) = self.cur_fd_mut(tid) {
+            if f.ty.is_ip() && (f.name.is_empty() || f.l4proto != l4::TCP) {
+                f.set_tuple(&tp, &mut scratch);
+            }
+        }
+        self.scratch = scratch;
+    }
+
+    fn parse_socketpair(&mut self, ev: &EventRef<'_>) {
+        let tid = ev.tid() as i64;
+        if param::int(ev, 0).is_none_or(|r| r < 0) {
+            return;
+        }
+        let (Some(fd1), Some(fd2)) = (param::int(ev, 1), param::int(ev, 2)) else {
+            return;
+        };
+        let src = param::uint(ev, 3).unwrap_or(0);
+        let peer = param::uint(ev, 4).unwrap_or(0);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for (num, a, b) in [(fd1, src, peer), (fd2, peer, src)] {
+            scratch.clear();
+            let ep = Endpoints::Unix { source: a, dest: b };
+            crate::fd::socket_name(&mut scratch, &ep, b"");
+            let entry = Fd {
+                ty: FdType::Unix,
+                name: Arc::from(&scratch[..]),
+                endpoints: ep,
+                l4proto: l4::NA,
+                ..Fd::default()
+            };
+            self.add_fd(tid, num, entry);
+        }
+        self.scratch = scratch;
+    }
+
+    fn parse_pipe(&mut self, ev: &EventRef<'_>) {
+        let tid = ev.tid() as i64;
+        if param::int(ev, 0).is_none_or(|r| r < 0) {
+            return;
+        }
+        let ino = param::uint_named(ev, "ino").unwrap_or(0);
+        for i in [1, 2] {
+            if let Some(num) = param::int(ev, i) {
+                let entry = Fd {
+                    ty: FdType::Pipe,
+                    name: crate::thread::empty(),
+                    ino,
+                    ..Fd::default()
+                };
+                self.add_fd(tid, num, entry);
+            }
+        }
+    }
+
+    /// fd-creating calls whose result is the only fd information (`res` = new fd).
+    fn parse_simple(&mut self, ev: &EventRef<'_>, ty: FdType) {
+        let tid = ev.tid() as i64;
+        let Some(fd) = param::int(ev, 0) else { return };
+        if fd < 0 {
+            return;
+        }
+        let entry = Fd {
+            ty,
+            name: crate::thread::empty(),
+            ..Fd::default()
+        };
+        self.add_fd(tid, fd, entry);
+    }
+
+    /// Copies the current fd (the enter event's) to `newfd`.
+    fn dup_to(&mut self, tid: i64, newfd: i64) {
+        let last = self.threads.get(&tid).map_or(-1, |t| t.last_fd);
+        let Some(table) = self.fds_mut(tid) else {
+            return;
+        };
+        if let Some(src) = table.get(last).cloned() {
+            table.insert(newfd, src);
+        }
+    }
+
+    fn parse_dup(&mut self, ev: &EventRef<'_>) {
+        let tid = ev.tid() as i64;
+        if let Some(r) = param::int(ev, 0).filter(|&r| r >= 0) {
+            self.dup_to(tid, r);
+        }
+    }
+
+    fn parse_fcntl(&mut self, ev: &EventRef<'_>, valid: bool) {
+        let tid = ev.tid() as i64;
+        let Some(r) = param::int(ev, 0).filter(|&r| r >= 0) else {
+            return;
+        };
+        let enter = self.enter_copy(tid, valid);
+        let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
+        let cmd = param::uint_named(ev, "cmd")
+            .or_else(|| enter.as_ref().and_then(|e| param::uint_named(e, "cmd")));
+        if matches!(cmd, Some(F_DUPFD | F_DUPFD_CLOEXEC)) {
+            self.dup_to(tid, r);
+        }
+    }
+
+    fn set_cwd(&mut self, tid: i64, dir: &[u8], relative_to_cwd: bool) {
+        let owner = self.cwd_owner(tid);
+        let Some(t) = self.threads.get(&owner) else {
+            return;
+        };
+        self.scratch.clear();
+        if relative_to_cwd {
+            let base = t.cwd.clone();
+            join_into(&mut self.scratch, &base, dir);
+        } else {
+            self.scratch.extend_from_slice(dir);
+        }
+        if self.scratch.last() != Some(&b'/') {
+            self.scratch.push(b'/');
+        }
+        let cwd: Arc<[u8]> = Arc::from(&self.scratch[..]);
+        if let Some(t) = self.threads.get_mut(&owner) {
+            t.cwd = cwd;
+        }
+    }
+
+    fn parse_chdir(&mut self, ev: &EventRef<'_>) {
+        let tid = ev.tid() as i64;
+        if param::int(ev, 0).is_none_or(|r| r < 0) {
+            return;
+        }
+        let Some(path) = ev.param(1) else { return };
+        let path = param::cstr(path).to_vec();
+        self.set_cwd(tid, &path, true);
+    }
+
+    fn parse_fchdir(&mut self, ev: &EventRef<'_>) {
+        let tid = ev.tid() as i64;
+        if param::int(ev, 0).is_none_or(|r| r < 0) {
+            return;
+        }
+        let Some(t) = self.threads.get(&tid) else {
+            return;
+        };
+        let Some(name) = self.fds(t).get(t.last_fd).map(|f| f.name.clone()) else {
+            return;
+        };
+        self.set_cwd(tid, &name, false);
+    }
+
+    fn parse_setid(&mut self, ev: &EventRef<'_>, etype: u16, valid: bool) {
+        let tid = ev.tid() as i64;
+        if param::int(ev, 0).is_none_or(|r| r != 0) {
+            return;
+        }
+        let enter = self.enter_copy(tid, valid);
+        let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
+        let (name, is_uid) = match etype {
+            et::SETUID_X => ("uid", true),
+            et::SETGID_X => ("gid", false),
+            et::SETRESUID_X => ("euid", true),
+            _ => ("egid", false),
+        };
+        let v = param::uint_named(ev, name)
+            .or_else(|| enter.as_ref().and_then(|e| param::uint_named(e, name)));
+        let Some(v) = v
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|&v| v != u32::MAX)
+        else {
+            return;
+        };
+        if let Some(t) = self.threads.get_mut(&tid) {
+            if is_uid {
+                t.uid = v;
+            } else {
+                t.gid = v;
+            }
+        }
+    }
+
+    /// Fills the process description fields carried by clone and execve exits.
+    fn fill_from_exit(t: &mut Thread, ev: &EventRef<'_>) {
+        if let Some(b) = param::bytes_named(ev, "exe") {
+            t.exe = Arc::from(param::cstr(b));
+        }
+        if let Some(b) = param::bytes_named(ev, "args") {
+            t.args = Arc::from(b);
+        }
+        match param::bytes_named(ev, "comm") {
+            Some(b) if !b.is_empty() => t.comm = Arc::from(param::cstr(b)),
+            _ => t.comm = t.exe.clone(),
+        }
+        if let Some(v) = param::int_named(ev, "fdlimit") {
+            t.fdlimit = v;
+        }
+        if let Some(v) = param::uint_named(ev, "pgft_maj") {
+            t.pfmajor = v;
+        }
+        if let Some(v) = param::uint_named(ev, "pgft_min") {
+            t.pfminor = v;
+        }
+        if let Some(v) = param::uint_named(ev, "vm_size") {
+            t.vmsize_kb = v as u32;
+        }
+        if let Some(v) = param::uint_named(ev, "vm_rss") {
+            t.vmrss_kb = v as u32;
+        }
+        if let Some(v) = param::uint_named(ev, "vm_swap") {
+            t.vmswap_kb = v as u32;
+        }
+        if let Some(b) = param::bytes_named(ev, "cgroups").filter(|b| !b.is_empty()) {
+            t.cgroups = Arc::from(b);
+        }
+    }
+
+    fn parse_clone_exit(&mut self, ev: &EventRef<'_>) {
+        let Some(res) = param::int(ev, 0) else { return };
+        if res < 0 {
+            return;
+        }
+        let caller_tid = ev.tid() as i64;
+        let flags = param::uint_named(ev, "flags").unwrap_or(0) as u32;
+        let (child_tid, inverted) = if res == 0 {
+            (caller_tid, true)
+        } else {
+            (res, false)
+        };
+        if let Some(existing) = self.threads.get(&child_tid) {
+            if inverted || existing.flags & cl::CLONE_INVERTED != 0 {
+                return;
+            }
+            self.threads.remove(&child_tid);
+        }
+        let mut child = Thread::unknown(child_tid);
+        child.flags = flags | if inverted { cl::CLONE_INVERTED } else { 0 };
+        child.clone_ts = ev.ts();
+        Self::fill_from_exit(&mut child, ev);
+        if let Some(v) = param::uint_named(ev, "uid") {
+            child.uid = v as u32;
+        }
+        if let Some(v) = param::uint_named(ev, "gid") {
+            child.gid = v as u32;
+        }
+        let ev_pid = param::int_named(ev, "pid").unwrap_or(-1);
+        let ev_ptid = param::int_named(ev, "ptid").unwrap_or(-1);
+        // The thread the child takes fds/cwd/env from: the caller, or for the
+        // child-side exit the parent named in the event.
+        let parent_tid = if inverted {
+            if flags & cl::CLONE_THREAD != 0 {
+                ev_pid
+            } else {
+                ev_ptid
+            }
+        } else {
+            caller_tid
+        };
+        if inverted {
+            child.pid = ev_pid;
+            child.ptid = ev_ptid;
+        } else {
+            let caller = self.threads.entry(caller_tid).or_insert_with(|| {
+                let mut c = Thread::unknown(caller_tid);
+                c.pid = ev_pid;
+                c.ptid = ev_ptid;
+                c
+            });
+            if flags & cl::CLONE_THREAD != 0 {
+                child.pid = caller.pid;
+                child.ptid = caller.ptid;
+            } else {
+                child.pid = child_tid;
+                child.ptid = caller_tid;
+            }
+        }
+        child.vtid = param::int_named(ev, "vtid").unwrap_or(child_tid);
+        child.vpid = param::int_named(ev, "vpid").unwrap_or(child.pid);
+        if inverted {
+            child.vtid = param::int_named(ev, "vtid").unwrap_or(child_tid);
+        }
+        if let Some(p) = self.threads.get(&parent_tid) {
+            child.sid = p.sid;
+            child.vpgid = p.vpgid;
+            child.loginuid = p.loginuid;
+            child.tty = p.tty;
+            child.exepath = p.exepath.clone();
+            child.root = p.root.clone();
+            child.env = p.env.clone();
+            child.lastexec_ts = if flags & cl::CLONE_THREAD != 0 {
+                p.lastexec_ts
+            } else {
+                0
+            };
+            if flags & cl::CLONE_THREAD == 0 {
+                child.cwd = Arc::from(self.cwd(p));
+                child.fds = self.fds(p).clone();
+            }
+        }
+        if flags & cl::CLONE_THREAD != 0 {
+            child.flags |= cl::CLONE_FILES | cl::CLONE_FS;
+            let pid = child.pid;
+            match self.threads.get_mut(&pid) {
+                Some(m) => m.nchilds += 1,
+                None if pid > 0 => {
+                    let mut m = Thread::unknown(pid);
+                    m.nchilds = 1;
+                    self.threads.insert(pid, m);
+                }
+                None => {}
+            }
+        }
+        self.threads.insert(child_tid, child);
+        self.cur.thread_known = self.threads.contains_key(&caller_tid);
+    }
+
+    fn parse_execve(&mut self, ev: &EventRef<'_>, enter: Option<&EventRef<'_>>) {
+        let tid = ev.tid() as i64;
+        if param::int(ev, 0).is_none_or(|r| r < 0) {
+            return;
+        }
+        let ts = ev.ts();
+        let Some(t) = self.threads.get_mut(&tid) else {
+            return;
+        };
+        Self::fill_from_exit(t, ev);
+        if let Some(v) = param::int_named(ev, "pid") {
+            t.pid = v;
+        }
+        if let Some(v) = param::int_named(ev, "ptid") {
+            t.ptid = v;
+        }
+        if let Some(b) = param::bytes_named(ev, "env").filter(|b| !b.is_empty()) {
+            t.env = Arc::from(b);
+        }
+        if let Some(v) = param::uint_named(ev, "tty") {
+            t.tty = v as u32;
+        }
+        if let Some(v) = param::int_named(ev, "vpgid") {
+            t.vpgid = v;
+        }
+        if let Some(v) = param::uint_named(ev, "loginuid") {
+            t.loginuid = v as u32;
+        }
+        if let Some(v) = param::uint_named(ev, "uid") {
+            t.uid = v as u32;
+        }
+        if let Some(v) = param::uint_named(ev, "gid") {
+            t.gid = v as u32;
+        }
+        let exepath = param::bytes_named(ev, "trusted_exepath")
+            .filter(|b| !b.is_empty())
+            .or_else(|| {
+                enter.and_then(|e| {
+                    param::bytes_named(e, "filename").or_else(|| param::bytes_named(e, "pathname"))
+                })
+            });
+        if let Some(p) = exepath {
+            t.exepath = Arc::from(param::cstr(p));
+        }
+        t.lastexec_ts = ts;
+    }
+
+    fn parse_user(&mut self, ev: &EventRef<'_>) {
+        let (Some(uid), Some(gid)) = (param::uint(ev, 0), param::uint(ev, 1)) else {
+            return;
+        };
+        let uid = uid as u32;
+        if ev.etype() == et::USER_DELETED_E {
+            self.users.remove(&uid);
+            return;
+        }
+        let s = |i| {
+            ev.param(i)
+                .map(|b| param::cstr(b).to_vec())
+                .unwrap_or_default()
+        };
+        self.users.insert(
+            uid,
+            User {
+                uid,
+                gid: gid as u32,
+                name: s(2),
+                homedir: s(3),
+                shell: s(4),
+            },
+        );
+    }
+
+    fn parse_group(&mut self, ev: &EventRef<'_>) {
+        let Some(gid) = param::uint(ev, 0) else {
+            return;
+        };
+        let gid = gid as u32;
+        if ev.etype() == et::GROUP_DELETED_E {
+            self.groups.remove(&gid);
+            return;
+        }
+        let name = ev
+            .param(1)
+            .map(|b| param::cstr(b).to_vec())
+            .unwrap_or_default();
+        self.groups.insert(gid, Group { gid, name });
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,263 @@
+use super::*;
+use osprey_event::encode;
+use osprey_event::snapshot::{FdInfo, FdKind, ProcInfo};
+
+struct T {
+    st: State,
+    buf: Vec<u8>,
+    ts: u64,
+}
+
+impl T {
+    fn new() -> T {
+        let mut st = State::new();
+        let snap = Snapshot {
+            procs: vec![ProcInfo {
+                tid: 100,
+                pid: 100,
+                ptid: 1,
+                comm: b"bash".to_vec(),
+                exe: b"bash".to_vec(),
+                cwd: b"/home/u/".to_vec(),
+                uid: 1000,
+                fds: vec![FdInfo {
+                    fd: 0,
+                    kind: FdKind::File,
+                    name: b"/dev/pts/0".to_vec(),
+                    ..FdInfo::default()
+                }],
+                ..ProcInfo::default()
+            }],
+            users: vec![UserInfo {
+                uid: 1000,
+                name: b"u".to_vec(),
+                ..UserInfo::default()
+            }],
+            ..Snapshot::default()
+        };
+        st.load(&snap);
+        T {
+            st,
+            buf: Vec::new(),
+            ts: 1000,
+        }
+    }
+
+    fn ev(&mut self, tid: u64, etype: u16, params: &[&[u8]]) -> &Current {
+        self.ts += 10;
+        encode(&mut self.buf, self.ts, tid, etype, params);
+        let ev = EventRef::parse(&self.buf, 0, 0).unwrap();
+        self.st.process(&ev);
+        self.st.current()
+    }
+}
+
+fn i64b(v: i64) -> [u8; 8] {
+    v.to_le_bytes()
+}
+
+fn clone_x(res: i64, tid: i64, pid: i64, ptid: i64, flags: u32) -> Vec<Vec<u8>> {
+    vec![
+        i64b(res).to_vec(),
+        b"bash\0".to_vec(),
+        b"-c\0".to_vec(),
+        i64b(tid).to_vec(),
+        i64b(pid).to_vec(),
+        i64b(ptid).to_vec(),
+        b"\0".to_vec(),
+        i64b(1024).to_vec(),
+        0u64.to_le_bytes().to_vec(),
+        0u64.to_le_bytes().to_vec(),
+        0u32.to_le_bytes().to_vec(),
+        0u32.to_le_bytes().to_vec(),
+        0u32.to_le_bytes().to_vec(),
+        b"bash\0".to_vec(),
+        b"cpu=/\0".to_vec(),
+        flags.to_le_bytes().to_vec(),
+        1000u32.to_le_bytes().to_vec(),
+        1000u32.to_le_bytes().to_vec(),
+        i64b(tid).to_vec(),
+        i64b(pid).to_vec(),
+    ]
+}
+
+fn refs(v: &[Vec<u8>]) -> Vec<&[u8]> {
+    v.iter().map(Vec::as_slice).collect()
+}
+
+#[test]
+fn open_resolves_against_cwd_and_close_removes_after_next_event() {
+    let mut t = T::new();
+    t.ev(
+        100,
+        2,
+        &[b"../x/./f.txt\0", &1u32.to_le_bytes(), &0u32.to_le_bytes()],
+    );
+    let c = t.ev(100, 3, &[&i64b(3)]);
+    assert_eq!(c.fd_num, Some(3));
+    assert_eq!(&*c.fd.as_ref().unwrap().name, b"/home/x/f.txt");
+    assert_eq!(c.fd.as_ref().unwrap().ty, FdType::File);
+    t.ev(100, 4, &[&i64b(3)]);
+    let c = t.ev(100, 5, &[&i64b(0)]);
+    assert_eq!(
+        &*c.fd.as_ref().unwrap().name,
+        b"/home/x/f.txt",
+        "close exit still shows the fd"
+    );
+    t.ev(100, 6, &[&i64b(3), &8u32.to_le_bytes()]);
+    let c = t.ev(100, 7, &[&i64b(-9)]);
+    assert_eq!(c.fd_num, Some(3));
+    assert!(c.fd.is_none(), "fd gone after the close");
+}
+
+#[test]
+fn failed_open_adds_nothing_and_unknown_thread_is_created() {
+    let mut t = T::new();
+    t.ev(
+        7,
+        2,
+        &[b"/nope\0", &1u32.to_le_bytes(), &0u32.to_le_bytes()],
+    );
+    let c = t.ev(7, 3, &[&i64b(-2)]);
+    assert_eq!(c.fd_num, Some(-1));
+    assert!(c.fd.is_none());
+    let th = t.st.thread(7).unwrap();
+    assert_eq!((th.pid, th.ptid, &*th.comm), (-1, -1, &b"<NA>"[..]));
+}
+
+#[test]
+fn clone_fork_shares_and_copies_state() {
+    let mut t = T::new();
+    // parent side of a fork: child 200 gets a copy of the fds and the cwd
+    let p = clone_x(200, 100, 100, 1, 0);
+    t.ev(100, 222, &[]);
+    t.ev(100, 223, &refs(&p));
+    let child = t.st.thread(200).unwrap();
+    assert_eq!((child.pid, child.ptid, child.uid), (200, 100, 1000));
+    assert_eq!(t.st.cwd(child), b"/home/u/");
+    assert_eq!(&*t.st.fds(child).get(0).unwrap().name, b"/dev/pts/0");
+    assert_eq!(t.st.parent(child).unwrap().tid, 100);
+    assert_eq!(
+        t.st.ancestors(child).map(|a| a.tid).collect::<Vec<_>>(),
+        vec![200, 100]
+    );
+    // child-side exit after the parent's: no change
+    let c = clone_x(0, 200, 200, 100, 0);
+    t.ev(200, 223, &refs(&c));
+    assert!(t.st.current().thread_known);
+    // a thread of 200 shares its fd table and cwd
+    let th = clone_x(
+        201,
+        200,
+        200,
+        100,
+        cl::CLONE_THREAD | cl::CLONE_FILES | cl::CLONE_FS,
+    );
+    t.ev(200, 223, &refs(&th));
+    t.ev(201, 94, &[]);
+    t.ev(201, 95, &[&i64b(0), b"sub\0"]);
+    assert_eq!(t.st.cwd(t.st.thread(200).unwrap()), b"/home/u/sub/");
+    assert_eq!(t.st.nthreads(200), 2);
+    assert_eq!(t.st.thread(200).unwrap().nchilds, 1);
+    // procexit of the thread removes it on the next event
+    t.ev(201, 186, &[&i64b(0), &i64b(0), &[0u8], &[0u8], &i64b(0)]);
+    assert!(t.st.thread(201).is_some());
+    t.ev(100, 2, &[b"/a\0", &0u32.to_le_bytes(), &0u32.to_le_bytes()]);
+    assert!(t.st.thread(201).is_none());
+}
+
+#[test]
+fn socket_connect_and_accept_name_tuples() {
+    let mut t = T::new();
+    t.ev(
+        100,
+        18,
+        &[
+            &2u32.to_le_bytes(),
+            &1u32.to_le_bytes(),
+            &0u32.to_le_bytes(),
+        ],
+    );
+    let c = t.ev(100, 19, &[&i64b(4)]);
+    assert_eq!(c.fd.as_ref().unwrap().ty, FdType::Ipv4);
+    assert_eq!(c.fd.as_ref().unwrap().l4proto, l4::TCP);
+    let mut tuple = vec![2u8, 10, 0, 0, 1];
+    tuple.extend_from_slice(&5555u16.to_le_bytes());
+    tuple.extend_from_slice(&[10, 0, 0, 2]);
+    tuple.extend_from_slice(&80u16.to_le_bytes());
+    t.ev(100, 22, &[&i64b(4), b""]);
+    let c = t.ev(100, 23, &[&i64b(0), &tuple]);
+    assert_eq!(&*c.fd.as_ref().unwrap().name, b"10.0.0.1:5555->10.0.0.2:80");
+    assert_eq!(c.fd.as_ref().unwrap().role, Role::Client);
+    t.ev(100, 26, &[]);
+    let c = t.ev(100, 27, &[&i64b(5), &tuple, &[0u8]]);
+    assert_eq!(c.fd_num, Some(5));
+    assert_eq!(c.fd.as_ref().unwrap().role, Role::Server);
+}
+
+#[test]
+fn dup_pipe_and_exit_latency() {
+    let mut t = T::new();
+    t.ev(100, 60, &[]);
+    let c = t.ev(
+        100,
+        61,
+        &[&i64b(0), &i64b(3), &i64b(4), &0u64.to_le_bytes()],
+    );
+    assert_eq!(c.fd_num, Some(4));
+    assert_eq!(c.fd.as_ref().unwrap().ty, FdType::Pipe);
+    let c = t.ev(100, 124, &[&i64b(3)]);
+    assert_eq!(c.fd_num, Some(3));
+    let enter_ts = t.ts;
+    let c = t.ev(100, 125, &[&i64b(9)]);
+    assert_eq!(c.enter_ts, Some(enter_ts));
+    assert!(t.st.fds(t.st.thread(100).unwrap()).get(9).is_some());
+    assert_eq!(t.st.current_enter().unwrap().etype(), 124);
+}
+
+#[test]
+fn execve_updates_process_and_users_events_update_tables() {
+    let mut t = T::new();
+    t.ev(100, 292, &[b"/bin/ls\0"]);
+    let mut p: Vec<Vec<u8>> = vec![
+        i64b(0).to_vec(),
+        b"ls\0".to_vec(),
+        b"-l\0".to_vec(),
+        i64b(100).to_vec(),
+        i64b(100).to_vec(),
+        i64b(1).to_vec(),
+        b"/\0".to_vec(),
+        i64b(1024).to_vec(),
+        0u64.to_le_bytes().to_vec(),
+        0u64.to_le_bytes().to_vec(),
+        0u32.to_le_bytes().to_vec(),
+        0u32.to_le_bytes().to_vec(),
+        0u32.to_le_bytes().to_vec(),
+        b"ls\0".to_vec(),
+        b"\0".to_vec(),
+        b"A=1\0".to_vec(),
+    ];
+    p.truncate(16);
+    t.ev(100, 293, &refs(&p));
+    let th = t.st.thread(100).unwrap();
+    assert_eq!(&*th.comm, b"ls");
+    assert_eq!(&*th.exepath, b"/bin/ls");
+    assert_eq!(th.args().collect::<Vec<_>>(), vec![&b"-l"[..]]);
+    assert_eq!(t.st.cwd(th), b"/home/u/", "execve does not change the cwd");
+    t.ev(
+        u64::MAX,
+        354,
+        &[
+            &5u32.to_le_bytes(),
+            &5u32.to_le_bytes(),
+            b"x\0",
+            b"/h\0",
+            b"/sh\0",
+            b"\0",
+        ],
+    );
+    assert_eq!(t.st.user(5).unwrap().name, b"x");
+    t.ev(u64::MAX, 360, &[&5u32.to_le_bytes(), b"g\0", b"\0"]);
+    assert!(t.st.group(5).is_none());
+    assert_eq!(t.st.user(1000).unwrap().name, b"u");
+}

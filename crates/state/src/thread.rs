@@ -1,0 +1,238 @@
+//! [`Thread`]: one entry of the thread table.
+
+use std::sync::Arc;
+
+use osprey_event::snapshot::ProcInfo;
+
+use crate::fd::{Fd, FdTable};
+
+/// `PPM_CL_*` clone flags that change how state is shared.
+pub mod clone_flags {
+    /// The thread shares the fd table of its process (`CLONE_FILES`).
+    pub const CLONE_FILES: u32 = 1 << 0;
+    /// The thread shares cwd/root with its process (`CLONE_FS`).
+    pub const CLONE_FS: u32 = 1 << 1;
+    /// The thread belongs to the caller's thread group (`CLONE_THREAD`).
+    pub const CLONE_THREAD: u32 = 1 << 13;
+    /// The child-side clone exit arrived before the parent's (`PPM_CL_CLONE_INVERTED`).
+    pub const CLONE_INVERTED: u32 = 1 << 16;
+    /// The thread exited (`PPM_CL_CLOSED`).
+    pub const CLOSED: u32 = 1 << 18;
+}
+
+/// An empty shared byte string.
+pub(crate) fn empty() -> Arc<[u8]> {
+    Arc::from(&b""[..])
+}
+
+/// One thread, with what `proc.*` and `thread.*` fields read.
+///
+/// String fields are shared (`Arc<[u8]>`) so cloning a thread on fork is cheap.
+/// Process-wide data (fds, cwd) is read through [`crate::State::fds`] and
+/// [`crate::State::cwd`], which follow `CLONE_FILES`/`CLONE_FS` to the main thread.
+#[derive(Debug, Clone)]
+pub struct Thread {
+    /// Thread id.
+    pub tid: i64,
+    /// Process id (thread-group leader); -1 when unknown.
+    pub pid: i64,
+    /// Parent thread id; -1 when unknown.
+    pub ptid: i64,
+    /// Session id.
+    pub sid: i64,
+    /// Process group id in the process's pid namespace.
+    pub vpgid: i64,
+    /// Thread id in its pid namespace.
+    pub vtid: i64,
+    /// Process id in its pid namespace.
+    pub vpid: i64,
+    /// `comm` (what `proc.name` shows); `<NA>` for threads first seen in an event.
+    pub comm: Arc<[u8]>,
+    /// `argv[0]` (`proc.exe`).
+    pub exe: Arc<[u8]>,
+    /// Full executable path (`proc.exepath`).
+    pub exepath: Arc<[u8]>,
+    /// Arguments after `argv[0]`, each NUL-terminated (see [`Thread::args`]).
+    pub args: Arc<[u8]>,
+    /// Environment, each `KEY=VALUE` NUL-terminated.
+    pub env: Arc<[u8]>,
+    /// Cgroups, each `subsys=path` NUL-terminated.
+    pub cgroups: Arc<[u8]>,
+    /// Root directory.
+    pub root: Arc<[u8]>,
+    /// This thread's own cwd, with a trailing `/`; read [`crate::State::cwd`] instead,
+    /// which follows `CLONE_FS` to the main thread.
+    pub cwd: Arc<[u8]>,
+    /// Maximum number of fds.
+    pub fdlimit: i64,
+    /// `PPM_CL_*` flags ([`clone_flags`]).
+    pub flags: u32,
+    /// User id (`u32::MAX` when unknown).
+    pub uid: u32,
+    /// Group id (`u32::MAX` when unknown).
+    pub gid: u32,
+    /// Login uid (`u32::MAX` when unset).
+    pub loginuid: u32,
+    /// Virtual memory, KiB.
+    pub vmsize_kb: u32,
+    /// Resident memory, KiB.
+    pub vmrss_kb: u32,
+    /// Swapped memory, KiB.
+    pub vmswap_kb: u32,
+    /// Major page faults.
+    pub pfmajor: u64,
+    /// Minor page faults.
+    pub pfminor: u64,
+    /// Controlling terminal.
+    pub tty: u32,
+    /// When the thread was created by a clone seen in the capture (0 otherwise; `proc.duration`).
+    pub clone_ts: u64,
+    /// When the last successful execve happened (0 if none seen).
+    pub lastexec_ts: u64,
+    /// Whether the executable is writable by the process's user.
+    pub exe_writable: bool,
+    /// Number of child threads (`proc.nchilds` on the main thread).
+    pub nchilds: u32,
+    pub(crate) fds: FdTable,
+    /// Type of the last enter event of this thread (the one `last_data` holds).
+    pub(crate) last_type: u16,
+    /// The fd the last enter event referred to (`-1` for none).
+    pub(crate) last_fd: i64,
+    /// Raw copy of the last enter event (reused buffer).
+    pub(crate) last_data: Vec<u8>,
+    /// CPU of the last enter event.
+    pub(crate) last_cpu: u16,
+}
+
+impl Thread {
+    /// A thread first seen in an event, with sysdig's defaults for unknown threads.
+    pub(crate) fn unknown(tid: i64) -> Thread {
+        let na: Arc<[u8]> = Arc::from(&b"<NA>"[..]);
+        Thread {
+            tid,
+            pid: -1,
+            ptid: -1,
+            sid: 0,
+            vpgid: 0,
+            vtid: tid,
+            vpid: -1,
+            comm: na.clone(),
+            exe: na,
+            exepath: empty(),
+            args: empty(),
+            env: empty(),
+            cgroups: empty(),
+            root: empty(),
+            cwd: empty(),
+            fdlimit: 0,
+            flags: 0,
+            uid: u32::MAX,
+            gid: u32::MAX,
+            loginuid: u32::MAX,
+            vmsize_kb: 0,
+            vmrss_kb: 0,
+            vmswap_kb: 0,
+            pfmajor: 0,
+            pfminor: 0,
+            tty: 0,
+            clone_ts: 0,
+            lastexec_ts: 0,
+            exe_writable: false,
+            nchilds: 0,
+            fds: FdTable::default(),
+            last_type: u16::MAX,
+            last_fd: -1,
+            last_data: Vec::new(),
+            last_cpu: 0,
+        }
+    }
+
+    /// Builds a thread from a snapshot entry (with its fds).
+    pub fn from_info(p: &ProcInfo) -> Thread {
+        let mut t = Thread::unknown(p.tid as i64);
+        t.pid = p.pid as i64;
+        t.ptid = p.ptid as i64;
+        t.sid = p.sid as i64;
+        t.vpgid = p.vpgid as i64;
+        t.vtid = p.vtid;
+        t.vpid = p.vpid;
+        t.comm = Arc::from(&p.comm[..]);
+        t.exe = Arc::from(&p.exe[..]);
+        t.exepath = Arc::from(&p.exepath[..]);
+        t.args = Arc::from(&p.args[..]);
+        t.env = Arc::from(&p.env[..]);
+        t.cgroups = Arc::from(&p.cgroups[..]);
+        t.root = Arc::from(&p.root[..]);
+        t.cwd = Arc::from(&p.cwd[..]);
+        t.fdlimit = p.fdlimit as i64;
+        t.flags = p.flags;
+        t.uid = p.uid;
+        t.gid = p.gid;
+        t.loginuid = p.loginuid;
+        t.vmsize_kb = p.vmsize_kb;
+        t.vmrss_kb = p.vmrss_kb;
+        t.vmswap_kb = p.vmswap_kb;
+        t.pfmajor = p.pfmajor;
+        t.pfminor = p.pfminor;
+        t.tty = p.tty;
+        t.exe_writable = p.exe_writable;
+        for fi in &p.fds {
+            t.fds.insert(fi.fd, Fd::from_info(fi));
+        }
+        t
+    }
+
+    /// Whether this is the main thread of its process (`thread.ismain`).
+    #[inline]
+    pub fn is_main(&self) -> bool {
+        self.pid == self.tid
+    }
+
+    /// Whether the thread exited but is kept because other threads still use its
+    /// fd table or cwd.
+    #[inline]
+    pub fn is_closed(&self) -> bool {
+        self.flags & clone_flags::CLOSED != 0
+    }
+
+    /// The arguments after `argv[0]`.
+    pub fn args(&self) -> impl Iterator<Item = &[u8]> {
+        split_nul(&self.args)
+    }
+
+    /// The environment entries.
+    pub fn env(&self) -> impl Iterator<Item = &[u8]> {
+        split_nul(&self.env)
+    }
+
+    /// The cgroup entries (`subsys=path`).
+    pub fn cgroups(&self) -> impl Iterator<Item = &[u8]> {
+        split_nul(&self.cgroups)
+    }
+
+    /// This thread's own fd table; read [`crate::State::fds`] instead, which follows
+    /// `CLONE_FILES` to the main thread.
+    pub fn own_fds(&self) -> &FdTable {
+        &self.fds
+    }
+}
+
+/// Splits a NUL-terminated list (the last terminator optional).
+fn split_nul(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let b = b.strip_suffix(b"\0").unwrap_or(b);
+    b.split(|&c| c == 0).filter(move |_| !b.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_args() {
+        let mut t = Thread::unknown(1);
+        t.args = Arc::from(&b"-l\0/tmp\0"[..]);
+        assert_eq!(t.args().collect::<Vec<_>>(), vec![&b"-l"[..], b"/tmp"]);
+        t.args = empty();
+        assert_eq!(t.args().count(), 0);
+    }
+}
