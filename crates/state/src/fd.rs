@@ -248,6 +248,49 @@ pub(crate) fn socket_name(out: &mut Vec<u8>, ep: &Endpoints, path: &[u8]) {
     }
 }
 
+/// Renders a raw `PT_SOCKTUPLE` parameter the way `fd.name` shows a socket
+/// (`sip:sport->dip:dport`, or `src->dst path` for unix sockets) into `out`.
+/// Returns `false` (writing nothing) when the bytes are not a tuple.
+///
+/// sysdig shows `fd.name` of a `connect` exit from the event's tuple rather than
+/// from the fd, so a failed connect still names its target.
+pub fn render_tuple(raw: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some(t) = crate::param::tuple(raw) else {
+        return false;
+    };
+    let ep = match t {
+        Tuple::V4 {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => Endpoints::V4 {
+            sip,
+            sport,
+            dip,
+            dport,
+        },
+        Tuple::V6 {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => Endpoints::V6 {
+            sip,
+            sport,
+            dip,
+            dport,
+        },
+        Tuple::Unix { source, dest, .. } => Endpoints::Unix { source, dest },
+    };
+    let path = match t {
+        Tuple::Unix { path, .. } => path,
+        _ => b"",
+    };
+    socket_name(out, &ep, path);
+    true
+}
+
 /// Name of a bound/listening server address: `ip:port`.
 pub(crate) fn server_name(out: &mut Vec<u8>, ep: &Endpoints) {
     match *ep {
@@ -330,8 +373,9 @@ impl Fd {
                 server_name(&mut name, &fd.endpoints);
             }
             FdAddr::Unix { source, dest } => {
+                // sysdig names unix sockets by their path only (empty when unnamed).
                 fd.endpoints = Endpoints::Unix { source, dest };
-                socket_name(&mut name, &fd.endpoints, &fi.name);
+                name.extend_from_slice(&fi.name);
             }
         }
         fd.name = name.into();
@@ -386,7 +430,7 @@ impl Fd {
             Tuple::Unix { source, dest, path } => {
                 self.ty = FdType::Unix;
                 self.endpoints = Endpoints::Unix { source, dest };
-                socket_name(scratch, &self.endpoints, path);
+                scratch.extend_from_slice(path);
             }
         }
         self.name = Arc::from(&scratch[..]);
@@ -416,6 +460,11 @@ impl FdTable {
     #[inline]
     pub(crate) fn insert(&mut self, num: i64, fd: Fd) {
         self.map.insert(num, fd);
+    }
+
+    /// All fds, mutably.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (i64, &mut Fd)> {
+        self.map.iter_mut().map(|(&k, v)| (k, v))
     }
 
     /// Removes an fd.

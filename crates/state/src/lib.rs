@@ -41,6 +41,6 @@ mod path;
 mod state;
 mod thread;
 
-pub use fd::{l4, Endpoints, Fd, FdTable, FdType, Role};
+pub use fd::{l4, render_tuple, Endpoints, Fd, FdTable, FdType, Role};
 pub use state::{Current, Group, State, User, LEGACY_EVENT_MAX};
 pub use thread::{clone_flags, Thread};

@@ -117,6 +117,41 @@ pub(crate) fn tuple(b: &[u8]) -> Option<Tuple<'_>> {
     }
 }
 
+impl Tuple<'_> {
+    /// The same tuple with source and destination exchanged.
+    pub(crate) fn swapped(self) -> Self {
+        match self {
+            Tuple::V4 {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => Tuple::V4 {
+                sip: dip,
+                sport: dport,
+                dip: sip,
+                dport: sport,
+            },
+            Tuple::V6 {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => Tuple::V6 {
+                sip: dip,
+                sport: dport,
+                dip: sip,
+                dport: sport,
+            },
+            Tuple::Unix { source, dest, path } => Tuple::Unix {
+                source: dest,
+                dest: source,
+                path,
+            },
+        }
+    }
+}
+
 /// A decoded `PT_SOCKADDR` parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SockAddr<'a> {

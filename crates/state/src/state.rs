@@ -68,6 +68,9 @@ mod et {
     pub(super) const GROUP_ADDED_E: u16 = 358;
     pub(super) const GROUP_DELETED_E: u16 = 360;
     pub(super) const PROCINFO_E: u16 = 234;
+    pub(super) const SCHEDSWITCH_6_E: u16 = 152;
+    pub(super) const CONTAINER_JSON_E: u16 = 272;
+    pub(super) const CONTAINER_JSON_2_E: u16 = 324;
 
     /// clone/fork/vfork exits of every version.
     pub(super) const CLONE_XS: [u16; 11] =
@@ -78,11 +81,13 @@ mod et {
 
 /// `PPM_O_DIRECTORY`.
 const O_DIRECTORY: u32 = 1 << 10;
+/// `-EINPROGRESS`.
+const EINPROGRESS: i64 = -115;
 /// `PPM_AT_FDCWD`.
 const AT_FDCWD: i64 = -100;
 /// fcntl commands that duplicate an fd (`PPM_FCNTL_F_DUPFD`, `PPM_FCNTL_F_DUPFD_CLOEXEC`).
 const F_DUPFD: u64 = 1;
-const F_DUPFD_CLOEXEC: u64 = 2;
+const F_DUPFD_CLOEXEC: u64 = 26;
 
 /// The context of the last processed event, what `evt.*`, `fd.*` and the
 /// thread-relative fields read.
@@ -106,6 +111,9 @@ pub struct Current {
     /// Timestamp of the matching enter event, for exit events whose enter event
     /// was seen (`evt.latency = ts - enter_ts`).
     pub enter_ts: Option<u64>,
+    /// Whether this is a container-metadata event: its thread is then a pseudo
+    /// thread (tid/pid -1, comm `container:<id>`, uid 0), as sysdig shows it.
+    pub container_event: bool,
 }
 
 /// The state engine: thread table (with fd tables), users and groups.
@@ -121,6 +129,8 @@ pub struct State {
     fd_to_remove: Option<(i64, i64)>,
     /// Scratch buffer for building names.
     scratch: Vec<u8>,
+    /// The pseudo-thread sysdig attaches to container events.
+    container_thread: Option<Thread>,
 }
 
 impl State {
@@ -141,6 +151,7 @@ impl State {
         for g in &snap.groups {
             self.groups.insert(g.gid, g.clone());
         }
+        self.fix_proc_sockets();
         let mut counts: FxHashMap<i64, u32> = FxHashMap::default();
         for t in self.threads.values().filter(|t| !t.is_main() && t.pid > 0) {
             *counts.entry(t.pid).or_default() += 1;
@@ -148,6 +159,64 @@ impl State {
         for (pid, n) in counts {
             if let Some(m) = self.threads.get_mut(&pid) {
                 m.nchilds = n;
+            }
+        }
+    }
+
+    /// Sockets listed up front carry the local end as source. Like sysdig, turn
+    /// the ones whose local port is a listening port around (client first) and
+    /// mark them as server ends; the others are clients.
+    fn fix_proc_sockets(&mut self) {
+        let mut server_ports = rustc_hash::FxHashSet::default();
+        for t in self.threads.values() {
+            for (_, f) in t.fds.iter() {
+                if f.role == Role::Server {
+                    if let Endpoints::V4 { dport, .. } | Endpoints::V6 { dport, .. } = f.endpoints {
+                        server_ports.insert(dport);
+                    }
+                }
+            }
+        }
+        let mut scratch = Vec::new();
+        for t in self.threads.values_mut() {
+            for (_, f) in t.fds.iter_mut() {
+                if f.role == Role::Server {
+                    continue;
+                }
+                let swapped = match f.endpoints {
+                    Endpoints::V4 {
+                        sip,
+                        sport,
+                        dip,
+                        dport,
+                    } if server_ports.contains(&sport) => Endpoints::V4 {
+                        sip: dip,
+                        sport: dport,
+                        dip: sip,
+                        dport: sport,
+                    },
+                    Endpoints::V6 {
+                        sip,
+                        sport,
+                        dip,
+                        dport,
+                    } if server_ports.contains(&sport) => Endpoints::V6 {
+                        sip: dip,
+                        sport: dport,
+                        dip: sip,
+                        dport: sport,
+                    },
+                    Endpoints::V4 { .. } | Endpoints::V6 { .. } => {
+                        f.role = Role::Client;
+                        continue;
+                    }
+                    _ => continue,
+                };
+                f.endpoints = swapped;
+                f.role = Role::Server;
+                scratch.clear();
+                crate::fd::socket_name(&mut scratch, &f.endpoints, b"");
+                f.name = Arc::from(&scratch[..]);
             }
         }
     }
@@ -161,6 +230,9 @@ impl State {
     /// The thread of the last processed event.
     #[inline]
     pub fn current_thread(&self) -> Option<&Thread> {
+        if self.cur.container_event {
+            return self.container_thread.as_ref();
+        }
         if self.cur.thread_known {
             self.threads.get(&self.cur.tid)
         } else {
@@ -274,6 +346,7 @@ impl State {
         self.cur.fd_num = None;
         self.cur.fd = None;
         self.cur.enter_ts = None;
+        self.cur.container_event = false;
 
         match etype {
             et::USER_ADDED_E | et::USER_DELETED_E => return self.parse_user(ev),
@@ -283,22 +356,30 @@ impl State {
         if etype >= LEGACY_EVENT_MAX {
             return;
         }
+        if matches!(etype, et::CONTAINER_JSON_E | et::CONTAINER_JSON_2_E) {
+            return self.parse_container(ev);
+        }
         let Some(info) = ev.info() else { return };
-        if info.flags & ef::SKIPPARSERESET != 0 {
+        let flags = legacy_flags(etype, info.flags);
+        if flags & ef::SKIPPARSERESET != 0 {
             self.cur.thread_known = etype == et::PROCINFO_E && self.threads.contains_key(&tid);
+            return;
+        }
+        if etype == et::SCHEDSWITCH_6_E {
+            self.cur.thread_known = self.threads.contains_key(&tid);
             return;
         }
         let is_clone_x = et::CLONE_XS.contains(&etype);
         if !self.threads.contains_key(&tid) {
             if is_clone_x {
                 self.parse_clone_exit(ev);
-                self.finish(info.flags);
+                self.finish(flags);
                 return;
             }
             self.threads.insert(tid, Thread::unknown(tid));
         }
         self.cur.thread_known = true;
-        let uses_fd = info.flags & ef::USES_FD != 0;
+        let uses_fd = flags & ef::USES_FD != 0;
         if info.dir == Direction::Enter {
             let Some(t) = self.threads.get_mut(&tid) else {
                 return;
@@ -327,7 +408,7 @@ impl State {
             }
             self.parse_exit(ev, etype, valid);
         }
-        self.finish(info.flags);
+        self.finish(flags);
     }
 
     /// Fills the fd part of [`Current`] after parsing.
@@ -455,7 +536,7 @@ impl State {
                 self.parse_accept(ev);
             }
             et::SENDTO_X | et::RECVFROM_X | et::SENDMSG_X | et::RECVMSG_X => {
-                self.parse_rw_tuple(ev);
+                self.parse_rw_tuple(ev, valid);
             }
             et::SOCKETPAIR_X => self.parse_socketpair(ev),
             et::PIPE_X => self.parse_pipe(ev),
@@ -635,11 +716,17 @@ impl State {
 
     fn parse_connect(&mut self, ev: &EventRef<'_>) {
         let tid = ev.tid() as i64;
+        // A failed connect leaves the fd alone, except a non-blocking one in progress.
+        if param::int(ev, 0).is_some_and(|r| r < 0 && r != EINPROGRESS) {
+            return;
+        }
         let Some(t) = ev.param(1).and_then(param::tuple) else {
             return;
         };
         let mut scratch = std::mem::take(&mut self.scratch);
-        if let Some(f) = self.cur_fd_mut(tid) {
+        // A socket connected before (e.g. a UDP socket connected again) keeps its
+        // first tuple, as in sysdig.
+        if let Some(f) = self.cur_fd_mut(tid).filter(|f| f.role != Role::Client) {
             f.set_tuple(&t, &mut scratch);
             f.role = Role::Client;
         }
@@ -665,14 +752,28 @@ impl State {
         self.add_fd(tid, fd, entry);
     }
 
-    fn parse_rw_tuple(&mut self, ev: &EventRef<'_>) {
+    fn parse_rw_tuple(&mut self, ev: &EventRef<'_>, valid: bool) {
         let tid = ev.tid() as i64;
-        let Some(tp) = param::bytes_named(ev, "tuple").and_then(param::tuple) else {
+        if param::int(ev, 0).is_none_or(|r| r < 0) {
+            return;
+        }
+        let enter = self.enter_copy(tid, valid);
+        let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
+        let raw = param::bytes_named(ev, "tuple")
+            .filter(|b| !b.is_empty())
+            .or_else(|| enter.as_ref().and_then(|e| param::bytes_named(e, "tuple")));
+        let Some(mut tp) = raw.and_then(param::tuple) else {
             return;
         };
+        // Receive tuples come remote -> local; fd names read local -> remote.
+        if matches!(ev.etype(), et::RECVFROM_X | et::RECVMSG_X) {
+            tp = tp.swapped();
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         if let Some(f) = self.cur_fd_mut(tid) {
-            if f.ty.is_ip() && (f.name.is_empty() || f.l4proto != l4::TCP) {
+            // Only sockets nobody connected take their name from the data calls.
+            if f.ty.is_ip() && f.role != Role::Client && (f.name.is_empty() || f.l4proto != l4::TCP)
+            {
                 f.set_tuple(&tp, &mut scratch);
             }
         }
@@ -894,11 +995,10 @@ impl State {
         } else {
             (res, false)
         };
-        if let Some(existing) = self.threads.get(&child_tid) {
-            if inverted || existing.flags & cl::CLONE_INVERTED != 0 {
-                return;
-            }
-            self.threads.remove(&child_tid);
+        // A child already in the table (its own exit came first, or it was
+        // already running) is kept as it is.
+        if self.threads.contains_key(&child_tid) {
+            return;
         }
         let mut child = Thread::unknown(child_tid);
         child.flags = flags | if inverted { cl::CLONE_INVERTED } else { 0 };
@@ -1028,6 +1128,24 @@ impl State {
         t.lastexec_ts = ts;
     }
 
+    /// Container metadata: sysdig shows these events on a pseudo thread named after
+    /// the container id found in the JSON.
+    fn parse_container(&mut self, ev: &EventRef<'_>) {
+        let json = ev.param(0).unwrap_or_default();
+        let id = json_id(json);
+        let mut t = Thread::unknown(-1);
+        t.pid = -1;
+        t.ptid = 0;
+        t.uid = 0;
+        t.gid = 0;
+        let mut comm = b"container:".to_vec();
+        comm.extend_from_slice(id);
+        t.comm = Arc::from(&comm[..]);
+        t.exe = t.comm.clone();
+        self.container_thread = Some(t);
+        self.cur.container_event = true;
+    }
+
     fn parse_user(&mut self, ev: &EventRef<'_>) {
         let (Some(uid), Some(gid)) = (param::uint(ev, 0), param::uint(ev, 1)) else {
             return;
@@ -1068,6 +1186,28 @@ impl State {
             .map(|b| param::cstr(b).to_vec())
             .unwrap_or_default();
         self.groups.insert(gid, Group { gid, name });
+    }
+}
+
+/// The value of the first `"id":"..."` member of a container JSON document.
+fn json_id(json: &[u8]) -> &[u8] {
+    const KEY: &[u8] = b"\"id\":\"";
+    let Some(pos) = json.windows(KEY.len()).position(|w| w == KEY) else {
+        return b"";
+    };
+    let rest = &json[pos + KEY.len()..];
+    let end = rest.iter().position(|&c| c == b'"').unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// The event flags as libscap of 2022-03 had them: the current table marks a
+/// few more events as using an fd (mmap, the `*at` exits, ...), which sysdig
+/// 0.29.3 did not, and one fewer (fstat64 exit).
+fn legacy_flags(etype: u16, flags: u32) -> u32 {
+    match etype {
+        51 | 55 | 160..=163 | 181 | 303 | 305 | 313 | 317 => flags & !ef::USES_FD,
+        77 => flags | ef::USES_FD,
+        _ => flags,
     }
 }
 

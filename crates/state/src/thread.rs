@@ -34,7 +34,7 @@ pub(crate) fn empty() -> Arc<[u8]> {
 pub struct Thread {
     /// Thread id.
     pub tid: i64,
-    /// Process id (thread-group leader); -1 when unknown.
+    /// Process id (thread-group leader); the tid itself for threads first seen in an event.
     pub pid: i64,
     /// Parent thread id; -1 when unknown.
     pub ptid: i64,
@@ -110,7 +110,7 @@ impl Thread {
         let na: Arc<[u8]> = Arc::from(&b"<NA>"[..]);
         Thread {
             tid,
-            pid: -1,
+            pid: tid,
             ptid: -1,
             sid: 0,
             vpgid: 0,
@@ -141,7 +141,9 @@ impl Thread {
             nchilds: 0,
             fds: FdTable::default(),
             last_type: u16::MAX,
-            last_fd: -1,
+            // sysdig starts every thread with 0 here, so an exit whose enter was
+            // never seen refers to fd 0.
+            last_fd: 0,
             last_data: Vec::new(),
             last_cpu: 0,
         }
@@ -163,7 +165,13 @@ impl Thread {
         t.env = Arc::from(&p.env[..]);
         t.cgroups = Arc::from(&p.cgroups[..]);
         t.root = Arc::from(&p.root[..]);
-        t.cwd = Arc::from(&p.cwd[..]);
+        t.cwd = if p.cwd.is_empty() || p.cwd.ends_with(b"/") {
+            Arc::from(&p.cwd[..])
+        } else {
+            let mut c = p.cwd.clone();
+            c.push(b'/');
+            Arc::from(c)
+        };
         t.fdlimit = p.fdlimit as i64;
         t.flags = p.flags;
         t.uid = p.uid;

@@ -122,7 +122,7 @@ fn failed_open_adds_nothing_and_unknown_thread_is_created() {
     assert_eq!(c.fd_num, Some(-1));
     assert!(c.fd.is_none());
     let th = t.st.thread(7).unwrap();
-    assert_eq!((th.pid, th.ptid, &*th.comm), (-1, -1, &b"<NA>"[..]));
+    assert_eq!((th.pid, th.ptid, &*th.comm), (7, -1, &b"<NA>"[..]));
 }
 
 #[test]
