@@ -149,6 +149,12 @@ impl Values {
         )
     }
 
+    /// Removes the last value (its bytes stay in the buffer until [`Values::clear`]).
+    #[inline]
+    pub fn pop(&mut self) -> Option<Value> {
+        self.items.pop()
+    }
+
     /// The values, in extraction order.
     #[inline]
     pub fn items(&self) -> &[Value] {

@@ -2,7 +2,9 @@
 //!
 //! - [`catalog`]: every field's name, type, flags and description, and
 //!   [`SyscallCatalog`](catalog::SyscallCatalog), which resolves names;
+//! - [`syscall`]: extraction of every field for one event ([`syscall::EventCtx`]);
 //! - [`listing`]: the `sysdig -l`, `-lv` and `-L` listings.
 
 pub mod catalog;
 pub mod listing;
+pub mod syscall;

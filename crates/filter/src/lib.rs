@@ -54,8 +54,10 @@ mod error;
 mod eval;
 pub mod field;
 pub mod fields;
+pub mod format;
 mod lexer;
 mod parser;
+pub mod timefmt;
 
 pub use compile::{Filter, NoResolver, Resolver, Scratch};
 pub use error::Error;

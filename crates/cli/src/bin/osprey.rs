@@ -1,1 +1,5 @@
-fn main() {}
+//! `osprey`: inspect system calls like sysdig. See `osprey --help`.
+
+fn main() -> std::process::ExitCode {
+    osprey_cli::inspect::main()
+}

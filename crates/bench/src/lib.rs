@@ -1,1 +1,0 @@
-//! osprey-bench (being built).

@@ -1,0 +1,274 @@
+//! The inspection loop: source → state → filter → output.
+
+use super::args::Args;
+use anyhow::{bail, Context, Result};
+use osprey_event::render::{BufFormat, RenderOptions};
+use osprey_event::table::category;
+use osprey_event::EventRef;
+use osprey_filter::fields::catalog::SyscallCatalog;
+use osprey_filter::fields::listing;
+use osprey_filter::fields::syscall::{Env, EventCtx, TimeMode};
+use osprey_filter::format::Format;
+use osprey_filter::{Filter, Values};
+use osprey_state::State;
+use std::io::{self, Write};
+
+/// sysdig's default line.
+const DEFAULT_FORMAT: &str =
+    "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info";
+/// `-pc`: with container columns.
+const CONTAINER_FORMAT: &str = "*%evt.num %evt.outputtime %evt.cpu %container.name (%container.id) %proc.name (%thread.tid:%thread.vtid) %evt.dir %evt.type %evt.info";
+/// `-pk`: with Kubernetes pod columns.
+const K8S_FORMAT: &str = "*%evt.num %evt.outputtime %evt.cpu %k8s.pod.name (%container.id) %proc.name (%thread.tid:%thread.vtid) %evt.dir %evt.type %evt.info";
+
+/// Event types newer than sysdig 0.29.3's table: it neither shows nor numbers them,
+/// and we follow it so that event numbers stay comparable.
+const LEGACY_EVENT_MAX: u16 = osprey_state::LEGACY_EVENT_MAX;
+
+/// A usage or input error that exits with status 1 and one message.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+fn buffer_format(a: &Args) -> Result<BufFormat> {
+    let chosen: Vec<BufFormat> = [
+        (a.print_ascii, BufFormat::Ascii),
+        (a.print_hex, BufFormat::Hex),
+        (a.print_hex_ascii, BufFormat::HexAscii),
+        (a.print_base64, BufFormat::Base64),
+    ]
+    .into_iter()
+    .filter_map(|(on, f)| on.then_some(f))
+    .collect();
+    if chosen.len() > 1 {
+        return Err(usage("you cannot specify more than one output format"));
+    }
+    let f = chosen.first().copied().unwrap_or(BufFormat::Normal);
+    Ok(if a.json {
+        match f {
+            BufFormat::Ascii => BufFormat::JsonAscii,
+            BufFormat::Hex => BufFormat::JsonHex,
+            BufFormat::HexAscii => BufFormat::JsonHexAscii,
+            BufFormat::Base64 => BufFormat::JsonBase64,
+            _ => BufFormat::Json,
+        }
+    } else {
+        f
+    })
+}
+
+/// Runs `osprey` with parsed arguments.
+pub fn run(a: &Args) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if a.version {
+        writeln!(out, "osprey version {}", env!("CARGO_PKG_VERSION"))?;
+        return Ok(out.flush()?);
+    }
+    if a.list {
+        listing::list_fields(&mut out, a.verbose)?;
+        return Ok(out.flush()?);
+    }
+    if a.list_events {
+        listing::list_events(&mut out)?;
+        return Ok(out.flush()?);
+    }
+    let time_mode = match a.time_mode().map_err(usage)? {
+        super::args::TimeMode::Human => TimeMode::Human,
+        super::args::TimeMode::Absolute => TimeMode::Absolute,
+        super::args::TimeMode::Relative => TimeMode::Relative,
+        super::args::TimeMode::Delta => TimeMode::Delta,
+        super::args::TimeMode::DeltaPrinted => TimeMode::DeltaPrinted,
+    };
+    let fmt_text = match a.print.as_deref() {
+        None => DEFAULT_FORMAT,
+        Some("c" | "container") => CONTAINER_FORMAT,
+        Some("k" | "kubernetes") => K8S_FORMAT,
+        Some("p") => {
+            writeln!(out, "{DEFAULT_FORMAT}")?;
+            return Ok(out.flush()?);
+        }
+        Some(f) => f,
+    };
+    let catalog = SyscallCatalog;
+    let format = Format::parse(fmt_text, &catalog).map_err(|e| usage(e.to_string()))?;
+    let filter_text = a.filter_text();
+    let filter = match &filter_text {
+        Some(t) => Some(Filter::compile(t, &catalog).map_err(|e| usage(e.display_with_caret(t)))?),
+        None => None,
+    };
+    if a.readfile.is_empty() {
+        return Err(usage(
+            "live capture is not available in this build yet; read a capture file with -r FILE",
+        ));
+    }
+    let env = Env {
+        render: RenderOptions {
+            buf: buffer_format(a)?,
+            buf_limit: if a.verbose { None } else { Some(80) },
+        },
+        time_mode,
+        ..Env::default()
+    };
+    let mut writer = match &a.writefile {
+        Some(p) => Some(
+            osprey_scap::Writer::create(p, a.compress)
+                .with_context(|| format!("cannot create {p}"))?,
+        ),
+        None => None,
+    };
+    let quiet = a.quiet || writer.is_some();
+    let mut summary = a
+        .summary
+        .then(|| vec![0u64; osprey_event::table::EVENT_COUNT]);
+    let mut line = Vec::with_capacity(4096);
+    let mut scratch = Values::new();
+    let mut matched: u64 = 0;
+    let mut total: u64 = 0;
+    'files: for path in &a.readfile {
+        let mut reader =
+            osprey_scap::Reader::open(path).map_err(|e| usage(format!("{path}: {e}")))?;
+        let mut state = State::new();
+        if !a.exclude_users {
+            state.load(reader.snapshot());
+        } else {
+            let mut snap = reader.snapshot().clone();
+            snap.users.clear();
+            snap.groups.clear();
+            state.load(&snap);
+        }
+        if let Some(w) = writer.as_mut() {
+            let mut snap = reader.snapshot().clone();
+            if a.exclude_users {
+                snap.users.clear();
+                snap.groups.clear();
+            }
+            w.write_snapshot(&snap)?;
+        }
+        let mut num: u64 = 0;
+        let mut first_ts: Option<u64> = None;
+        loop {
+            let ev = match reader.next_event() {
+                Ok(Some(ev)) => ev,
+                Ok(None) => break,
+                Err(e) => {
+                    out.flush()?;
+                    return Err(usage(format!("{path}: {e}")));
+                }
+            };
+            let etype = ev.etype();
+            if etype >= LEGACY_EVENT_MAX {
+                // Still update state (user/group tables) but neither number nor show it.
+                state.process(&ev);
+                continue;
+            }
+            num += 1;
+            total += 1;
+            let ts = ev.ts();
+            let first = *first_ts.get_or_insert(ts);
+            env.first_ts.set(first);
+            if let Some(max) = a.max_seconds {
+                if ts.saturating_sub(first) > max.saturating_mul(1_000_000_000) {
+                    break 'files;
+                }
+            }
+            state.process(&ev);
+            let ctx = EventCtx {
+                ev: &ev,
+                state: &state,
+                num,
+                env: &env,
+            };
+            if let Some(f) = &filter {
+                if !f.matches(&ctx) {
+                    continue;
+                }
+            }
+            matched += 1;
+            let stop = a.numevents.is_some_and(|n| matched >= n);
+            if let Some(w) = writer.as_mut() {
+                w.write_event(&ev)?;
+            }
+            if let Some(s) = summary.as_mut() {
+                s[usize::from(etype)] += 1;
+            }
+            if !quiet && is_shown(&ev, a.debug) {
+                line.clear();
+                let ok = if a.json {
+                    format.write_json(&ctx, &mut scratch, &mut line)
+                } else {
+                    format.write_text(&ctx, &mut scratch, &mut line)
+                };
+                if ok {
+                    line.push(b'\n');
+                    out.write_all(&line)?;
+                    if a.unbuffered || a.json {
+                        out.flush()?;
+                    }
+                    env.prev_print_ts.set(ts);
+                }
+            }
+            env.prev_match_ts.set(ts);
+            if stop {
+                break 'files;
+            }
+        }
+    }
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    if let Some(s) = summary {
+        write_summary(&mut out, &s)?;
+    }
+    out.flush()?;
+    if a.verbose {
+        eprintln!("Captured Events: {total}, Matched Events: {matched}");
+    }
+    Ok(())
+}
+
+/// Whether sysdig would print this event: internal events (procinfo and the like)
+/// and state-only records only with `-D`.
+fn is_shown(ev: &EventRef<'_>, debug: bool) -> bool {
+    if ev.is_state_only() {
+        return false;
+    }
+    debug
+        || ev
+            .info()
+            .is_some_and(|i| i.category & category::INTERNAL == 0)
+}
+
+fn write_summary(out: &mut impl Write, counts: &[u64]) -> Result<()> {
+    let mut rows: Vec<(usize, u64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(i, &c)| (i, c))
+        .collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    writeln!(out, "----------------------")?;
+    writeln!(out, "{:<16}#Calls", "Event")?;
+    writeln!(out, "----------------------")?;
+    for (t, c) in rows.into_iter().take(100) {
+        let Ok(t16) = u16::try_from(t) else {
+            bail!("event type out of range")
+        };
+        let Some(info) = osprey_event::info(t16) else {
+            continue;
+        };
+        writeln!(out, "{} {:<16}{c}", info.dir.as_char(), info.name)?;
+    }
+    Ok(())
+}

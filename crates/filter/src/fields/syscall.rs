@@ -1,0 +1,1022 @@
+//! Field extraction for syscall events: the per-event [`EventCtx`] implements
+//! [`Extract`] for every field of [`SyscallCatalog`](super::catalog::SyscallCatalog).
+//!
+//! A context borrows the event, the state (already updated by the event) and the
+//! per-run [`Env`]; extraction writes into the caller's [`Values`], so it does not
+//! allocate once buffers are warm.
+
+use super::catalog::{FieldId, FIELD_COUNT};
+use crate::field::{Extract, FieldArg, FieldRef, Value, Values};
+use crate::timefmt::{self, LocalClock};
+use osprey_event::render::{self, ArgStyle, FdDesc, RenderOptions, Resolver};
+use osprey_event::table::{category, flags as ef, Direction};
+use osprey_event::{errno, syscalls, EventRef, ParamType};
+use osprey_state::{Endpoints, Fd, FdType, Role, State, Thread};
+use std::cell::Cell;
+
+/// How `%evt.outputtime` is rendered (sysdig's `-t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeMode {
+    /// `h`: local wall-clock time with nanoseconds.
+    #[default]
+    Human,
+    /// `a`: seconds since the epoch, a dot, then the nanoseconds (not zero-padded).
+    Absolute,
+    /// `r`: time since the first event of the capture.
+    Relative,
+    /// `d`: the latency of the event (exit minus enter).
+    Delta,
+    /// `D`: time since the previous printed event.
+    DeltaPrinted,
+}
+
+/// Per-run settings and running counters shared by every event's context.
+#[derive(Debug, Default)]
+pub struct Env {
+    /// Local-time rendering.
+    pub clock: LocalClock,
+    /// Buffer format and truncation for `evt.info`, `evt.arg`, `evt.buffer`.
+    pub render: RenderOptions,
+    /// `-t` mode.
+    pub time_mode: TimeMode,
+    /// Timestamp of the first event of the capture (`evt.reltime`).
+    pub first_ts: Cell<u64>,
+    /// Timestamp of the previous event that passed the filter (`evt.deltatime`).
+    pub prev_match_ts: Cell<u64>,
+    /// Timestamp of the previous printed event (`-t D`).
+    pub prev_print_ts: Cell<u64>,
+}
+
+/// The context of one event, as fields see it.
+#[derive(Debug)]
+pub struct EventCtx<'a> {
+    /// The event.
+    pub ev: &'a EventRef<'a>,
+    /// State after the event was processed.
+    pub state: &'a State,
+    /// Event number (`evt.num`), counted as sysdig counts.
+    pub num: u64,
+    /// Run settings.
+    pub env: &'a Env,
+}
+
+const NS: u64 = 1_000_000_000;
+
+fn type_chars(ty: FdType, l4: u8) -> &'static [u8] {
+    match (ty.typechar(), l4) {
+        (b'4', 2) => b"4t",
+        (b'4', 3) => b"4u",
+        (b'4', 4) => b"4i",
+        (b'4', 5) => b"4r",
+        (b'6', 2) => b"6t",
+        (b'6', 3) => b"6u",
+        (b'6', 4) => b"6i",
+        (b'6', 5) => b"6r",
+        (b'f', _) => b"f",
+        (b'd', _) => b"d",
+        (b'4', _) => b"4",
+        (b'6', _) => b"6",
+        (b'u', _) => b"u",
+        (b'p', _) => b"p",
+        (b'e', _) => b"e",
+        (b's', _) => b"s",
+        (b'l', _) => b"l",
+        (b'i', _) => b"i",
+        (b't', _) => b"t",
+        (b'n', _) => b"n",
+        (b'b', _) => b"b",
+        (b'r', _) => b"r",
+        (b'm', _) => b"m",
+        (b'P', _) => b"P",
+        _ => b"o",
+    }
+}
+
+impl Resolver for EventCtx<'_> {
+    fn has_thread(&self) -> bool {
+        self.state.current().thread_known
+    }
+    fn fd_info(&self, fd: i64) -> Option<FdDesc<'_>> {
+        let t = self.state.current_thread()?;
+        let f = self.state.fds(t).get(fd)?;
+        Some(FdDesc {
+            type_chars: type_chars(f.ty, f.l4proto),
+            name: &f.name,
+        })
+    }
+    fn thread_comm(&self, tid: i64) -> Option<&[u8]> {
+        Some(&self.state.thread(tid)?.comm)
+    }
+    fn cwd(&self) -> Option<&[u8]> {
+        let t = self.state.current_thread()?;
+        Some(self.state.cwd(t))
+    }
+    fn user_name(&self, uid: u32) -> Option<&[u8]> {
+        Some(&self.state.user(uid)?.name)
+    }
+    fn group_name(&self, gid: u32) -> Option<&[u8]> {
+        Some(&self.state.group(gid)?.name)
+    }
+}
+
+fn le_int(b: &[u8], signed: bool) -> Option<Value> {
+    let n = b.len();
+    if !matches!(n, 1 | 2 | 4 | 8) {
+        return None;
+    }
+    let mut a = [0u8; 8];
+    a[..n].copy_from_slice(b);
+    let u = u64::from_le_bytes(a);
+    Some(if signed {
+        let shift = 64 - 8 * n as u32;
+        Value::Int(((u << shift) as i64) >> shift)
+    } else {
+        Value::Uint(u)
+    })
+}
+
+fn category_name(cat: u32) -> &'static str {
+    if cat & category::INTERNAL != 0 {
+        return "internal";
+    }
+    match cat & category::MASK {
+        1 => "other",
+        2 => "file",
+        3 => "net",
+        4 => "IPC",
+        5 => "memory",
+        6 => "process",
+        7 => "sleep",
+        8 => "system",
+        9 => "signal",
+        10 => "user",
+        11 => "time",
+        12 => "processing",
+        32 => "I/O-read",
+        33 => "I/O-write",
+        34 => "I/O-other",
+        64 => "wait",
+        128 => "scheduler",
+        _ => "unknown",
+    }
+}
+
+fn l4_name(l4: u8) -> Option<&'static str> {
+    Some(match l4 {
+        2 => "tcp",
+        3 => "udp",
+        4 => "icmp",
+        5 => "raw",
+        _ => return None,
+    })
+}
+
+/// Which end of a socket a field asks for.
+#[derive(Clone, Copy, PartialEq)]
+enum End {
+    Client,
+    Server,
+    Local,
+    Remote,
+}
+
+impl<'a> EventCtx<'a> {
+    fn thread(&self) -> Option<&'a Thread> {
+        self.state.current_thread()
+    }
+
+    fn main(&self) -> Option<&'a Thread> {
+        let t = self.thread()?;
+        self.state.main_thread(t).or(Some(t))
+    }
+
+    fn fd(&self) -> Option<&'a Fd> {
+        self.state.current().fd.as_ref()
+    }
+
+    fn param_by_name(&self, name: &str) -> Option<usize> {
+        let info = self.ev.info()?;
+        (0..info.params.len()).find(|&i| render::param_name(self.ev.etype(), i) == Some(name))
+    }
+
+    /// The return value of an exit event (first parameter when it is a result).
+    fn res(&self) -> Option<i64> {
+        let info = self.ev.info()?;
+        if info.dir != Direction::Exit {
+            return None;
+        }
+        let p = info.params.first()?;
+        if !matches!(
+            p.ty,
+            ParamType::Errno | ParamType::Fd | ParamType::Pid | ParamType::Fd32 | ParamType::Pid32
+        ) && p.name != "res"
+        {
+            return None;
+        }
+        match le_int(self.ev.param(0)?, true)? {
+            Value::Int(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn is_io(&self) -> bool {
+        self.ev
+            .info()
+            .is_some_and(|i| i.flags & (ef::READS_FROM_FD | ef::WRITES_TO_FD) != 0)
+    }
+
+    fn buflen(&self) -> Option<u64> {
+        if !self.is_io() || self.ev.info()?.dir != Direction::Exit {
+            return None;
+        }
+        u64::try_from(self.res()?).ok()
+    }
+
+    fn latency(&self) -> u64 {
+        self.state
+            .current()
+            .enter_ts
+            .map_or(0, |e| self.ev.ts().saturating_sub(e))
+    }
+
+    fn evt_type<'s>(&self) -> &'s str {
+        let et = self.ev.etype();
+        if et < 2 {
+            if let Some(Value::Uint(id)) = self.ev.param(0).and_then(|b| le_int(b, false)) {
+                if let Some(n) = u16::try_from(id).ok().and_then(syscalls::syscall_name) {
+                    return n;
+                }
+            }
+        }
+        self.ev.info().map_or("NA", |i| i.name)
+    }
+
+    fn socket_ip(&self, end: End) -> Option<Value> {
+        let fd = self.fd()?;
+        let server_side = fd.role == Role::Server;
+        // For a server socket the local end is the server; for a client the remote one.
+        let want_server = match end {
+            End::Client => false,
+            End::Server => true,
+            End::Local => server_side,
+            End::Remote => !server_side,
+        };
+        match fd.endpoints {
+            Endpoints::V4 { sip, dip, .. } => {
+                Some(Value::Ipv4(if want_server { dip } else { sip }))
+            }
+            Endpoints::V6 { sip, dip, .. } => {
+                Some(Value::Ipv6(if want_server { dip } else { sip }))
+            }
+            _ => None,
+        }
+    }
+
+    fn socket_port(&self, end: End) -> Option<u64> {
+        let fd = self.fd()?;
+        let server_side = fd.role == Role::Server;
+        let want_server = match end {
+            End::Client => false,
+            End::Server => true,
+            End::Local => server_side,
+            End::Remote => !server_side,
+        };
+        match fd.endpoints {
+            Endpoints::V4 { sport, dport, .. } | Endpoints::V6 { sport, dport, .. } => {
+                Some(u64::from(if want_server { dport } else { sport }))
+            }
+            _ => None,
+        }
+    }
+
+    fn push_cmdline(out: &mut Values, first: &[u8], t: &Thread) {
+        let s = out.begin_bytes();
+        let b = out.bytes_mut();
+        b.extend_from_slice(first);
+        for a in t.args() {
+            b.push(b' ');
+            b.extend_from_slice(a);
+        }
+        out.end_bytes(s);
+    }
+
+    fn push_rendered(&self, out: &mut Values, f: impl FnOnce(&mut Vec<u8>, &Self)) {
+        let s = out.begin_bytes();
+        f(out.bytes_mut(), self);
+        out.end_bytes(s);
+    }
+
+    fn syslog(&self) -> Option<(u64, &'a [u8])> {
+        let fd = self.fd()?;
+        if !memchr::memmem::find(&fd.name, b"/dev/log").is_some() || !self.is_io() {
+            return None;
+        }
+        let data = self.data_param()?;
+        let rest = data.strip_prefix(b"<")?;
+        let close = memchr::memchr(b'>', rest)?;
+        let pri: u64 = std::str::from_utf8(&rest[..close]).ok()?.parse().ok()?;
+        Some((pri, &rest[close + 1..]))
+    }
+
+    fn data_param(&self) -> Option<&'a [u8]> {
+        let info = self.ev.info()?;
+        let i = info
+            .params
+            .iter()
+            .position(|p| p.ty == ParamType::ByteBuf && p.name == "data")?;
+        self.ev.param(i)
+    }
+
+    fn fdlist(&self, out: &mut Values, what: FieldId) -> bool {
+        let Some(info) = self.ev.info() else {
+            return false;
+        };
+        let Some(i) = info.params.iter().position(|p| p.ty == ParamType::FdList) else {
+            return false;
+        };
+        let Some(b) = self.ev.param(i) else {
+            return false;
+        };
+        let Some(t) = self.thread() else {
+            return false;
+        };
+        let fds = self.state.fds(t);
+        let n = b
+            .get(..2)
+            .map_or(0, |c| usize::from(u16::from_le_bytes([c[0], c[1]])));
+        let mut any = false;
+        for k in 0..n {
+            let Some(e) = b.get(2 + k * 10..2 + k * 10 + 8) else {
+                break;
+            };
+            let mut a = [0u8; 8];
+            a.copy_from_slice(e);
+            let fdnum = i64::from_le_bytes(a);
+            let entry = fds.get(fdnum);
+            match what {
+                FieldId::FdlistNums => out.push(Value::Int(fdnum)),
+                FieldId::FdlistNames => match entry {
+                    Some(f) => out.push_bytes(&f.name),
+                    None => continue,
+                },
+                _ => {
+                    let Some(f) = entry else { continue };
+                    let (ip, port) = match (f.endpoints, what) {
+                        (Endpoints::V4 { sip, .. }, FieldId::FdlistCips) => {
+                            (Some(Value::Ipv4(sip)), None)
+                        }
+                        (Endpoints::V4 { dip, .. }, FieldId::FdlistSips) => {
+                            (Some(Value::Ipv4(dip)), None)
+                        }
+                        (Endpoints::V6 { sip, .. }, FieldId::FdlistCips) => {
+                            (Some(Value::Ipv6(sip)), None)
+                        }
+                        (Endpoints::V6 { dip, .. }, FieldId::FdlistSips) => {
+                            (Some(Value::Ipv6(dip)), None)
+                        }
+                        (
+                            Endpoints::V4 { sport, .. } | Endpoints::V6 { sport, .. },
+                            FieldId::FdlistCports,
+                        ) => (None, Some(sport)),
+                        (
+                            Endpoints::V4 { dport, .. } | Endpoints::V6 { dport, .. },
+                            FieldId::FdlistSports,
+                        ) => (None, Some(dport)),
+                        _ => (None, None),
+                    };
+                    match (ip, port) {
+                        (Some(v), _) => out.push(v),
+                        (None, Some(p)) => out.push(Value::Uint(u64::from(p))),
+                        _ => continue,
+                    }
+                }
+            }
+            any = true;
+        }
+        any
+    }
+
+    fn extract_inner(&self, field: &FieldRef, out: &mut Values) -> Option<()> {
+        use FieldId as F;
+        let id = FieldId::from_u32(field.id)?;
+        let ev = self.ev;
+        let ts = ev.ts();
+        let env = self.env;
+        let info = ev.info();
+        match id {
+            F::EvtNum => out.push(Value::Uint(self.num)),
+            F::EvtTime => self.push_rendered(out, |b, c| c.env.clock.time(b, ts)),
+            F::EvtTimeS => self.push_rendered(out, |b, c| c.env.clock.time_s(b, ts)),
+            F::EvtTimeIso8601 => self.push_rendered(out, |b, _| timefmt::iso8601(b, ts)),
+            F::EvtDatetime => self.push_rendered(out, |b, c| c.env.clock.datetime(b, ts)),
+            F::EvtDatetimeS => self.push_rendered(out, |b, c| c.env.clock.datetime_s(b, ts)),
+            F::EvtOutputtime => self.push_rendered(out, |b, c| match c.env.time_mode {
+                TimeMode::Human => c.env.clock.time(b, ts),
+                TimeMode::Absolute => {
+                    b.extend_from_slice(itoa::Buffer::new().format(ts / NS).as_bytes());
+                    b.push(b'.');
+                    b.extend_from_slice(itoa::Buffer::new().format(ts % NS).as_bytes());
+                }
+                TimeMode::Relative => {
+                    timefmt::push_secs_ns(b, ts.saturating_sub(c.env.first_ts.get()));
+                }
+                TimeMode::Delta => timefmt::push_secs_ns(b, c.latency()),
+                TimeMode::DeltaPrinted => {
+                    let prev = c.env.prev_print_ts.get();
+                    timefmt::push_secs_ns(
+                        b,
+                        if prev == 0 {
+                            0
+                        } else {
+                            ts.saturating_sub(prev)
+                        },
+                    );
+                }
+            }),
+            F::EvtRawtime => out.push(Value::Uint(ts)),
+            F::EvtRawtimeS => out.push(Value::Uint(ts / NS)),
+            F::EvtRawtimeNs => out.push(Value::Uint(ts % NS)),
+            F::EvtReltime => out.push(Value::Uint(ts.saturating_sub(env.first_ts.get()))),
+            F::EvtReltimeS => out.push(Value::Uint(ts.saturating_sub(env.first_ts.get()) / NS)),
+            F::EvtReltimeNs => out.push(Value::Uint(ts.saturating_sub(env.first_ts.get()) % NS)),
+            F::EvtLatency => out.push(Value::Uint(self.latency())),
+            F::EvtLatencyS => out.push(Value::Uint(self.latency() / NS)),
+            F::EvtLatencyNs => out.push(Value::Uint(self.latency() % NS)),
+            F::EvtLatencyQuantized => {
+                let l = self.latency();
+                let q = if l == 0 {
+                    0
+                } else {
+                    u64::from(63 - l.leading_zeros())
+                };
+                out.push(Value::Uint(q));
+            }
+            F::EvtLatencyHuman => {
+                let l = self.latency();
+                self.push_rendered(out, |b, _| human_time(b, l));
+            }
+            F::EvtDeltatime | F::EvtDeltatimeS | F::EvtDeltatimeNs => {
+                let prev = env.prev_match_ts.get();
+                let d = if prev == 0 {
+                    0
+                } else {
+                    ts.saturating_sub(prev)
+                };
+                out.push(Value::Uint(match id {
+                    F::EvtDeltatime => d,
+                    F::EvtDeltatimeS => d / NS,
+                    _ => d % NS,
+                }));
+            }
+            F::EvtDir => out.push_bytes(match info?.dir {
+                Direction::Enter => b">",
+                Direction::Exit => b"<",
+            }),
+            F::EvtType => out.push_bytes(self.evt_type().as_bytes()),
+            F::EvtTypeIs => {
+                let FieldArg::Name(n) = &field.arg else {
+                    return None;
+                };
+                out.push(Value::Uint(u64::from(self.evt_type() == &**n)));
+            }
+            F::SyscallType => {
+                let i = info?;
+                if i.category & category::SYSCALL == 0 {
+                    return None;
+                }
+                out.push_bytes(self.evt_type().as_bytes());
+            }
+            F::EvtCategory => out.push_bytes(category_name(info?.category).as_bytes()),
+            F::EvtCpu => out.push(Value::Int(i64::from(ev.cpu))),
+            F::EvtArgs | F::EvtInfo => {
+                self.push_rendered(out, |b, c| render::render_info(b, ev, c, &c.env.render));
+            }
+            F::EvtArg => {
+                let idx = match &field.arg {
+                    FieldArg::Index(i) => usize::try_from(*i).ok()?,
+                    FieldArg::Name(n) => self.param_by_name(n)?,
+                    FieldArg::None => return None,
+                };
+                if idx >= ev.nparams() {
+                    return None;
+                }
+                let s = out.begin_bytes();
+                if !render::render_param(
+                    out.bytes_mut(),
+                    ev,
+                    idx,
+                    self,
+                    &env.render,
+                    ArgStyle::Resolved,
+                ) {
+                    out.bytes_mut().truncate(s);
+                    return None;
+                }
+                out.end_bytes(s);
+            }
+            F::EvtRawarg => {
+                let FieldArg::Name(n) = &field.arg else {
+                    return None;
+                };
+                let idx = self.param_by_name(n)?;
+                let p = info?.params.get(idx)?;
+                let b = ev.param(idx)?;
+                let ty = osprey_event::flags::compat_param(ev.etype(), idx).map_or(p.ty, |c| c.1);
+                use ParamType as T;
+                match ty {
+                    T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::Errno | T::Pid | T::Fd => {
+                        out.push(le_int(b, true)?);
+                    }
+                    T::Uint8
+                    | T::Uint16
+                    | T::Uint32
+                    | T::Uint64
+                    | T::RelTime
+                    | T::AbsTime
+                    | T::Port
+                    | T::L4Proto
+                    | T::SockFamily
+                    | T::SyscallId
+                    | T::Bool => {
+                        out.push(le_int(b, false)?);
+                    }
+                    _ => {
+                        let s = out.begin_bytes();
+                        if !render::render_raw_param(out.bytes_mut(), ev, idx) {
+                            out.bytes_mut().truncate(s);
+                            return None;
+                        }
+                        out.end_bytes(s);
+                    }
+                }
+            }
+            F::EvtBuffer => out.push_bytes(self.data_param()?),
+            F::EvtBuflen => out.push(Value::Uint(self.buflen()?)),
+            F::EvtBuflenIn
+            | F::EvtBuflenOut
+            | F::EvtBuflenFile
+            | F::EvtBuflenFileIn
+            | F::EvtBuflenFileOut
+            | F::EvtBuflenNet
+            | F::EvtBuflenNetIn
+            | F::EvtBuflenNetOut => {
+                let n = self.buflen()?;
+                let flags = info?.flags;
+                let read = flags & ef::READS_FROM_FD != 0;
+                let fdty = self.fd().map(|f| f.ty);
+                let is_file = matches!(fdty, Some(FdType::File | FdType::Directory));
+                let is_net = fdty.is_some_and(FdType::is_ip);
+                let ok = match id {
+                    F::EvtBuflenIn => read,
+                    F::EvtBuflenOut => !read,
+                    F::EvtBuflenFile => is_file,
+                    F::EvtBuflenFileIn => is_file && read,
+                    F::EvtBuflenFileOut => is_file && !read,
+                    F::EvtBuflenNet => is_net,
+                    F::EvtBuflenNetIn => is_net && read,
+                    _ => is_net && !read,
+                };
+                if !ok {
+                    return None;
+                }
+                out.push(Value::Uint(n));
+            }
+            F::EvtRes => out.push_bytes(errno::res_name(self.res()?)?.as_bytes()),
+            F::EvtRawres => out.push(Value::Int(self.res()?)),
+            F::EvtFailed => out.push(Value::Bool(self.res()? < 0)),
+            F::EvtIsIo => out.push(Value::Bool(self.is_io())),
+            F::EvtIsIoRead => out.push(Value::Bool(info?.flags & ef::READS_FROM_FD != 0)),
+            F::EvtIsIoWrite => out.push(Value::Bool(info?.flags & ef::WRITES_TO_FD != 0)),
+            F::EvtIoDir => {
+                let f = info?.flags;
+                if f & ef::READS_FROM_FD != 0 {
+                    out.push_bytes(b"read");
+                } else if f & ef::WRITES_TO_FD != 0 {
+                    out.push_bytes(b"write");
+                } else {
+                    return None;
+                }
+            }
+            F::EvtIsWait => out.push(Value::Bool(info?.flags & ef::WAITS != 0)),
+            F::EvtWaitLatency => {
+                if info?.flags & ef::WAITS == 0 {
+                    return None;
+                }
+                out.push(Value::Uint(self.latency()));
+            }
+            F::EvtIsSyslog => out.push(Value::Bool(self.syslog().is_some())),
+            F::EvtCount => out.push(Value::Uint(1)),
+            F::EvtCountExit => out.push(Value::Uint(u64::from(info?.dir == Direction::Exit))),
+            F::EvtCountError
+            | F::EvtCountErrorFile
+            | F::EvtCountErrorNet
+            | F::EvtCountErrorMemory
+            | F::EvtCountErrorOther => {
+                let failed = self.res().is_some_and(|r| r < 0);
+                let cat = info?.category & category::MASK;
+                let ok = failed
+                    && match id {
+                        F::EvtCountErrorFile => cat == 2,
+                        F::EvtCountErrorNet => cat == 3,
+                        F::EvtCountErrorMemory => cat == 5,
+                        F::EvtCountErrorOther => !matches!(cat, 2 | 3 | 5),
+                        _ => true,
+                    };
+                out.push(Value::Uint(u64::from(ok)));
+            }
+            F::EvtCountProcinfo => out.push(Value::Uint(u64::from(ev.etype() == 234))),
+            F::EvtCountThreadinfo => out.push(Value::Uint(u64::from(ev.etype() == 234))),
+            F::EvtIsOpenRead | F::EvtIsOpenWrite | F::EvtIsOpenExec => {
+                let i = info?;
+                if !matches!(i.name, "open" | "openat" | "openat2" | "creat") {
+                    return None;
+                }
+                let fi = self.param_by_name("flags")?;
+                let Value::Uint(fl) = le_int(ev.param(fi)?, false)? else {
+                    return None;
+                };
+                // PPM_O_RDONLY = 1, PPM_O_WRONLY = 2, PPM_O_RDWR = 3 (driver codes).
+                let ok = match id {
+                    F::EvtIsOpenRead => fl & 1 != 0,
+                    F::EvtIsOpenWrite => fl & 2 != 0,
+                    _ => false,
+                };
+                out.push(Value::Bool(ok));
+            }
+            F::EvtAbspath | F::EvtAround | F::EvtPluginname | F::EvtPlugininfo => return None,
+
+            // Process and thread fields.
+            F::ProcPid => out.push(Value::Int(self.thread()?.pid)),
+            F::ProcExe => out.push_bytes(&self.thread()?.exe),
+            F::ProcName => out.push_bytes(&self.thread()?.comm),
+            F::ProcArgs => {
+                let t = self.thread()?;
+                let s = out.begin_bytes();
+                for (i, a) in t.args().enumerate() {
+                    if i > 0 {
+                        out.bytes_mut().push(b' ');
+                    }
+                    out.bytes_mut().extend_from_slice(a);
+                }
+                out.end_bytes(s);
+            }
+            F::ProcEnv => {
+                let t = self.thread()?;
+                let s = out.begin_bytes();
+                for (i, a) in t.env().enumerate() {
+                    if i > 0 {
+                        out.bytes_mut().push(b' ');
+                    }
+                    out.bytes_mut().extend_from_slice(a);
+                }
+                out.end_bytes(s);
+            }
+            F::ProcCmdline => {
+                let t = self.thread()?;
+                Self::push_cmdline(out, &t.comm, t);
+            }
+            F::ProcExeline => {
+                let t = self.thread()?;
+                Self::push_cmdline(out, &t.exe, t);
+            }
+            F::ProcCwd => out.push_bytes(self.state.cwd(self.thread()?)),
+            F::ProcNthreads => {
+                out.push(Value::Uint(self.state.nthreads(self.thread()?.pid) as u64));
+            }
+            F::ProcNchilds => out.push(Value::Uint(u64::from(self.thread()?.nchilds))),
+            F::ProcPpid => out.push(Value::Int(self.main()?.ptid)),
+            F::ProcPname => out.push_bytes(&self.state.parent(self.thread()?)?.comm),
+            F::ProcPcmdline => {
+                let p = self.state.parent(self.thread()?)?;
+                Self::push_cmdline(out, &p.comm, p);
+            }
+            F::ProcApid | F::ProcAname => {
+                let t = self.thread()?;
+                let mut anc = self.state.ancestors(t);
+                let push = |out: &mut Values, a: &Thread| {
+                    if id == F::ProcApid {
+                        out.push(Value::Int(a.pid));
+                    } else {
+                        out.push_bytes(&a.comm);
+                    }
+                };
+                match field.arg {
+                    FieldArg::Index(n) => push(out, anc.nth(usize::try_from(n).ok()?)?),
+                    _ => {
+                        for a in anc.skip(1) {
+                            push(out, a);
+                        }
+                        if out.is_empty() {
+                            return None;
+                        }
+                    }
+                }
+            }
+            F::ProcLoginshellid => {
+                let t = self.thread()?;
+                let mut found = None;
+                for a in self.state.ancestors(t) {
+                    if is_shell(&a.comm) {
+                        found = Some(a.pid);
+                    }
+                }
+                out.push(Value::Int(found?));
+            }
+            F::ProcDuration => {
+                let c = self.main()?.clone_ts;
+                if c == 0 {
+                    return None;
+                }
+                out.push(Value::Uint(ts.saturating_sub(c)));
+            }
+            F::ProcFdopencount => {
+                let t = self.thread()?;
+                out.push(Value::Uint(self.state.fds(t).len() as u64));
+            }
+            F::ProcFdlimit => out.push(Value::Int(self.main()?.fdlimit)),
+            F::ProcFdusage => {
+                let t = self.thread()?;
+                let m = self.main()?;
+                if m.fdlimit <= 0 {
+                    return None;
+                }
+                #[allow(clippy::cast_precision_loss)] // fd counts are small
+                let pct = self.state.fds(t).len() as f64 * 100.0 / m.fdlimit as f64;
+                out.push(Value::Double(pct));
+            }
+            F::ProcVmsize => out.push(Value::Uint(u64::from(self.main()?.vmsize_kb))),
+            F::ProcVmrss => out.push(Value::Uint(u64::from(self.main()?.vmrss_kb))),
+            F::ProcVmswap => out.push(Value::Uint(u64::from(self.main()?.vmswap_kb))),
+            F::ThreadPfmajor => out.push(Value::Uint(self.thread()?.pfmajor)),
+            F::ThreadPfminor => out.push(Value::Uint(self.thread()?.pfminor)),
+            F::ThreadTid => out.push(Value::Int(self.state.current().tid)),
+            F::ThreadNametid => {
+                let t = self.thread()?;
+                self.push_rendered(out, |b, _| {
+                    b.extend_from_slice(&t.comm);
+                    b.push(b'-');
+                    b.extend_from_slice(itoa::Buffer::new().format(t.tid).as_bytes());
+                });
+            }
+            F::ThreadIsmain => out.push(Value::Bool(self.thread()?.is_main())),
+            F::ThreadVtid => out.push(Value::Int(self.thread()?.vtid)),
+            F::ProcVpid => out.push(Value::Int(self.thread()?.vpid)),
+            F::ThreadVmsize => out.push(Value::Uint(u64::from(self.thread()?.vmsize_kb))),
+            F::ThreadVmrss => out.push(Value::Uint(u64::from(self.thread()?.vmrss_kb))),
+            F::ThreadVmsizeB => out.push(Value::Uint(u64::from(self.thread()?.vmsize_kb) * 1024)),
+            F::ThreadVmrssB => out.push(Value::Uint(u64::from(self.thread()?.vmrss_kb) * 1024)),
+            F::ThreadCgroups => {
+                let t = self.thread()?;
+                let s = out.begin_bytes();
+                for (i, c) in t.cgroups().enumerate() {
+                    if i > 0 {
+                        out.bytes_mut().push(b' ');
+                    }
+                    out.bytes_mut().extend_from_slice(c);
+                }
+                out.end_bytes(s);
+            }
+            F::ThreadCgroup => {
+                let FieldArg::Name(want) = &field.arg else {
+                    return None;
+                };
+                let t = self.thread()?;
+                let path = t.cgroups().find_map(|c| {
+                    let eq = memchr::memchr(b'=', c)?;
+                    (&c[..eq] == want.as_bytes()).then(|| &c[eq + 1..])
+                })?;
+                out.push_bytes(path);
+            }
+            F::ProcSid => out.push(Value::Int(self.thread()?.sid)),
+            F::ProcSname => {
+                let t = self.thread()?;
+                let sid = t.sid;
+                let leader = self.state.ancestors(t).find(|a| a.pid == sid)?;
+                out.push_bytes(&leader.comm);
+            }
+            F::ProcTty => out.push(Value::Uint(u64::from(self.thread()?.tty))),
+            F::ProcExepath => out.push_bytes(&self.thread()?.exepath),
+            F::ProcVpgid => out.push(Value::Int(self.thread()?.vpgid)),
+            F::ProcIsExeWritable => out.push(Value::Bool(self.thread()?.exe_writable)),
+            F::ThreadExectime
+            | F::ThreadTotexectime
+            | F::ThreadCpu
+            | F::ThreadCpuUser
+            | F::ThreadCpuSystem
+            | F::ProcIsContainerHealthcheck
+            | F::ProcIsContainerLivenessProbe
+            | F::ProcIsContainerReadinessProbe => return None,
+
+            // Users and groups.
+            F::UserUid => out.push(Value::Uint(u64::from(self.thread()?.uid))),
+            F::UserName => out.push_bytes(&self.state.user(self.thread()?.uid)?.name),
+            F::UserHomedir => out.push_bytes(&self.state.user(self.thread()?.uid)?.homedir),
+            F::UserShell => out.push_bytes(&self.state.user(self.thread()?.uid)?.shell),
+            F::UserLoginuid => out.push(Value::Int(i64::from(self.thread()?.loginuid as i32))),
+            F::UserLoginname => {
+                let uid = self.thread()?.loginuid;
+                out.push_bytes(&self.state.user(uid)?.name);
+            }
+            F::GroupGid => out.push(Value::Uint(u64::from(self.thread()?.gid))),
+            F::GroupName => out.push_bytes(&self.state.group(self.thread()?.gid)?.name),
+
+            // File descriptors.
+            F::FdNum => out.push(Value::Int(self.state.current().fd_num?)),
+            F::FdType => out.push_bytes(self.fd()?.ty.as_str()?.as_bytes()),
+            F::FdTypechar => out.push_bytes(&[self.fd()?.ty.typechar()]),
+            F::FdName => out.push_bytes(&self.fd()?.name),
+            F::FdDirectory | F::FdFilename => {
+                let fd = self.fd()?;
+                if !matches!(fd.ty, FdType::File | FdType::Directory) {
+                    return None;
+                }
+                let name = &fd.name[..];
+                let (dir, file) = match memchr::memrchr(b'/', name) {
+                    Some(0) => (&name[..1], &name[1..]),
+                    Some(p) => (&name[..p], &name[p + 1..]),
+                    None => (name, &name[..0]),
+                };
+                if fd.ty == FdType::Directory {
+                    out.push_bytes(if id == F::FdDirectory {
+                        name
+                    } else {
+                        &name[..0]
+                    });
+                } else {
+                    out.push_bytes(if id == F::FdDirectory { dir } else { file });
+                }
+            }
+            F::FdIp => {
+                out.push(self.socket_ip(End::Client)?);
+                out.push(self.socket_ip(End::Server)?);
+            }
+            F::FdCip => out.push(self.socket_ip(End::Client)?),
+            F::FdSip => out.push(self.socket_ip(End::Server)?),
+            F::FdLip => out.push(self.socket_ip(End::Local)?),
+            F::FdRip => out.push(self.socket_ip(End::Remote)?),
+            F::FdPort => {
+                out.push(Value::Uint(self.socket_port(End::Client)?));
+                out.push(Value::Uint(self.socket_port(End::Server)?));
+            }
+            F::FdCport => out.push(Value::Uint(self.socket_port(End::Client)?)),
+            F::FdSport => out.push(Value::Uint(self.socket_port(End::Server)?)),
+            F::FdLport => out.push(Value::Uint(self.socket_port(End::Local)?)),
+            F::FdRport => out.push(Value::Uint(self.socket_port(End::Remote)?)),
+            F::FdL4proto => {
+                let fd = self.fd()?;
+                if !fd.ty.is_ip() {
+                    return None;
+                }
+                out.push_bytes(l4_name(fd.l4proto)?.as_bytes());
+            }
+            F::FdSockfamily => out.push_bytes(match self.fd()?.ty {
+                FdType::Ipv4 | FdType::Ipv6 => b"ip",
+                FdType::Unix => b"unix",
+                _ => return None,
+            }),
+            F::FdIsServer => {
+                let fd = self.fd()?;
+                if !fd.ty.is_ip() && fd.ty != FdType::Unix {
+                    return None;
+                }
+                out.push(Value::Bool(fd.role == Role::Server));
+            }
+            F::FdUid | F::FdContainername | F::FdContainerdirectory => return None,
+            F::FdDev => out.push(Value::Uint(u64::from(self.fd()?.dev))),
+            F::FdDevMajor => out.push(Value::Uint(u64::from(self.fd()?.dev >> 20))),
+            F::FdDevMinor => out.push(Value::Uint(u64::from(self.fd()?.dev & 0xfffff))),
+            F::FdProto
+            | F::FdCproto
+            | F::FdSproto
+            | F::FdLproto
+            | F::FdRproto
+            | F::FdNet
+            | F::FdCnet
+            | F::FdSnet
+            | F::FdLnet
+            | F::FdRnet
+            | F::FdConnected
+            | F::FdNameChanged
+            | F::FdCipName
+            | F::FdSipName
+            | F::FdLipName
+            | F::FdRipName => match id {
+                F::FdNet => {
+                    out.push(self.socket_ip(End::Client)?);
+                    out.push(self.socket_ip(End::Server)?);
+                }
+                F::FdCnet => out.push(self.socket_ip(End::Client)?),
+                F::FdSnet => out.push(self.socket_ip(End::Server)?),
+                F::FdLnet => out.push(self.socket_ip(End::Local)?),
+                F::FdRnet => out.push(self.socket_ip(End::Remote)?),
+                F::FdConnected => {
+                    let fd = self.fd()?;
+                    out.push(Value::Bool(fd.ty.is_ip() && fd.role == Role::Client));
+                }
+                _ => return None,
+            },
+
+            // Syslog messages written to /dev/log.
+            F::SyslogFacility => out.push(Value::Uint(self.syslog()?.0 >> 3)),
+            F::SyslogSeverity => out.push(Value::Uint(self.syslog()?.0 & 7)),
+            F::SyslogFacilityStr => {
+                out.push_bytes(facility_name(self.syslog()?.0 >> 3).as_bytes());
+            }
+            F::SyslogSeverityStr => {
+                out.push_bytes(severity_name(self.syslog()?.0 & 7).as_bytes());
+            }
+            F::SyslogMessage => out.push_bytes(self.syslog()?.1),
+
+            F::FdlistNums
+            | F::FdlistNames
+            | F::FdlistCips
+            | F::FdlistSips
+            | F::FdlistCports
+            | F::FdlistSports => {
+                if !self.fdlist(out, id) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+}
+
+fn is_shell(comm: &[u8]) -> bool {
+    comm.len() > 2 && comm.ends_with(b"sh")
+}
+
+fn facility_name(f: u64) -> &'static str {
+    const N: [&str; 24] = [
+        "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "clock",
+        "authpriv", "ftp", "ntp", "logaudit", "logalert", "cron", "local0", "local1", "local2",
+        "local3", "local4", "local5", "local6", "local7",
+    ];
+    N.get(usize::try_from(f).unwrap_or(usize::MAX))
+        .copied()
+        .unwrap_or("<NA>")
+}
+
+fn severity_name(s: u64) -> &'static str {
+    const N: [&str; 8] = [
+        "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug",
+    ];
+    N.get(usize::try_from(s).unwrap_or(usize::MAX))
+        .copied()
+        .unwrap_or("<NA>")
+}
+
+/// `10.3ms`-style rendering of a duration.
+fn human_time(out: &mut Vec<u8>, ns: u64) {
+    use std::io::Write as _;
+    #[allow(clippy::cast_precision_loss)] // display only
+    let f = ns as f64;
+    let _ = if ns >= NS {
+        write!(out, "{:.2}s", f / 1e9)
+    } else if ns >= 1_000_000 {
+        write!(out, "{:.2}ms", f / 1e6)
+    } else if ns >= 1_000 {
+        write!(out, "{:.2}us", f / 1e3)
+    } else {
+        write!(out, "{ns}ns")
+    };
+}
+
+impl Extract for EventCtx<'_> {
+    fn extract(&self, field: &FieldRef, out: &mut Values) -> bool {
+        let mark = out.len();
+        if self.extract_inner(field, out).is_some() {
+            true
+        } else {
+            // Drop anything a failed extraction pushed.
+            while out.len() > mark {
+                out.pop();
+            }
+            false
+        }
+    }
+}
+
+impl FieldId {
+    /// The field id with this number, if any.
+    pub fn from_u32(v: u32) -> Option<FieldId> {
+        let i = usize::try_from(v).ok()?;
+        (i < FIELD_COUNT).then(|| super::catalog::FIELDS[i].id)
+    }
+}
+
+impl crate::format::JsonFields for super::catalog::SyscallCatalog {
+    /// Time strings (`evt.time`, `evt.outputtime`, …) are integers of ns in JSON.
+    fn json_variant(&self, field: &FieldRef) -> Option<FieldRef> {
+        let def = super::catalog::field_def(field.id)?;
+        def.flags
+            .contains(super::catalog::FieldFlags::TIME_STRING)
+            .then(|| FieldRef {
+                id: FieldId::EvtRawtime as u32,
+                arg: FieldArg::None,
+                ty: ParamType::AbsTime,
+                name: field.name.clone(),
+            })
+    }
+}

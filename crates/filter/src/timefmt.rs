@@ -1,0 +1,155 @@
+//! Rendering of event timestamps as sysdig prints them, in the local time zone
+//! (`TZ` is honoured). The zone offset is looked up once per second of event time
+//! and cached, so rendering costs a few integer divisions per event.
+
+use chrono::{Local, Offset, TimeZone};
+use std::cell::Cell;
+
+const NS: u64 = 1_000_000_000;
+
+/// Converts event timestamps to local wall-clock text.
+#[derive(Debug, Default)]
+pub struct LocalClock {
+    /// (second since the epoch, UTC offset in seconds) of the last lookup.
+    cache: Cell<Option<(i64, i64)>>,
+}
+
+/// Civil date (year, month, day) of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Howard Hinnant's days-to-civil algorithm (public-domain arithmetic).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn push2(out: &mut Vec<u8>, v: u32) {
+    out.push(b'0' + u8::try_from(v / 10 % 10).unwrap_or(0));
+    out.push(b'0' + u8::try_from(v % 10).unwrap_or(0));
+}
+
+/// Appends `v` zero-padded to 9 digits.
+pub fn push_ns9(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [b'0'; 9];
+    let mut n = v % NS;
+    for slot in buf.iter_mut().rev() {
+        *slot = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+    }
+    out.extend_from_slice(&buf);
+}
+
+/// Appends `secs.nnnnnnnnn` for a duration in nanoseconds.
+pub fn push_secs_ns(out: &mut Vec<u8>, ns: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(ns / NS).as_bytes());
+    out.push(b'.');
+    push_ns9(out, ns);
+}
+
+impl LocalClock {
+    /// A clock with an empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn offset(&self, sec: i64) -> i64 {
+        if let Some((s, off)) = self.cache.get() {
+            if s == sec {
+                return off;
+            }
+        }
+        let off = Local
+            .timestamp_opt(sec, 0)
+            .single()
+            .map_or(0, |dt| i64::from(dt.offset().fix().local_minus_utc()));
+        self.cache.set(Some((sec, off)));
+        off
+    }
+
+    fn local_secs(&self, ts: u64) -> i64 {
+        let sec = i64::try_from(ts / NS).unwrap_or(i64::MAX / 2);
+        sec + self.offset(sec)
+    }
+
+    fn push_hms(out: &mut Vec<u8>, local: i64) {
+        let tod = u32::try_from(local.rem_euclid(86_400)).unwrap_or(0);
+        push2(out, tod / 3600);
+        out.push(b':');
+        push2(out, tod / 60 % 60);
+        out.push(b':');
+        push2(out, tod % 60);
+    }
+
+    fn push_date(out: &mut Vec<u8>, days: i64) {
+        let (y, m, d) = civil_from_days(days);
+        out.extend_from_slice(itoa::Buffer::new().format(y).as_bytes());
+        out.push(b'-');
+        push2(out, m);
+        out.push(b'-');
+        push2(out, d);
+    }
+
+    /// `HH:MM:SS.nnnnnnnnn` (evt.time, and evt.outputtime in `-t h` mode).
+    pub fn time(&self, out: &mut Vec<u8>, ts: u64) {
+        self.time_s(out, ts);
+        out.push(b'.');
+        push_ns9(out, ts);
+    }
+
+    /// `HH:MM:SS` (evt.time.s).
+    pub fn time_s(&self, out: &mut Vec<u8>, ts: u64) {
+        Self::push_hms(out, self.local_secs(ts));
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (evt.datetime).
+    pub fn datetime(&self, out: &mut Vec<u8>, ts: u64) {
+        self.datetime_s(out, ts);
+        out.push(b'.');
+        push_ns9(out, ts);
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS` (evt.datetime.s).
+    pub fn datetime_s(&self, out: &mut Vec<u8>, ts: u64) {
+        let local = self.local_secs(ts);
+        Self::push_date(out, local.div_euclid(86_400));
+        out.push(b' ');
+        Self::push_hms(out, local);
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000`, always in UTC (evt.time.iso8601).
+pub fn iso8601(out: &mut Vec<u8>, ts: u64) {
+    let sec = i64::try_from(ts / NS).unwrap_or(0);
+    LocalClock::push_date(out, sec.div_euclid(86_400));
+    out.push(b'T');
+    LocalClock::push_hms(out, sec);
+    out.push(b'.');
+    push_ns9(out, ts);
+    out.extend_from_slice(b"+0000");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut v = Vec::new();
+        f(&mut v);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn formats() {
+        let ts = 1_470_327_477_881_788_861;
+        assert_eq!(s(|o| iso8601(o, ts)), "2016-08-04T16:17:57.881788861+0000");
+        assert_eq!(s(|o| push_secs_ns(o, 1_000_000_320)), "1.000000320");
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}
