@@ -493,3 +493,366 @@ fn upgrade_v1(
     body[start + 22..start + 26].copy_from_slice(&(np as u32).to_le_bytes());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Writer;
+    use osprey_event::encode;
+    use osprey_event::snapshot::{
+        FdAddr, FdInfo, FdKind, GroupInfo, InterfaceInfo, MachineInfo, ProcInfo, UserInfo,
+    };
+
+    fn blk(btype: u32, body: &[u8]) -> Vec<u8> {
+        let pad = (4 - body.len() % 4) % 4;
+        let total = (12 + body.len() + pad) as u32;
+        let mut v = btype.to_le_bytes().to_vec();
+        v.extend_from_slice(&total.to_le_bytes());
+        v.extend_from_slice(body);
+        v.resize(v.len() + pad, 0);
+        v.extend_from_slice(&total.to_le_bytes());
+        v
+    }
+
+    fn shb(major: u16, options: &[u8]) -> Vec<u8> {
+        let mut b = block::SHB_MAGIC.to_le_bytes().to_vec();
+        b.extend_from_slice(&major.to_le_bytes());
+        b.extend_from_slice(&0u16.to_le_bytes());
+        b.extend_from_slice(&u64::MAX.to_le_bytes());
+        b.extend_from_slice(options);
+        blk(block::SHB, &b)
+    }
+
+    /// An EV_V2 block holding `rec`.
+    fn ev2(rec: &[u8]) -> Vec<u8> {
+        let mut b = 3u16.to_le_bytes().to_vec();
+        b.extend_from_slice(rec);
+        blk(block::EV_V2, &b)
+    }
+
+    /// A v1 EV block: the v2 record minus its nparams field, with `len` adjusted by `extra`.
+    fn ev1(rec: &[u8], extra: u32) -> Vec<u8> {
+        let mut v1 = rec[..22].to_vec();
+        let len = u32::from_le_bytes(rec[16..20].try_into().unwrap()) - 4 + extra;
+        v1[16..20].copy_from_slice(&len.to_le_bytes());
+        v1.extend_from_slice(&rec[26..]);
+        v1.resize(v1.len() + extra as usize, 0);
+        let mut b = 1u16.to_le_bytes().to_vec();
+        b.extend_from_slice(&v1);
+        blk(block::EV, &b)
+    }
+
+    /// Raw record, cpu and dump flags of one event read back.
+    type Ev = (Vec<u8>, u16, u32);
+
+    fn read(bytes: Vec<u8>) -> Result<(Reader, Vec<Ev>)> {
+        let mut r = Reader::new(io::Cursor::new(bytes))?;
+        let mut evs = Vec::new();
+        while let Some(e) = r.next_event()? {
+            evs.push((e.raw().to_vec(), e.cpu, e.dump_flags));
+        }
+        Ok((r, evs))
+    }
+
+    fn rich_snapshot() -> Snapshot {
+        let fd = |fd: i64, kind: FdKind, name: &[u8], addr: FdAddr| FdInfo {
+            fd,
+            ino: 1000 + fd as u64,
+            kind,
+            open_flags: if kind == FdKind::FileV2 { 0x41 } else { 0 },
+            dev: if kind == FdKind::FileV2 { 0xfd01 } else { 0 },
+            name: name.to_vec(),
+            addr,
+        };
+        let base = ProcInfo {
+            tid: 10,
+            pid: 10,
+            ptid: 1,
+            sid: 10,
+            vpgid: 10,
+            pgid: -1,
+            comm: b"bash".to_vec(),
+            exe: b"/bin/bash".to_vec(),
+            exepath: b"/usr/bin/bash".to_vec(),
+            args: b"-c\0echo hi\0".to_vec(),
+            cwd: b"/root/".to_vec(),
+            fdlimit: 1024,
+            uid: 0,
+            gid: 0,
+            env: b"A=1\0B=2\0".to_vec(),
+            vtid: 10,
+            vpid: 10,
+            cgroups: b"cpu=/\0".to_vec(),
+            root: b"/".to_vec(),
+            loginuid: 1000,
+            cap_effective: 0x3f,
+            fds: vec![
+                fd(0, FdKind::FileV2, b"/dev/null", FdAddr::None),
+                fd(1, FdKind::File, b"/tmp/x", FdAddr::None),
+                fd(2, FdKind::Directory, b"/tmp", FdAddr::None),
+                fd(
+                    3,
+                    FdKind::Ipv4Sock,
+                    b"",
+                    FdAddr::Ipv4 {
+                        sip: [127, 0, 0, 1],
+                        dip: [10, 0, 0, 2],
+                        sport: 4000,
+                        dport: 80,
+                        l4proto: 2,
+                    },
+                ),
+                fd(
+                    4,
+                    FdKind::Ipv6Sock,
+                    b"",
+                    FdAddr::Ipv6 {
+                        sip: [1; 16],
+                        dip: [2; 16],
+                        sport: 1,
+                        dport: 2,
+                        l4proto: 3,
+                    },
+                ),
+                fd(
+                    5,
+                    FdKind::Ipv4ServSock,
+                    b"",
+                    FdAddr::Ipv4Server {
+                        ip: [0; 4],
+                        port: 22,
+                        l4proto: 2,
+                    },
+                ),
+                fd(
+                    6,
+                    FdKind::Ipv6ServSock,
+                    b"",
+                    FdAddr::Ipv6Server {
+                        ip: [0; 16],
+                        port: 443,
+                        l4proto: 2,
+                    },
+                ),
+                fd(
+                    7,
+                    FdKind::UnixSock,
+                    b"/run/sock",
+                    FdAddr::Unix {
+                        source: 0xffff_0001,
+                        dest: 0xffff_0002,
+                    },
+                ),
+                fd(8, FdKind::EventPoll, b"", FdAddr::None),
+                fd(9, FdKind::Unknown, b"", FdAddr::None),
+            ],
+            ..ProcInfo::default()
+        };
+        let full = ProcInfo {
+            tid: 11,
+            pidns_init_start_ts: 77,
+            tty: 34816,
+            exe_ino: 99,
+            pgid: 11,
+            exe_from_memfd: true,
+            fds: Vec::new(),
+            ..base.clone()
+        };
+        Snapshot {
+            machine: Some(MachineInfo {
+                num_cpus: 4,
+                memory_size_bytes: 1 << 33,
+                max_pid: 32768,
+                hostname: b"host".to_vec(),
+                boot_ts_epoch: 5,
+                flags: 0,
+            }),
+            procs: vec![base, full],
+            users: vec![UserInfo {
+                uid: 0,
+                gid: 0,
+                name: b"root".to_vec(),
+                homedir: b"/root".to_vec(),
+                shell: b"/bin/sh".to_vec(),
+            }],
+            groups: vec![GroupInfo {
+                gid: 0,
+                name: b"root".to_vec(),
+            }],
+            interfaces: vec![
+                InterfaceInfo::V4 {
+                    name: b"lo".to_vec(),
+                    addr: [127, 0, 0, 1],
+                    netmask: [255, 0, 0, 0],
+                    bcast: [127, 255, 255, 255],
+                    linkspeed: 0,
+                },
+                InterfaceInfo::V6 {
+                    name: b"eth0".to_vec(),
+                    addr: [3; 16],
+                    netmask: [4; 16],
+                    bcast: [0; 16],
+                    linkspeed: 1000,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn snapshot_round_trips_through_writer() {
+        let snap = rich_snapshot();
+        for gzip in [false, true] {
+            let mut w = if gzip {
+                Writer::new_gzip(Vec::new())
+            } else {
+                Writer::new(Vec::new())
+            };
+            w.write_snapshot(&snap).unwrap();
+            let bytes = w.finish().unwrap();
+            assert_eq!(bytes.starts_with(&[0x1f, 0x8b]), gzip);
+            let (r, evs) = read(bytes).unwrap();
+            assert!(
+                evs.is_empty(),
+                "metadata-only capture has no events, no error"
+            );
+            assert_eq!(r.version(), (1, 2));
+            let got = r.snapshot();
+            assert_eq!(got.machine, snap.machine);
+            assert_eq!(got.procs, snap.procs);
+            assert_eq!(got.users, snap.users);
+            assert_eq!(got.groups, snap.groups);
+            assert_eq!(got.interfaces, snap.interfaces);
+        }
+    }
+
+    #[test]
+    fn events_round_trip_with_flags_and_large_payloads() {
+        let mut w = Writer::new(Vec::new());
+        w.write_snapshot(&Snapshot::default()).unwrap();
+        let mut recs = Vec::new();
+        let mut rec = Vec::new();
+        encode(&mut rec, 1, 2, 4, &[&3i64.to_le_bytes()]);
+        recs.push((rec.clone(), 0u32));
+        // PLUGINEVENT_E (322) is large: u32 lengths, EV_V2_LARGE/EVF_V2_LARGE blocks
+        encode(&mut rec, 2, 2, 322, &[&7u32.to_le_bytes(), &[0xab; 70_000]]);
+        recs.push((rec.clone(), 0));
+        recs.push((rec.clone(), 1));
+        encode(
+            &mut rec,
+            3,
+            2,
+            7,
+            &[&5i64.to_le_bytes(), b"data", &3i64.to_le_bytes(), b""],
+        );
+        recs.push((rec.clone(), 1));
+        for (r, flags) in &recs {
+            w.write_event(&EventRef::parse(r, 1, *flags).unwrap())
+                .unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let types: Vec<u32> = {
+            let mut v = Vec::new();
+            let mut off = 0;
+            while off < bytes.len() {
+                v.push(u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()));
+                off += u32::from_le_bytes(bytes[off + 4..off + 8].try_into().unwrap()) as usize;
+            }
+            v
+        };
+        assert_eq!(
+            types,
+            [
+                block::SHB,
+                block::EV_V2,
+                block::EV_V2_LARGE,
+                block::EVF_V2_LARGE,
+                block::EVF_V2
+            ]
+        );
+        let (r, evs) = read(bytes).unwrap();
+        assert_eq!(r.events_read(), 4);
+        for ((raw, cpu, flags), (want, wflags)) in evs.iter().zip(&recs) {
+            assert_eq!((raw, *cpu, flags), (want, 1, wflags));
+        }
+    }
+
+    #[test]
+    fn v1_events_get_their_parameter_count() {
+        let mut rec = Vec::new();
+        let mut file = shb(1, &[]);
+        // read exit with the old 2 params (res, data): the table now has 4
+        encode(&mut rec, 5, 9, 7, &[&4i64.to_le_bytes(), b"abcd"]);
+        file.extend(ev1(&rec, 0));
+        let want_read = rec.clone();
+        // a 0-param enter event
+        encode(&mut rec, 6, 9, 16, &[]);
+        file.extend(ev1(&rec, 0));
+        let want_exit = rec.clone();
+        // NOTIFICATION_E: old writers stored a length 3 bytes too long
+        encode(
+            &mut rec,
+            7,
+            9,
+            NOTIFICATION_E,
+            &[&1u64.to_le_bytes(), b"hi\0"],
+        );
+        file.extend(ev1(&rec, 3));
+        let want_notif = rec.clone();
+        let (r, evs) = read(file).unwrap();
+        assert_eq!(r.version(), (1, 0));
+        assert_eq!(evs[0].0, want_read);
+        assert_eq!(evs[1].0, want_exit);
+        assert_eq!(evs[2].0, want_notif);
+        assert_eq!(evs[0].1, 1);
+    }
+
+    #[test]
+    fn unknown_types_and_blocks_are_skipped() {
+        let mut rec = Vec::new();
+        let mut file = shb(1, &[0x01, 0, 4, 0, b'h', b'i', b'!', b'!', 0, 0, 0, 0]);
+        file.extend(blk(0x7777, b"whatever"));
+        encode(&mut rec, 1, 1, 4, &[&3i64.to_le_bytes()]);
+        file.extend(ev2(&rec));
+        // an event type newer than our table
+        let mut future = rec.clone();
+        future[20..22].copy_from_slice(&(EVENT_COUNT as u16).to_le_bytes());
+        file.extend(ev2(&future));
+        file.extend(ev2(&rec));
+        let (r, evs) = read(file.clone()).unwrap();
+        assert_eq!(evs.len(), 2);
+        assert_eq!(r.events_read(), 2);
+
+        // a metadata block after the first event is an error, after that event
+        file.extend(blk(block::UL_V2, &[]));
+        let mut r = Reader::new(io::Cursor::new(file)).unwrap();
+        assert!(r.next_event().unwrap().is_some());
+        assert!(r.next_event().unwrap().is_some());
+        let e = r.next_event().unwrap_err();
+        assert!(matches!(e, Error::UnexpectedBlock { .. }), "{e}");
+        assert_eq!(e.block(), Some("UL_V2"));
+    }
+
+    #[test]
+    fn header_errors() {
+        let mut swapped = shb(1, &[]);
+        swapped[8..12].copy_from_slice(&block::SHB_MAGIC.to_be_bytes());
+        assert!(matches!(read(swapped), Err(Error::BadMagic { .. })));
+        assert!(matches!(
+            read(shb(2, &[])),
+            Err(Error::UnsupportedVersion { major: 2, .. })
+        ));
+        let mut bad_trailer = shb(1, &[]);
+        let n = bad_trailer.len();
+        bad_trailer[n - 1] = 9;
+        assert!(matches!(
+            read(bad_trailer),
+            Err(Error::TrailerMismatch { .. })
+        ));
+        assert!(matches!(read(Vec::new()), Err(Error::NotScap { .. })));
+        let mut short_event = shb(1, &[]);
+        short_event.extend(blk(block::EV_V2, &[0; 10]));
+        let e = read(short_event).unwrap_err();
+        assert_eq!((e.offset(), e.block()), (28, Some("EV_V2")));
+        assert!(e.to_string().contains("event #1"), "{e}");
+    }
+}
