@@ -31,7 +31,7 @@ const EAGER_READ: usize = 1 << 20;
 /// into a [`Snapshot`]; [`Reader::next_event`] then yields the events one by one,
 /// each a view into one reused buffer.
 pub struct Reader {
-    src: BufReader<Box<dyn Read>>,
+    src: BufReader<Box<dyn Read + Send>>,
     /// Bytes consumed from the decompressed stream.
     pos: u64,
     version: (u16, u16),
@@ -100,7 +100,7 @@ impl Reader {
     }
 
     /// Reads a capture from any byte stream; gzip is detected by its magic bytes.
-    pub fn new<R: Read + 'static>(mut inner: R) -> Result<Reader> {
+    pub fn new<R: Read + Send + 'static>(mut inner: R) -> Result<Reader> {
         let mut head = [0u8; 2];
         let mut n = 0;
         while n < 2 {
@@ -121,7 +121,7 @@ impl Reader {
             }
         }
         let chained = io::Cursor::new(head).take(n as u64).chain(inner);
-        let src: Box<dyn Read> = if head[..n] == [0x1f, 0x8b] {
+        let src: Box<dyn Read + Send> = if head[..n] == [0x1f, 0x8b] {
             Box::new(MultiGzDecoder::new(chained))
         } else {
             Box::new(chained)
