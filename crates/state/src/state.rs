@@ -117,7 +117,7 @@ pub struct Current {
 }
 
 /// The state engine: thread table (with fd tables), users and groups.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct State {
     threads: FxHashMap<i64, Thread>,
     users: FxHashMap<u32, User>,
@@ -403,10 +403,30 @@ impl State {
             };
             let valid = t.last_type.wrapping_add(1) == etype
                 || (t.last_type == et::EXECVEAT_E && et::EXECVE_XS.contains(&etype));
+            // The enter buffer is lent to the parsers and put back afterwards, so
+            // exits never copy it.
+            let buf = if valid {
+                self.threads
+                    .get_mut(&tid)
+                    .map(|t| std::mem::take(&mut t.last_data))
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let enter = if valid {
+                EventRef::parse(&buf, 0, 0).ok()
+            } else {
+                None
+            };
+            self.cur.enter_ts = enter.map(|e| e.ts());
+            self.parse_exit(ev, etype, enter.as_ref());
             if valid {
-                self.cur.enter_ts = EventRef::parse(&t.last_data, 0, 0).ok().map(|e| e.ts());
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    if t.last_data.is_empty() {
+                        t.last_data = buf;
+                    }
+                }
             }
-            self.parse_exit(ev, etype, valid);
         }
         self.finish(flags);
     }
@@ -508,35 +528,25 @@ impl State {
         self.set_last_fd(tid, num);
     }
 
-    /// The stored enter event of `tid`, if it matches the current exit.
-    fn enter_copy(&self, tid: i64, valid: bool) -> Option<Vec<u8>> {
-        if !valid {
-            return None;
-        }
-        self.threads.get(&tid).map(|t| t.last_data.clone())
-    }
-
-    fn parse_exit(&mut self, ev: &EventRef<'_>, etype: u16, valid: bool) {
+    fn parse_exit(&mut self, ev: &EventRef<'_>, etype: u16, enter: Option<&EventRef<'_>>) {
         let tid = ev.tid() as i64;
         match etype {
             et::OPEN_X | et::CREAT_X | et::OPENAT_X | et::OPENAT_2_X | et::OPENAT2_X => {
-                let enter = self.enter_copy(tid, valid);
-                let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
-                self.parse_open(ev, enter.as_ref());
+                self.parse_open(ev, enter);
             }
             et::CLOSE_X if param::int(ev, 0).is_some_and(|r| r >= 0) => {
                 if let Some(t) = self.threads.get(&tid) {
                     self.fd_to_remove = Some((tid, t.last_fd));
                 }
             }
-            et::SOCKET_X => self.parse_socket(ev, valid),
+            et::SOCKET_X => self.parse_socket(ev, enter),
             et::BIND_X => self.parse_bind(ev),
             et::CONNECT_X => self.parse_connect(ev),
             et::ACCEPT_X | et::ACCEPT4_X | et::ACCEPT_5_X | et::ACCEPT4_5_X => {
                 self.parse_accept(ev);
             }
             et::SENDTO_X | et::RECVFROM_X | et::SENDMSG_X | et::RECVMSG_X => {
-                self.parse_rw_tuple(ev, valid);
+                self.parse_rw_tuple(ev, enter);
             }
             et::SOCKETPAIR_X => self.parse_socketpair(ev),
             et::PIPE_X => self.parse_pipe(ev),
@@ -547,11 +557,11 @@ impl State {
             et::BPF_X => self.parse_simple(ev, FdType::Bpf),
             et::USERFAULTFD_X => self.parse_simple(ev, FdType::UserFaultFd),
             et::DUP_X => self.parse_dup(ev),
-            et::FCNTL_X => self.parse_fcntl(ev, valid),
+            et::FCNTL_X => self.parse_fcntl(ev, enter),
             et::CHDIR_X => self.parse_chdir(ev),
             et::FCHDIR_X => self.parse_fchdir(ev),
             et::SETUID_X | et::SETGID_X | et::SETRESUID_X | et::SETRESGID_X => {
-                self.parse_setid(ev, etype, valid);
+                self.parse_setid(ev, etype, enter);
             }
             et::SETSID_X => {
                 if let (Some(r), Some(t)) = (param::int(ev, 0), self.threads.get_mut(&tid)) {
@@ -562,9 +572,7 @@ impl State {
             }
             _ if et::CLONE_XS.contains(&etype) => self.parse_clone_exit(ev),
             _ if et::EXECVE_XS.contains(&etype) => {
-                let enter = self.enter_copy(tid, valid);
-                let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
-                self.parse_execve(ev, enter.as_ref());
+                self.parse_execve(ev, enter);
             }
             _ => {}
         }
@@ -621,17 +629,14 @@ impl State {
         self.add_fd(tid, fd, entry);
     }
 
-    fn parse_socket(&mut self, ev: &EventRef<'_>, valid: bool) {
+    fn parse_socket(&mut self, ev: &EventRef<'_>, enter: Option<&EventRef<'_>>) {
         let tid = ev.tid() as i64;
         let Some(fd) = param::int(ev, 0) else { return };
         if fd < 0 {
             return;
         }
-        let enter = self.enter_copy(tid, valid);
-        let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
         let get = |name: &str| {
-            param::uint_named(ev, name)
-                .or_else(|| enter.as_ref().and_then(|e| param::uint_named(e, name)))
+            param::uint_named(ev, name).or_else(|| enter.and_then(|e| param::uint_named(e, name)))
         };
         let domain = get("domain").unwrap_or(0);
         let ty = get("type").unwrap_or(0);
@@ -752,16 +757,14 @@ impl State {
         self.add_fd(tid, fd, entry);
     }
 
-    fn parse_rw_tuple(&mut self, ev: &EventRef<'_>, valid: bool) {
+    fn parse_rw_tuple(&mut self, ev: &EventRef<'_>, enter: Option<&EventRef<'_>>) {
         let tid = ev.tid() as i64;
         if param::int(ev, 0).is_none_or(|r| r < 0) {
             return;
         }
-        let enter = self.enter_copy(tid, valid);
-        let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
         let raw = param::bytes_named(ev, "tuple")
             .filter(|b| !b.is_empty())
-            .or_else(|| enter.as_ref().and_then(|e| param::bytes_named(e, "tuple")));
+            .or_else(|| enter.and_then(|e| param::bytes_named(e, "tuple")));
         let Some(mut tp) = raw.and_then(param::tuple) else {
             return;
         };
@@ -859,15 +862,13 @@ impl State {
         }
     }
 
-    fn parse_fcntl(&mut self, ev: &EventRef<'_>, valid: bool) {
+    fn parse_fcntl(&mut self, ev: &EventRef<'_>, enter: Option<&EventRef<'_>>) {
         let tid = ev.tid() as i64;
         let Some(r) = param::int(ev, 0).filter(|&r| r >= 0) else {
             return;
         };
-        let enter = self.enter_copy(tid, valid);
-        let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
         let cmd = param::uint_named(ev, "cmd")
-            .or_else(|| enter.as_ref().and_then(|e| param::uint_named(e, "cmd")));
+            .or_else(|| enter.and_then(|e| param::uint_named(e, "cmd")));
         if matches!(cmd, Some(F_DUPFD | F_DUPFD_CLOEXEC)) {
             self.dup_to(tid, r);
         }
@@ -918,21 +919,19 @@ impl State {
         self.set_cwd(tid, &name, false);
     }
 
-    fn parse_setid(&mut self, ev: &EventRef<'_>, etype: u16, valid: bool) {
+    fn parse_setid(&mut self, ev: &EventRef<'_>, etype: u16, enter: Option<&EventRef<'_>>) {
         let tid = ev.tid() as i64;
         if param::int(ev, 0).is_none_or(|r| r != 0) {
             return;
         }
-        let enter = self.enter_copy(tid, valid);
-        let enter = enter.as_deref().and_then(|b| EventRef::parse(b, 0, 0).ok());
         let (name, is_uid) = match etype {
             et::SETUID_X => ("uid", true),
             et::SETGID_X => ("gid", false),
             et::SETRESUID_X => ("euid", true),
             _ => ("egid", false),
         };
-        let v = param::uint_named(ev, name)
-            .or_else(|| enter.as_ref().and_then(|e| param::uint_named(e, name)));
+        let v =
+            param::uint_named(ev, name).or_else(|| enter.and_then(|e| param::uint_named(e, name)));
         let Some(v) = v
             .and_then(|v| u32::try_from(v).ok())
             .filter(|&v| v != u32::MAX)
