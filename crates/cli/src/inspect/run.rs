@@ -158,6 +158,9 @@ pub fn run(a: &Args) -> Result<()> {
         }
         let mut num: u64 = 0;
         let mut first_ts: Option<u64> = None;
+        // Container metadata events that open a capture describe the initial
+        // container table: sysdig numbers them but never shows them.
+        let mut leading_meta = true;
         loop {
             let ev = match reader.next_event() {
                 Ok(Some(ev)) => ev,
@@ -184,6 +187,8 @@ pub fn run(a: &Args) -> Result<()> {
                 }
             }
             state.process(&ev);
+            let is_container = matches!(etype, 228 | 272 | 324);
+            leading_meta &= is_container;
             let ctx = EventCtx {
                 ev: &ev,
                 state: &state,
@@ -203,7 +208,7 @@ pub fn run(a: &Args) -> Result<()> {
             if let Some(s) = summary.as_mut() {
                 s[usize::from(etype)] += 1;
             }
-            if !quiet && is_shown(&ev, a.debug) {
+            if !quiet && !leading_meta && is_shown(&ev, a.debug) {
                 line.clear();
                 let ok = if a.json {
                     format.write_json(&ctx, &mut scratch, &mut line)

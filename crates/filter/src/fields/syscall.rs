@@ -100,7 +100,15 @@ impl Resolver for EventCtx<'_> {
         let t = self.state.current_thread()?;
         let f = self.state.fds(t).get(fd)?;
         Some(FdDesc {
-            type_chars: type_chars(f.ty, f.l4proto),
+            // sysdig shows the protocol only once the socket has addresses.
+            type_chars: type_chars(
+                f.ty,
+                if f.endpoints == Endpoints::None {
+                    0
+                } else {
+                    f.l4proto
+                },
+            ),
             name: &f.name,
         })
     }
