@@ -816,7 +816,9 @@ fn write_fd_resolved(out: &mut Vec<u8>, res: &dyn Resolver, fd: i64) {
             out.push(b'<');
             out.extend_from_slice(d.type_chars);
             out.push(b'>');
-            out.extend_from_slice(d.name);
+            // sysdig keeps only printable ASCII in fd names (a unix socket path
+            // read from /proc may end in a newline, for one).
+            out.extend(d.name.iter().copied().filter(|c| (0x20..0x7f).contains(c)));
         }
     } else if fd == AT_FDCWD {
         out.extend_from_slice(b"AT_FDCWD");
@@ -916,6 +918,10 @@ mod tests {
                     type_chars: b"d",
                     name: b"/tmp/dir",
                 }),
+                11 => Some(FdDesc {
+                    type_chars: b"u",
+                    name: b"/run/x.sock\n\x7f",
+                }),
                 _ => None,
             }
         }
@@ -999,6 +1005,8 @@ mod tests {
             "fd=-2(ENOENT) name=x(/home/u/x) flags=5185(O_DIRECTORY|O_NONBLOCK|O_RDONLY|O_CLOEXEC) mode=0644 "
         );
         assert_eq!(arg(3, &[&3i64.to_le_bytes()], 0), "<f>/etc/ld.so.cache");
+        // Control characters in an fd name are dropped, as sysdig does.
+        assert_eq!(arg(3, &[&11i64.to_le_bytes()], 0), "<u>/run/x.sock");
     }
 
     #[test]

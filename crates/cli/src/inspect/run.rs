@@ -179,7 +179,15 @@ pub fn run(a: &Args) -> Result<()> {
             num += 1;
             total += 1;
             let ts = ev.ts();
-            let first = *first_ts.get_or_insert(ts);
+            let is_container = matches!(etype, 228 | 272 | 324);
+            leading_meta &= is_container;
+            // Time starts at the first event that is not a leading container
+            // record (those carry the time the capture file was written).
+            let first = if leading_meta {
+                ts
+            } else {
+                *first_ts.get_or_insert(ts)
+            };
             env.first_ts.set(first);
             if let Some(max) = a.max_seconds {
                 if ts.saturating_sub(first) > max.saturating_mul(1_000_000_000) {
@@ -187,8 +195,6 @@ pub fn run(a: &Args) -> Result<()> {
                 }
             }
             state.process(&ev);
-            let is_container = matches!(etype, 228 | 272 | 324);
-            leading_meta &= is_container;
             let ctx = EventCtx {
                 ev: &ev,
                 state: &state,
