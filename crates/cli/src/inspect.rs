@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod run;
+pub mod summary;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,7 +1,8 @@
 //! The inspection loop: source → state → filter → output.
 
 use super::args::Args;
-use anyhow::{bail, Context, Result};
+use super::summary::Summary;
+use anyhow::{Context, Result};
 use osprey_event::render::{BufFormat, RenderOptions};
 use osprey_event::table::category;
 use osprey_event::EventRef;
@@ -129,9 +130,7 @@ pub fn run(a: &Args) -> Result<()> {
         None => None,
     };
     let quiet = a.quiet || writer.is_some();
-    let mut summary = a
-        .summary
-        .then(|| vec![0u64; osprey_event::table::EVENT_COUNT]);
+    let mut summary = a.summary.then(Summary::new);
     let mut line = Vec::with_capacity(4096);
     let mut scratch = Values::new();
     let mut matched: u64 = 0;
@@ -211,8 +210,14 @@ pub fn run(a: &Args) -> Result<()> {
             if let Some(w) = writer.as_mut() {
                 w.write_event(&ev)?;
             }
-            if let Some(s) = summary.as_mut() {
-                s[usize::from(etype)] += 1;
+            // sysdig counts internal events too, but not the container records
+            // that open a capture.
+            if let Some(s) = summary.as_mut().filter(|_| !leading_meta) {
+                let id = ev
+                    .param(0)
+                    .and_then(|b| b.get(..2))
+                    .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])));
+                s.count(etype, id);
             }
             if !quiet && !leading_meta && is_shown(&ev, a.debug) {
                 line.clear();
@@ -240,7 +245,7 @@ pub fn run(a: &Args) -> Result<()> {
         w.finish()?;
     }
     if let Some(s) = summary {
-        write_summary(&mut out, &s)?;
+        s.write(&mut out)?;
     }
     out.flush()?;
     if a.verbose {
@@ -259,27 +264,4 @@ fn is_shown(ev: &EventRef<'_>, debug: bool) -> bool {
         || ev
             .info()
             .is_some_and(|i| i.category & category::INTERNAL == 0)
-}
-
-fn write_summary(out: &mut impl Write, counts: &[u64]) -> Result<()> {
-    let mut rows: Vec<(usize, u64)> = counts
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c > 0)
-        .map(|(i, &c)| (i, c))
-        .collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
-    writeln!(out, "----------------------")?;
-    writeln!(out, "{:<16}#Calls", "Event")?;
-    writeln!(out, "----------------------")?;
-    for (t, c) in rows.into_iter().take(100) {
-        let Ok(t16) = u16::try_from(t) else {
-            bail!("event type out of range")
-        };
-        let Some(info) = osprey_event::info(t16) else {
-            continue;
-        };
-        writeln!(out, "{} {:<16}{c}", info.dir.as_char(), info.name)?;
-    }
-    Ok(())
 }
