@@ -134,6 +134,7 @@ pub fn run(a: &Args) -> Result<()> {
     let mut line = Vec::with_capacity(4096);
     let mut scratch = Values::new();
     let mut matched: u64 = 0;
+    let mut counted: u64 = 0;
     let mut total: u64 = 0;
     'files: for path in &a.readfile {
         let mut reader =
@@ -206,7 +207,12 @@ pub fn run(a: &Args) -> Result<()> {
                 }
             }
             matched += 1;
-            let stop = a.numevents.is_some_and(|n| matched >= n);
+            // -n counts internal events too, but not the container records that
+            // open a capture.
+            if !leading_meta {
+                counted += 1;
+            }
+            let stop = !leading_meta && a.numevents.is_some_and(|n| counted >= n);
             if let Some(w) = writer.as_mut() {
                 w.write_event(&ev)?;
             }
