@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 /// The shared fixture directory, or `None` (after saying so loudly) when it is
 /// missing outside CI. Under CI a missing fixture fails the test.
-pub fn shared(rel: &str) -> Option<PathBuf> {
+pub(crate) fn shared(rel: &str) -> Option<PathBuf> {
     let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")).join(rel);
     if p.exists() {
         return Some(p);
@@ -24,7 +24,7 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
 }
 
 /// All capture files, sorted by name.
-pub fn captures() -> Vec<PathBuf> {
+pub(crate) fn captures() -> Vec<PathBuf> {
     let Some(dir) = shared("captures") else {
         return Vec::new();
     };
@@ -38,7 +38,7 @@ pub fn captures() -> Vec<PathBuf> {
 }
 
 /// Whether Debian's sysdig is installed; says so loudly (or fails under CI) if not.
-pub fn sysdig_available() -> bool {
+pub(crate) fn sysdig_available() -> bool {
     let ok = Command::new("sysdig").arg("--version").output().is_ok();
     if !ok {
         if std::env::var("CI").as_deref() == Ok("true") {
@@ -50,7 +50,7 @@ pub fn sysdig_available() -> bool {
 }
 
 /// Runs `osprey -r file args...` with TZ=UTC.
-pub fn osprey(file: &str, args: &[&str]) -> Output {
+pub(crate) fn osprey(file: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_osprey"))
         .env("TZ", "UTC")
         .arg("-r")
@@ -61,7 +61,7 @@ pub fn osprey(file: &str, args: &[&str]) -> Output {
 }
 
 /// Runs `osprey args...` with TZ=UTC.
-pub fn osprey_args(args: &[&str]) -> Output {
+pub(crate) fn osprey_args(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_osprey"))
         .env("TZ", "UTC")
         .args(args)
@@ -70,7 +70,7 @@ pub fn osprey_args(args: &[&str]) -> Output {
 }
 
 /// A difference between expected and actual output.
-pub struct Mismatch {
+pub(crate) struct Mismatch {
     what: String,
     line: usize,
     want: String,
@@ -81,7 +81,7 @@ pub struct Mismatch {
 
 impl Mismatch {
     /// Compares two outputs; `None` when they are identical.
-    pub fn check(capture: &str, args: &[&str], want: &[u8], got: &[u8]) -> Option<Mismatch> {
+    pub(crate) fn check(capture: &str, args: &[&str], want: &[u8], got: &[u8]) -> Option<Mismatch> {
         if want == got {
             return None;
         }
