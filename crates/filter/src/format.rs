@@ -167,7 +167,7 @@ impl Format {
                     let Some((field, next)) = found else {
                         let tok_end = b[start..]
                             .iter()
-                            .position(|c| c.is_ascii_whitespace())
+                            .position(u8::is_ascii_whitespace)
                             .map_or(b.len(), |p| start + p);
                         return Err(FormatError::BadToken {
                             token: src[wstart.min(start)..tok_end].to_string(),
