@@ -240,6 +240,16 @@ impl<'a> EventCtx<'a> {
         u64::try_from(self.res()?).ok()
     }
 
+    /// Time since the capture's first event (`evt.reltime`).
+    fn reltime(&self) -> u64 {
+        let first = self.state.current().first_ts;
+        self.ev.ts().saturating_sub(if first == 0 {
+            self.env.first_ts.get()
+        } else {
+            first
+        })
+    }
+
     fn latency(&self) -> u64 {
         self.state
             .current()
@@ -316,7 +326,7 @@ impl<'a> EventCtx<'a> {
 
     fn syslog(&self) -> Option<(u64, &'a [u8])> {
         let fd = self.fd()?;
-        if !memchr::memmem::find(&fd.name, b"/dev/log").is_some() || !self.is_io() {
+        if memchr::memmem::find(&fd.name, b"/dev/log").is_none() || !self.is_io() {
             return None;
         }
         let data = self.data_param()?;
@@ -425,9 +435,7 @@ impl<'a> EventCtx<'a> {
                     b.push(b'.');
                     b.extend_from_slice(itoa::Buffer::new().format(ts % NS).as_bytes());
                 }
-                TimeMode::Relative => {
-                    timefmt::push_secs_ns(b, ts.saturating_sub(c.env.first_ts.get()));
-                }
+                TimeMode::Relative => timefmt::push_secs_ns(b, c.reltime()),
                 TimeMode::Delta => timefmt::push_secs_ns(b, c.latency()),
                 TimeMode::DeltaPrinted => {
                     let prev = c.env.prev_print_ts.get();
@@ -444,9 +452,9 @@ impl<'a> EventCtx<'a> {
             F::EvtRawtime => out.push(Value::Uint(ts)),
             F::EvtRawtimeS => out.push(Value::Uint(ts / NS)),
             F::EvtRawtimeNs => out.push(Value::Uint(ts % NS)),
-            F::EvtReltime => out.push(Value::Uint(ts.saturating_sub(env.first_ts.get()))),
-            F::EvtReltimeS => out.push(Value::Uint(ts.saturating_sub(env.first_ts.get()) / NS)),
-            F::EvtReltimeNs => out.push(Value::Uint(ts.saturating_sub(env.first_ts.get()) % NS)),
+            F::EvtReltime => out.push(Value::Uint(self.reltime())),
+            F::EvtReltimeS => out.push(Value::Uint(self.reltime() / NS)),
+            F::EvtReltimeNs => out.push(Value::Uint(self.reltime() % NS)),
             F::EvtLatency => out.push(Value::Uint(self.latency())),
             F::EvtLatencyS => out.push(Value::Uint(self.latency() / NS)),
             F::EvtLatencyNs => out.push(Value::Uint(self.latency() % NS)),
@@ -464,7 +472,9 @@ impl<'a> EventCtx<'a> {
                 self.push_rendered(out, |b, _| human_time(b, l));
             }
             F::EvtDeltatime | F::EvtDeltatimeS | F::EvtDeltatimeNs => {
-                let prev = env.prev_match_ts.get();
+                // sysdig measures from the previous event the field was
+                // extracted for: the previous printed one.
+                let prev = env.prev_print_ts.get();
                 let d = if prev == 0 {
                     0
                 } else {
@@ -494,7 +504,28 @@ impl<'a> EventCtx<'a> {
                 }
                 out.push_bytes(self.evt_type().as_bytes());
             }
-            F::EvtCategory => out.push_bytes(category_name(info?.category).as_bytes()),
+            F::EvtCategory => {
+                let cat = info?.category;
+                let name =
+                    if matches!(cat & category::MASK, 32..=34) && cat & category::INTERNAL == 0 {
+                        // I/O events are shown by the kind of fd they use.
+                        match self.fd().map(|f| f.ty) {
+                            Some(FdType::File | FdType::Directory) => "file",
+                            Some(FdType::Ipv4 | FdType::Ipv6) => "net",
+                            Some(
+                                FdType::Unix
+                                | FdType::Pipe
+                                | FdType::Event
+                                | FdType::SignalFd
+                                | FdType::Inotify,
+                            ) => "ipc",
+                            _ => "unknown",
+                        }
+                    } else {
+                        category_name(cat)
+                    };
+                out.push_bytes(name.as_bytes());
+            }
             F::EvtCpu => out.push(Value::Int(i64::from(ev.cpu))),
             F::EvtArgs | F::EvtInfo => {
                 self.push_rendered(out, |b, c| render::render_info(b, ev, c, &c.env.render));
@@ -591,7 +622,7 @@ impl<'a> EventCtx<'a> {
             }
             F::EvtRes => out.push_bytes(errno::res_name(self.res()?)?.as_bytes()),
             F::EvtRawres => out.push(Value::Int(self.res()?)),
-            F::EvtFailed => out.push(Value::Bool(self.res()? < 0)),
+            F::EvtFailed => out.push(Value::Bool(self.res().is_some_and(|r| r < 0))),
             F::EvtIsIo => out.push(Value::Bool(self.is_io())),
             F::EvtIsIoRead => out.push(Value::Bool(info?.flags & ef::READS_FROM_FD != 0)),
             F::EvtIsIoWrite => out.push(Value::Bool(info?.flags & ef::WRITES_TO_FD != 0)),
