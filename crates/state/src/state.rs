@@ -115,6 +115,10 @@ pub struct Current {
     /// Timestamp of the matching enter event, for exit events whose enter event
     /// was seen (`evt.latency = ts - enter_ts`).
     pub enter_ts: Option<u64>,
+    /// `evt.latency`: exit minus enter for exits; for events that leave the
+    /// thread's syscall state alone (scheduler switches), the latency of the
+    /// thread's last syscall, as sysdig shows it; 0 otherwise.
+    pub latency: u64,
     /// Whether this is a container-metadata event: its thread is then a pseudo
     /// thread (tid/pid -1, comm `container:<id>`, uid 0), as sysdig shows it.
     pub container_event: bool,
@@ -350,6 +354,7 @@ impl State {
         self.cur.fd_num = None;
         self.cur.fd = None;
         self.cur.enter_ts = None;
+        self.cur.latency = 0;
         self.cur.container_event = false;
 
         match etype {
@@ -370,10 +375,16 @@ impl State {
         let flags = legacy_flags(etype, info.flags);
         if flags & ef::SKIPPARSERESET != 0 {
             self.cur.thread_known = etype == et::PROCINFO_E && self.threads.contains_key(&tid);
+            if let Some(t) = self.threads.get(&tid) {
+                self.cur.latency = t.latency;
+            }
             return;
         }
         if etype == et::SCHEDSWITCH_6_E {
             self.cur.thread_known = self.threads.contains_key(&tid);
+            if let Some(t) = self.threads.get(&tid) {
+                self.cur.latency = t.latency;
+            }
             return;
         }
         let is_clone_x = et::CLONE_XS.contains(&etype);
@@ -401,6 +412,7 @@ impl State {
             t.last_data.clear();
             t.last_data.extend_from_slice(ev.raw());
             t.last_cpu = ev.cpu;
+            t.latency = 0;
             if etype == et::PROCEXIT_E || etype == et::PROCEXIT_1_E {
                 self.tid_to_remove = Some(tid);
             }
@@ -426,6 +438,13 @@ impl State {
                 None
             };
             self.cur.enter_ts = enter.map(|e| e.ts());
+            self.cur.latency = self
+                .cur
+                .enter_ts
+                .map_or(0, |e| self.cur.ts.saturating_sub(e));
+            if let Some(t) = self.threads.get_mut(&tid) {
+                t.latency = self.cur.latency;
+            }
             self.parse_exit(ev, etype, enter.as_ref());
             if valid {
                 if let Some(t) = self.threads.get_mut(&tid) {

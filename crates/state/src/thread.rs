@@ -102,6 +102,9 @@ pub struct Thread {
     pub(crate) last_data: Vec<u8>,
     /// CPU of the last enter event.
     pub(crate) last_cpu: u16,
+    /// Latency of the thread's last syscall (0 after an enter event): what
+    /// sysdig shows as `evt.latency` of events that do not reset it (switch).
+    pub(crate) latency: u64,
 }
 
 impl Thread {
@@ -146,6 +149,7 @@ impl Thread {
             last_fd: 0,
             last_data: Vec::new(),
             last_cpu: 0,
+            latency: 0,
         }
     }
 

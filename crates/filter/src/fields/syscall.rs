@@ -256,10 +256,7 @@ impl<'a> EventCtx<'a> {
     }
 
     fn latency(&self) -> u64 {
-        self.state
-            .current()
-            .enter_ts
-            .map_or(0, |e| self.ev.ts().saturating_sub(e))
+        self.state.current().latency
     }
 
     /// The event's category; generic syscall events take the category of
@@ -522,8 +519,8 @@ impl<'a> EventCtx<'a> {
                 out.push(Value::Uint(u64::from(self.evt_type() == &**n)));
             }
             F::SyscallType => {
-                let i = info?;
-                if i.category & category::SYSCALL == 0 {
+                // sysdig names every event but scheduler switches.
+                if info?.category & category::MASK == 128 {
                     return None;
                 }
                 out.push_bytes(self.evt_type().as_bytes());
