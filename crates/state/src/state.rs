@@ -1066,11 +1066,9 @@ impl State {
                 child.ptid = caller_tid;
             }
         }
-        child.vtid = param::int_named(ev, "vtid").unwrap_or(child_tid);
-        child.vpid = param::int_named(ev, "vpid").unwrap_or(child.pid);
-        if inverted {
-            child.vtid = param::int_named(ev, "vtid").unwrap_or(child_tid);
-        }
+        // Clone events that predate namespaces leave both unknown (-1).
+        child.vtid = param::int_named(ev, "vtid").unwrap_or(-1);
+        child.vpid = param::int_named(ev, "vpid").unwrap_or(-1);
         if let Some(p) = self.threads.get(&parent_tid) {
             child.sid = p.sid;
             child.vpgid = p.vpgid;

@@ -819,8 +819,8 @@ impl<'a> EventCtx<'a> {
                 });
             }
             F::ThreadIsmain => out.push(Value::Bool(self.thread()?.is_main())),
-            F::ThreadVtid => out.push(Value::Int(self.thread()?.vtid)),
-            F::ProcVpid => out.push(Value::Int(self.thread()?.vpid)),
+            F::ThreadVtid => out.push(Value::Int(known(self.thread()?.vtid)?)),
+            F::ProcVpid => out.push(Value::Int(known(self.thread()?.vpid)?)),
             F::ThreadVmsize => out.push(Value::Uint(u64::from(self.thread()?.vmsize_kb))),
             F::ThreadVmrss => out.push(Value::Uint(u64::from(self.thread()?.vmrss_kb))),
             F::ThreadVmsizeB => out.push(Value::Uint(u64::from(self.thread()?.vmsize_kb) * 1024)),
@@ -1020,6 +1020,11 @@ static SYSCALL_CATEGORY: [u8; osprey_event::syscalls::PPM_SC_MAX] = [
     11, 2, 64, 2, 2, 6, 4, 9, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 8, 1, 1,
     34, 34, 34, 2, 2, 2, 2, 8, 8, 2, 6, 6,
 ];
+
+/// A namespace id, `None` when unknown (-1).
+fn known(v: i64) -> Option<i64> {
+    (v != -1).then_some(v)
+}
 
 fn is_shell(comm: &[u8]) -> bool {
     comm.len() > 2 && comm.ends_with(b"sh")
