@@ -1025,6 +1025,14 @@ impl State {
         if self.threads.contains_key(&child_tid) {
             return;
         }
+        // The parent-side exit carries the caller's namespace ids. A caller in
+        // a pid namespace (vtid differs from tid) leaves the child to its own
+        // clone exit, as sysdig does; otherwise the child's ids are its real ones.
+        let caller_vtid = param::int_named(ev, "vtid");
+        if !inverted && caller_vtid.is_some_and(|v| v != caller_tid) {
+            self.cur.thread_known = self.threads.contains_key(&caller_tid);
+            return;
+        }
         let mut child = Thread::unknown(child_tid);
         child.flags = flags | if inverted { cl::CLONE_INVERTED } else { 0 };
         child.clone_ts = ev.ts();
@@ -1048,9 +1056,15 @@ impl State {
         } else {
             caller_tid
         };
+        // A new thread's parent (`proc.pname`) is the thread that made it:
+        // its process's main thread when the creator is not known.
         if inverted {
             child.pid = ev_pid;
-            child.ptid = ev_ptid;
+            child.ptid = if flags & cl::CLONE_THREAD != 0 {
+                ev_pid
+            } else {
+                ev_ptid
+            };
         } else {
             let caller = self.threads.entry(caller_tid).or_insert_with(|| {
                 let mut c = Thread::unknown(caller_tid);
@@ -1060,15 +1074,22 @@ impl State {
             });
             if flags & cl::CLONE_THREAD != 0 {
                 child.pid = caller.pid;
-                child.ptid = caller.ptid;
+                child.ptid = caller_tid;
             } else {
                 child.pid = child_tid;
                 child.ptid = caller_tid;
             }
         }
         // Clone events that predate namespaces leave both unknown (-1).
-        child.vtid = param::int_named(ev, "vtid").unwrap_or(-1);
-        child.vpid = param::int_named(ev, "vpid").unwrap_or(-1);
+        child.vtid = match caller_vtid {
+            Some(_) if !inverted => child_tid,
+            Some(v) => v,
+            None => -1,
+        };
+        child.vpid = match caller_vtid {
+            Some(_) if !inverted => child.pid,
+            _ => param::int_named(ev, "vpid").unwrap_or(-1),
+        };
         if let Some(p) = self.threads.get(&parent_tid) {
             child.sid = p.sid;
             child.vpgid = p.vpgid;
@@ -1093,8 +1114,14 @@ impl State {
             match self.threads.get_mut(&pid) {
                 Some(m) => m.nchilds += 1,
                 None if pid > 0 => {
+                    // Like sysdig, a missing main thread is built from what
+                    // the new thread tells about its process.
                     let mut m = Thread::unknown(pid);
                     m.nchilds = 1;
+                    m.comm = child.comm.clone();
+                    m.exe = child.exe.clone();
+                    m.exepath = child.exepath.clone();
+                    m.args = child.args.clone();
                     self.threads.insert(pid, m);
                 }
                 None => {}

@@ -745,7 +745,8 @@ impl<'a> EventCtx<'a> {
             }
             F::ProcNchilds => out.push(Value::Uint(u64::from(self.thread()?.nchilds))),
             F::ProcPpid => out.push(Value::Int(self.main()?.ptid)),
-            F::ProcPname => out.push_bytes(&self.state.parent(self.thread()?)?.comm),
+            // sysdig names the parent of the thread itself, not of its process.
+            F::ProcPname => out.push_bytes(&self.state.thread(self.thread()?.ptid)?.comm),
             F::ProcPcmdline => {
                 let p = self.state.parent(self.thread()?)?;
                 Self::push_cmdline(out, &p.comm, p);
