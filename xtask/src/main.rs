@@ -3,6 +3,8 @@
 //! - `codegen`: regenerate `crates/event/src/table/generated.rs` from
 //!   `../shared/specs/scap-event-table.tsv` (the upstream event table dump).
 //!   The generated file is committed, so a normal build never needs `../shared`.
+//! - `check-deps`: fail when a workspace crate depends on a crate of its own or a
+//!   higher layer (the one-way rule of STYLE.md).
 
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
@@ -13,7 +15,8 @@ fn main() -> Result<()> {
     let root = workspace_root();
     match cmd.as_str() {
         "codegen" => codegen(&root),
-        _ => bail!("usage: cargo xtask codegen"),
+        "check-deps" => check_deps(&root),
+        _ => bail!("usage: cargo xtask codegen | check-deps"),
     }
 }
 
@@ -93,7 +96,7 @@ fn print_format(name: Option<&str>) -> Result<&'static str> {
     })
 }
 
-fn hex_field<'a>(col: &'a str, key: &str) -> Result<u32> {
+fn hex_field(col: &str, key: &str) -> Result<u32> {
     let v = col
         .strip_prefix(key)
         .with_context(|| format!("expected {key}... in {col:?}"))?;
@@ -170,4 +173,99 @@ fn codegen(root: &Path) -> Result<()> {
     std::fs::write(&dest, out)?;
     eprintln!("wrote {}", dest.display());
     Ok(())
+}
+
+/// The layer of each workspace crate, bottom (0) to top. A crate may depend only on
+/// crates of a lower layer; `hub` may also use `rules` (for the alert type).
+const LAYERS: &[(&str, u8)] = &[
+    ("osprey-event", 0),
+    ("osprey-scap", 1),
+    ("osprey-probe", 1),
+    ("osprey-state", 1),
+    ("osprey-filter", 2),
+    ("osprey-chisel", 3),
+    ("osprey-rules", 3),
+    ("osprey-audit", 3),
+    ("osprey-hub", 4),
+    ("osprey-top", 4),
+    ("osprey-cli", 5),
+    ("osprey-bench", 6),
+];
+
+fn layer(name: &str) -> Option<u8> {
+    LAYERS.iter().find(|(n, _)| *n == name).map(|(_, l)| *l)
+}
+
+/// Reads `[dependencies]` of every crate under crates/ and checks the layering.
+fn check_deps(root: &Path) -> Result<()> {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root.join("crates"))? {
+        let manifest = entry?.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let name = text
+            .lines()
+            .find_map(|l| l.strip_prefix("name = "))
+            .map(|v| v.trim_matches('"').to_string())
+            .with_context(|| format!("{}: no package name", manifest.display()))?;
+        let Some(own) = layer(&name) else {
+            problems.push(format!("{name}: not assigned a layer in xtask's LAYERS"));
+            continue;
+        };
+        checked += 1;
+        problems.extend(upward_deps(&name, own, &text));
+    }
+    if problems.is_empty() {
+        eprintln!("check-deps: {checked} crates, all dependencies point down");
+        Ok(())
+    } else {
+        bail!("check-deps:\n  {}", problems.join("\n  "))
+    }
+}
+
+/// The `[dependencies]` of one manifest that point to the same or a higher layer.
+fn upward_deps(name: &str, own: u8, manifest: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut section = "";
+    for line in manifest.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            section = t;
+            continue;
+        }
+        if section != "[dependencies]" {
+            continue;
+        }
+        let dep = t.split(['=', '.', ' ']).next().unwrap_or("");
+        let Some(dl) = layer(dep) else { continue };
+        let allowed = dl < own || (name == "osprey-hub" && dep == "osprey-rules");
+        if !allowed {
+            problems.push(format!(
+                "{name} (layer {own}) depends on {dep} (layer {dl}): dependencies must point down"
+            ));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_upward_and_sideways_dependencies() {
+        let m = "[package]\nname = \"osprey-state\"\n[dependencies]\nosprey-event.workspace = true\nosprey-filter.workspace = true\nosprey-scap = { path = \"../scap\" }\n[dev-dependencies]\nosprey-cli.workspace = true\n";
+        let p = upward_deps("osprey-state", 1, m);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("osprey-filter"));
+        assert!(p[1].contains("osprey-scap"));
+        assert!(upward_deps(
+            "osprey-hub",
+            4,
+            "[dependencies]\nosprey-rules.workspace = true\n"
+        )
+        .is_empty());
+    }
 }
