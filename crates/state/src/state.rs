@@ -1191,7 +1191,9 @@ impl State {
         let mut comm = b"container:".to_vec();
         comm.extend_from_slice(id);
         t.comm = Arc::from(&comm[..]);
-        t.exe = t.comm.clone();
+        t.exe = Arc::from(&b""[..]);
+        t.vtid = -2;
+        t.vpid = -2;
         self.container_thread = Some(t);
         self.cur.container_event = true;
     }

@@ -741,7 +741,14 @@ impl<'a> EventCtx<'a> {
             }
             F::ProcCwd => out.push_bytes(self.state.cwd(self.thread()?)),
             F::ProcNthreads => {
-                out.push(Value::Uint(self.state.nthreads(self.thread()?.pid) as u64));
+                let t = self.thread()?;
+                // The pseudo-thread of container events counts itself.
+                let n = if self.state.current().container_event {
+                    1
+                } else {
+                    self.state.nthreads(t.pid)
+                };
+                out.push(Value::Uint(n as u64));
             }
             F::ProcNchilds => out.push(Value::Uint(u64::from(self.thread()?.nchilds))),
             F::ProcPpid => out.push(Value::Int(self.main()?.ptid)),
