@@ -891,7 +891,27 @@ impl<'a> EventCtx<'a> {
             // File descriptors.
             F::FdNum => out.push(Value::Int(self.state.current().fd_num?)),
             F::FdType => out.push_bytes(self.fd()?.ty.as_str()?.as_bytes()),
-            F::FdTypechar => out.push_bytes(&[self.fd()?.ty.typechar()]),
+            F::FdTypechar => {
+                let c = match self.fd() {
+                    Some(f) => f.ty.typechar(),
+                    // An event that names no live fd (a failed or not yet
+                    // finished creation): sysdig guesses from the call.
+                    None => {
+                        self.state.current().fd_num?;
+                        match self.evt_type() {
+                            "open" | "openat" | "openat2" | "creat" => b'f',
+                            "socket" | "accept" | "accept4" => b'4',
+                            "pipe" | "pipe2" => b'p',
+                            "eventfd" | "eventfd2" => b'e',
+                            "signalfd" | "signalfd4" => b's',
+                            "timerfd_create" => b't',
+                            "inotify_init" | "inotify_init1" => b'i',
+                            _ => b'o',
+                        }
+                    }
+                };
+                out.push_bytes(&[c]);
+            }
             F::FdName => out.push_bytes(&self.fd()?.name),
             F::FdDirectory | F::FdFilename => {
                 let fd = self.fd()?;
@@ -942,13 +962,7 @@ impl<'a> EventCtx<'a> {
                 FdType::Unix => b"unix",
                 _ => return None,
             }),
-            F::FdIsServer => {
-                let fd = self.fd()?;
-                if !fd.ty.is_ip() && fd.ty != FdType::Unix {
-                    return None;
-                }
-                out.push(Value::Bool(fd.role == Role::Server));
-            }
+            F::FdIsServer => out.push(Value::Bool(self.fd()?.role == Role::Server)),
             F::FdUid | F::FdContainername | F::FdContainerdirectory => return None,
             F::FdDev => out.push(Value::Uint(u64::from(self.fd()?.dev))),
             F::FdDevMajor => out.push(Value::Uint(u64::from(self.fd()?.dev >> 20))),
