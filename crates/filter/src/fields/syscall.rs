@@ -202,6 +202,12 @@ impl<'a> EventCtx<'a> {
         self.state.current().fd.as_ref()
     }
 
+    /// An exit event that refers to an fd number with no table entry.
+    fn no_fd_exit(&self) -> bool {
+        self.state.current().fd_num.is_some()
+            && self.ev.info().is_some_and(|i| i.dir == Direction::Exit)
+    }
+
     fn param_by_name(&self, name: &str) -> Option<usize> {
         let info = self.ev.info()?;
         (0..info.params.len()).find(|&i| render::param_name(self.ev.etype(), i) == Some(name))
@@ -912,8 +918,17 @@ impl<'a> EventCtx<'a> {
                 };
                 out.push_bytes(&[c]);
             }
-            F::FdName => out.push_bytes(&self.fd()?.name),
+            F::FdName => match self.fd() {
+                Some(f) => out.push_bytes(&f.name),
+                // An exit naming an fd sysdig does not know: an empty name.
+                None if self.no_fd_exit() => out.push_bytes(b""),
+                None => return None,
+            },
             F::FdDirectory | F::FdFilename => {
+                if self.fd().is_none() && self.no_fd_exit() && id == F::FdDirectory {
+                    out.push_bytes(b"/");
+                    return Some(());
+                }
                 let fd = self.fd()?;
                 if !matches!(fd.ty, FdType::File | FdType::Directory) {
                     return None;
