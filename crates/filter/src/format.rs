@@ -44,6 +44,8 @@ struct Slot {
     /// The field to extract for JSON output, when it differs (time strings become ns).
     json_field: Option<FieldRef>,
     width: Option<usize>,
+    /// Minimum digits of integers in text output.
+    zero_pad: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +71,13 @@ pub trait JsonFields: FieldCatalog {
     /// The field whose value JSON output shows for `field`, if not `field` itself.
     fn json_variant(&self, _field: &FieldRef) -> Option<FieldRef> {
         None
+    }
+
+    /// Minimum number of digits for integer values of `field` in text output
+    /// (zero-padded on the left; 0 means no padding). sysdig pads the
+    /// nanosecond parts of times to 9 digits.
+    fn zero_pad(&self, _field: &FieldRef) -> usize {
+        0
     }
 }
 
@@ -178,10 +187,12 @@ impl Format {
                         parts.push(Part::Text(std::mem::take(&mut text)));
                     }
                     let json_field = catalog.json_variant(&field);
+                    let zero_pad = catalog.zero_pad(&field);
                     parts.push(Part::Field(Slot {
                         field,
                         json_field,
                         width,
+                        zero_pad,
                     }));
                     i = next;
                 }
@@ -243,6 +254,9 @@ impl Format {
                     let start = out.len();
                     if ex.extract(&slot.field, scratch) {
                         write_values_text(scratch, out);
+                        if slot.zero_pad > 0 {
+                            zero_pad(out, start, slot.zero_pad);
+                        }
                     } else if self.all_optional {
                         out.extend_from_slice(b"<NA>");
                     } else {
@@ -294,6 +308,15 @@ fn parse_bracket_arg(s: &str) -> FieldArg {
     match t.parse::<i64>() {
         Ok(n) if t == s => FieldArg::Index(n),
         _ => FieldArg::Name(t.into()),
+    }
+}
+
+/// Left-pads the integer written since `start` with zeros to `digits` digits.
+fn zero_pad(out: &mut Vec<u8>, start: usize, digits: usize) {
+    let len = out.len() - start;
+    if len < digits && out[start..].iter().all(u8::is_ascii_digit) {
+        let pad = digits - len;
+        out.splice(start..start, std::iter::repeat_n(b'0', pad));
     }
 }
 
@@ -492,6 +515,19 @@ mod tests {
         assert_eq!(text("%evt.arg.fd %evt.arg[res]").as_deref(), Some("fd res"));
         assert_eq!(text("%evt.num %fd.name"), None);
         assert_eq!(text("*%evt.num %fd.name").as_deref(), Some("146 <NA>"));
+    }
+
+    #[test]
+    fn zero_padding() {
+        let mut out = b"x".to_vec();
+        zero_pad(&mut out, 1, 9);
+        assert_eq!(out, b"x");
+        out.extend_from_slice(b"320");
+        zero_pad(&mut out, 1, 9);
+        assert_eq!(out, b"x000000320");
+        let mut big = b"1881788862".to_vec();
+        zero_pad(&mut big, 0, 9);
+        assert_eq!(big, b"1881788862");
     }
 
     #[test]

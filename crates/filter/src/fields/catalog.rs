@@ -108,6 +108,8 @@ impl FieldFlags {
     pub const ARG_NAME: Self = Self(1 << 6);
     /// The argument may be a name in brackets: `container.mount[/var/lib]`.
     pub const ARG_KEY: Self = Self(1 << 7);
+    /// Integers print zero-padded to 9 digits in text output (nanosecond parts).
+    pub const PAD9: Self = Self(1 << 8);
 
     /// The union of two sets.
     pub const fn with(self, other: Self) -> Self {
@@ -391,20 +393,20 @@ pub static FIELDS: [FieldDef; FIELD_COUNT] = [
     field(FieldId::EvtOutputtime, "evt.outputtime", Class::EvtAll, T::CharBuf, F::HIDDEN.with(F::TIME_STRING), "time of the event rendered according to the -t timestamp mode."),
     field(FieldId::EvtRawtime, "evt.rawtime", Class::EvtAll, T::AbsTime, F::NONE, "time of the event in nanoseconds since the Unix epoch."),
     field(FieldId::EvtRawtimeS, "evt.rawtime.s", Class::EvtAll, T::AbsTime, F::NONE, "seconds part of the event time since the Unix epoch."),
-    field(FieldId::EvtRawtimeNs, "evt.rawtime.ns", Class::EvtAll, T::AbsTime, F::NONE, "nanoseconds part of the event time since the Unix epoch."),
-    field(FieldId::EvtReltime, "evt.reltime", Class::EvtAll, T::RelTime, F::NONE, "nanoseconds elapsed between the start of the capture and the event."),
+    field(FieldId::EvtRawtimeNs, "evt.rawtime.ns", Class::EvtAll, T::AbsTime, F::PAD9, "nanoseconds part of the event time since the Unix epoch."),
+    field(FieldId::EvtReltime, "evt.reltime", Class::EvtAll, T::RelTime, F::PAD9, "nanoseconds elapsed between the start of the capture and the event."),
     field(FieldId::EvtReltimeS, "evt.reltime.s", Class::EvtAll, T::RelTime, F::NONE, "seconds part of the time elapsed since the start of the capture."),
-    field(FieldId::EvtReltimeNs, "evt.reltime.ns", Class::EvtAll, T::RelTime, F::NONE, "nanoseconds part of the time elapsed since the start of the capture."),
+    field(FieldId::EvtReltimeNs, "evt.reltime.ns", Class::EvtAll, T::RelTime, F::PAD9, "nanoseconds part of the time elapsed since the start of the capture."),
     field(FieldId::EvtPluginname, "evt.pluginname", Class::EvtAll, T::CharBuf, F::NONE, "for plugin events, the name of the (loaded) plugin that produced the event."),
     field(FieldId::EvtPlugininfo, "evt.plugininfo", Class::EvtAll, T::CharBuf, F::NONE, "for plugin events, the one-line summary that the (loaded) plugin renders for the event."),
     field(FieldId::EvtLatency, "evt.latency", Class::EvtSyscall, T::RelTime, F::NONE, "for exit events, the nanoseconds elapsed since the matching enter event."),
     field(FieldId::EvtLatencyS, "evt.latency.s", Class::EvtSyscall, T::RelTime, F::NONE, "seconds part of the latency of an exit event."),
-    field(FieldId::EvtLatencyNs, "evt.latency.ns", Class::EvtSyscall, T::RelTime, F::NONE, "nanoseconds part of the latency of an exit event."),
+    field(FieldId::EvtLatencyNs, "evt.latency.ns", Class::EvtSyscall, T::RelTime, F::PAD9, "nanoseconds part of the latency of an exit event."),
     field(FieldId::EvtLatencyQuantized, "evt.latency.quantized", Class::EvtSyscall, T::Uint64, F::HIDDEN, "the latency of an exit event on a logarithmic scale, for histograms."),
     field(FieldId::EvtLatencyHuman, "evt.latency.human", Class::EvtSyscall, T::CharBuf, F::NONE, "the latency of an exit event as a short readable duration such as 12.5us."),
     field(FieldId::EvtDeltatime, "evt.deltatime", Class::EvtSyscall, T::RelTime, F::NONE, "nanoseconds elapsed since the previous event."),
     field(FieldId::EvtDeltatimeS, "evt.deltatime.s", Class::EvtSyscall, T::RelTime, F::NONE, "seconds part of the time elapsed since the previous event."),
-    field(FieldId::EvtDeltatimeNs, "evt.deltatime.ns", Class::EvtSyscall, T::RelTime, F::NONE, "nanoseconds part of the time elapsed since the previous event."),
+    field(FieldId::EvtDeltatimeNs, "evt.deltatime.ns", Class::EvtSyscall, T::RelTime, F::PAD9, "nanoseconds part of the time elapsed since the previous event."),
     field(FieldId::EvtDir, "evt.dir", Class::EvtSyscall, T::CharBuf, F::NONE, "direction of the event: '>' when entering a call, '<' when leaving it."),
     field(FieldId::EvtType, "evt.type", Class::EvtSyscall, T::CharBuf, F::NONE, "the event name, such as 'read' or 'execve'."),
     field(FieldId::EvtTypeIs, "evt.type.is", Class::EvtSyscall, T::Uint32, F::ARG_REQUIRED.with(F::ARG_NAME), "1 when the event has the name given after the dot (evt.type.is.read), 0 otherwise."),
