@@ -236,18 +236,13 @@ fn known_differences_are_precise() {
         (gid.rewrite)("1018 4294967295 8589934591 <NA>"),
         "1018 4294967295 4294967295 <NA>"
     );
-    // A line that differs in any other way is not explained.
-    assert!(!explained(
-        "x.scap",
-        b"1 0 4294967296 root\n",
-        b"1 0 0 rooot\n"
-    ));
-    assert!(explained(
-        "x.scap",
-        b"1 0 4294967296 root\n",
-        b"1 0 0 root\n"
-    ));
-    assert!(!explained("x.scap", b"a\nb\n", b"a\n"));
     // Timestamps are not touched.
     assert_eq!((gid.rewrite)("1470327477881788861"), "1470327477881788861");
+    // A line that differs in any other way is not explained.
+    assert!(explained("x.scap", b"1 0 4294967296 root\n", b"1 0 0 rooot\n").is_none());
+    assert_eq!(
+        explained("x.scap", b"1 0 4294967296 root\n", b"1 0 0 root\n"),
+        Some(vec![gid.reason])
+    );
+    assert!(explained("x.scap", b"a\nb\n", b"a\n").is_none());
 }
