@@ -202,6 +202,12 @@ pub struct Fd {
     pub role: Role,
     /// Layer-4 protocol ([`l4`]).
     pub l4proto: u8,
+    /// Whether this is a bound server socket (`SCAP_FD_IPV*_SERVSOCK`): its
+    /// endpoints hold the bound address and port on the `d*` side.
+    pub server_socket: bool,
+    /// Whether a successful `connect` named it (sysdig keeps that name when
+    /// the socket is connected again).
+    pub connected: bool,
 }
 
 /// Appends `a:port` to `out`.
@@ -306,6 +312,19 @@ fn v4_mapped(a: &[u8; 16]) -> Option<[u8; 4]> {
 }
 
 impl Fd {
+    /// The layer-4 protocol sysdig reports (`fd.l4proto`, the `t` of `<4t>`):
+    /// [`l4::NA`] for non-IP fds and for IP sockets nobody connected, accepted
+    /// or bound yet (raw sockets always show theirs).
+    pub fn shown_l4proto(&self) -> u8 {
+        if !self.ty.is_ip() {
+            l4::NA
+        } else if self.server_socket || self.l4proto == l4::RAW || self.role != Role::None {
+            self.l4proto
+        } else {
+            l4::NA
+        }
+    }
+
     /// Builds an entry from a snapshot fd.
     pub fn from_info(fi: &FdInfo) -> Fd {
         let mut fd = Fd {
@@ -358,7 +377,7 @@ impl Fd {
                     dport: port,
                 };
                 fd.l4proto = l4proto;
-                fd.role = Role::Server;
+                fd.server_socket = true;
                 server_name(&mut name, &fd.endpoints);
             }
             FdAddr::Ipv6Server { ip, port, l4proto } => {
@@ -369,7 +388,7 @@ impl Fd {
                     dport: port,
                 };
                 fd.l4proto = l4proto;
-                fd.role = Role::Server;
+                fd.server_socket = true;
                 server_name(&mut name, &fd.endpoints);
             }
             FdAddr::Unix { source, dest } => {
@@ -386,6 +405,9 @@ impl Fd {
     /// IPv6 pairs to IPv4 as sysdig does.
     pub(crate) fn set_tuple(&mut self, t: &Tuple<'_>, scratch: &mut Vec<u8>) {
         scratch.clear();
+        if !matches!(t, Tuple::Unix { .. }) {
+            self.server_socket = false;
+        }
         match *t {
             Tuple::V4 {
                 sip,

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use osprey_event::snapshot::{GroupInfo, Snapshot, UserInfo};
+use osprey_event::snapshot::{GroupInfo, InterfaceInfo, Snapshot, UserInfo};
 use osprey_event::table::flags as ef;
 use osprey_event::{Direction, EventRef};
 use rustc_hash::FxHashMap;
 
 use crate::fd::{l4, server_name, Endpoints, Fd, FdTable, FdType, Role};
-use crate::param::{self, SockAddr};
+use crate::param::{self, SockAddr, Tuple};
 use crate::path::join_into;
 use crate::thread::{clone_flags as cl, Thread};
 
@@ -139,6 +139,10 @@ pub struct State {
     scratch: Vec<u8>,
     /// The pseudo-thread sysdig attaches to container events.
     container_thread: Option<Thread>,
+    /// The capture's IPv4 interface addresses and netmasks.
+    ifaces_v4: Vec<([u8; 4], [u8; 4])>,
+    /// The capture's IPv6 interface addresses.
+    ifaces_v6: Vec<[u8; 16]>,
 }
 
 impl State {
@@ -159,6 +163,12 @@ impl State {
         for g in &snap.groups {
             self.groups.insert(g.gid, g.clone());
         }
+        for i in &snap.interfaces {
+            match i {
+                InterfaceInfo::V4 { addr, netmask, .. } => self.ifaces_v4.push((*addr, *netmask)),
+                InterfaceInfo::V6 { addr, .. } => self.ifaces_v6.push(*addr),
+            }
+        }
         self.fix_proc_sockets();
         let mut counts: FxHashMap<i64, u32> = FxHashMap::default();
         for t in self.threads.values().filter(|t| !t.is_main() && t.pid > 0) {
@@ -178,7 +188,7 @@ impl State {
         let mut server_ports = rustc_hash::FxHashSet::default();
         for t in self.threads.values() {
             for (_, f) in t.fds.iter() {
-                if f.role == Role::Server {
+                if f.server_socket {
                     if let Endpoints::V4 { dport, .. } | Endpoints::V6 { dport, .. } = f.endpoints {
                         server_ports.insert(dport);
                     }
@@ -188,7 +198,7 @@ impl State {
         let mut scratch = Vec::new();
         for t in self.threads.values_mut() {
             for (_, f) in t.fds.iter_mut() {
-                if f.role == Role::Server {
+                if f.server_socket {
                     continue;
                 }
                 let swapped = match f.endpoints {
@@ -233,6 +243,95 @@ impl State {
     #[inline]
     pub fn current(&self) -> &Current {
         &self.cur
+    }
+
+    /// Whether `addr` is one of the capture's IPv4 interface addresses (what
+    /// sysdig calls an address of the local machine).
+    pub fn is_local_v4(&self, addr: [u8; 4]) -> bool {
+        self.ifaces_v4.iter().any(|&(a, _)| a == addr)
+    }
+
+    /// Whether `addr` shares its first 64 bits with one of the capture's IPv6
+    /// interface addresses (sysdig's test for an address of the local machine).
+    pub fn is_local_v6(&self, addr: [u8; 16]) -> bool {
+        self.ifaces_v6.iter().any(|a| a[..8] == addr[..8])
+    }
+
+    /// The local address sysdig assumes for traffic to `dst`: `dst` itself when
+    /// it is an interface address, else the first interface on its network,
+    /// else the first interface other than loopback (0.0.0.0 without interfaces).
+    fn infer_v4(&self, dst: [u8; 4]) -> [u8; 4] {
+        let net = |a: [u8; 4], m: [u8; 4]| u32::from_be_bytes(a) & u32::from_be_bytes(m);
+        self.ifaces_v4
+            .iter()
+            .find(|&&(a, _)| a == dst)
+            .or_else(|| {
+                self.ifaces_v4
+                    .iter()
+                    .find(|&&(a, m)| net(a, m) == net(dst, m))
+            })
+            .or_else(|| self.ifaces_v4.iter().find(|&&(a, _)| a != [127, 0, 0, 1]))
+            .map_or([0; 4], |&(a, _)| a)
+    }
+
+    /// [`State::infer_v4`] for IPv6, where a network is the first 64 bits.
+    fn infer_v6(&self, dst: [u8; 16]) -> [u8; 16] {
+        let lo = std::net::Ipv6Addr::LOCALHOST.octets();
+        self.ifaces_v6
+            .iter()
+            .find(|&&a| a == dst)
+            .or_else(|| self.ifaces_v6.iter().find(|a| a[..8] == dst[..8]))
+            .or_else(|| self.ifaces_v6.iter().find(|&&a| a != lo))
+            .copied()
+            .unwrap_or([0; 16])
+    }
+
+    /// Completes a tuple with an unspecified address from the interface list,
+    /// as sysdig does for data calls on unconnected sockets.
+    fn fill_tuple(&self, t: &mut Tuple<'_>) {
+        match t {
+            Tuple::V4 {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => {
+                if *sip != [0; 4] && *dip != [0; 4] {
+                    return;
+                }
+                let (known, missing) = if *sip == [0; 4] {
+                    (dip, sip)
+                } else {
+                    (sip, dip)
+                };
+                let new = self.infer_v4(*known);
+                if new == *known && sport == dport {
+                    return;
+                }
+                *missing = new;
+            }
+            Tuple::V6 {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => {
+                if *sip != [0; 16] && *dip != [0; 16] {
+                    return;
+                }
+                let (known, missing) = if *sip == [0; 16] {
+                    (dip, sip)
+                } else {
+                    (sip, dip)
+                };
+                let new = self.infer_v6(*known);
+                if new == *known && sport == dport {
+                    return;
+                }
+                *missing = new;
+            }
+            Tuple::Unix { .. } => {}
+        }
     }
 
     /// The thread of the last processed event.
@@ -711,34 +810,40 @@ impl State {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         if let Some(f) = self.cur_fd_mut(tid) {
-            match addr {
-                SockAddr::V4(ip, port) => {
-                    f.ty = FdType::Ipv4;
-                    f.endpoints = Endpoints::V4 {
-                        sip: [0; 4],
-                        sport: 0,
-                        dip: ip,
-                        dport: port,
-                    };
-                    f.role = Role::Server;
-                    server_name(&mut scratch, &f.endpoints);
-                    f.name = Arc::from(&scratch[..]);
-                }
-                SockAddr::V6(ip, port) => {
-                    f.ty = FdType::Ipv6;
-                    f.endpoints = Endpoints::V6 {
-                        sip: [0; 16],
-                        sport: 0,
-                        dip: ip,
-                        dport: port,
-                    };
-                    f.role = Role::Server;
-                    server_name(&mut scratch, &f.endpoints);
-                    f.name = Arc::from(&scratch[..]);
-                }
+            // Only a bind to a port makes a server socket; the name is always
+            // the bound address.
+            let ep = match addr {
+                SockAddr::V4(ip, port) => Endpoints::V4 {
+                    sip: [0; 4],
+                    sport: 0,
+                    dip: ip,
+                    dport: port,
+                },
+                SockAddr::V6(ip, port) => Endpoints::V6 {
+                    sip: [0; 16],
+                    sport: 0,
+                    dip: ip,
+                    dport: port,
+                },
                 SockAddr::Unix(path) => {
                     f.ty = FdType::Unix;
                     f.name = Arc::from(path);
+                    self.scratch = scratch;
+                    return;
+                }
+            };
+            server_name(&mut scratch, &ep);
+            f.name = Arc::from(&scratch[..]);
+            if let Endpoints::V4 { dport, .. } | Endpoints::V6 { dport, .. } = ep {
+                if dport > 0 {
+                    f.ty = if matches!(ep, Endpoints::V4 { .. }) {
+                        FdType::Ipv4
+                    } else {
+                        FdType::Ipv6
+                    };
+                    f.endpoints = ep;
+                    f.role = Role::Server;
+                    f.server_socket = true;
                 }
             }
         }
@@ -757,9 +862,10 @@ impl State {
         let mut scratch = std::mem::take(&mut self.scratch);
         // A socket connected before (e.g. a UDP socket connected again) keeps its
         // first tuple, as in sysdig.
-        if let Some(f) = self.cur_fd_mut(tid).filter(|f| f.role != Role::Client) {
+        if let Some(f) = self.cur_fd_mut(tid).filter(|f| !f.connected) {
             f.set_tuple(&t, &mut scratch);
             f.role = Role::Client;
+            f.connected = true;
         }
         self.scratch = scratch;
     }
@@ -794,16 +900,50 @@ impl State {
         let Some(mut tp) = raw.and_then(param::tuple) else {
             return;
         };
-        // Receive tuples come remote -> local; fd names read local -> remote.
-        if matches!(ev.etype(), et::RECVFROM_X | et::RECVMSG_X) {
+        let incoming = matches!(ev.etype(), et::RECVFROM_X | et::RECVMSG_X);
+        // Only sockets without a TCP name take their name from the data calls.
+        let (role, bound) = match self.cur_fd_mut(tid) {
+            Some(f) if f.ty.is_ip() && (f.name.is_empty() || f.l4proto != l4::TCP) => {
+                if same_pair(&f.endpoints, &tp) {
+                    return;
+                }
+                (f.role, guess_port(&tp))
+            }
+            _ => return,
+        };
+        // A tuple with an unspecified end is completed from the interfaces.
+        self.fill_tuple(&mut tp);
+        // An fd of unknown role is a server if its process listens on the
+        // destination port, else a client.
+        let role = match role {
+            Role::None => {
+                let listens = self.threads.get(&tid).is_some_and(|t| {
+                    self.fds(t).iter().any(|(_, o)| {
+                        o.server_socket
+                            && matches!(o.endpoints,
+                                Endpoints::V4 { dport, .. } | Endpoints::V6 { dport, .. }
+                                    if dport == bound)
+                    })
+                });
+                if listens {
+                    Role::Server
+                } else {
+                    Role::Client
+                }
+            }
+            r => r,
+        };
+        // Names read local -> remote: a server's send and a client's receive
+        // carry the tuple the other way round.
+        if (role == Role::Server && !incoming) || (role == Role::Client && incoming) {
             tp = tp.swapped();
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         if let Some(f) = self.cur_fd_mut(tid) {
-            // Only sockets nobody connected take their name from the data calls.
-            if f.ty.is_ip() && f.role != Role::Client && (f.name.is_empty() || f.l4proto != l4::TCP)
-            {
-                f.set_tuple(&tp, &mut scratch);
+            f.set_tuple(&tp, &mut scratch);
+            f.role = role;
+            if f.l4proto == l4::UNKNOWN {
+                f.l4proto = l4::UDP;
             }
         }
         self.scratch = scratch;
@@ -1238,6 +1378,56 @@ impl State {
             .map(|b| param::cstr(b).to_vec())
             .unwrap_or_default();
         self.groups.insert(gid, Group { gid, name });
+    }
+}
+
+/// Whether `ep` already holds the pair `t`, either way round.
+fn same_pair(ep: &Endpoints, t: &Tuple<'_>) -> bool {
+    match (*ep, *t) {
+        (
+            Endpoints::V4 {
+                sip,
+                sport,
+                dip,
+                dport,
+            },
+            Tuple::V4 {
+                sip: a,
+                sport: ap,
+                dip: b,
+                dport: bp,
+            },
+        ) => {
+            (sip, sport, dip, dport) == (a, ap, b, bp) || (sip, sport, dip, dport) == (b, bp, a, ap)
+        }
+        (
+            Endpoints::V6 {
+                sip,
+                sport,
+                dip,
+                dport,
+            },
+            Tuple::V6 {
+                sip: a,
+                sport: ap,
+                dip: b,
+                dport: bp,
+            },
+        ) => {
+            (sip, sport, dip, dport) == (a, ap, b, bp) || (sip, sport, dip, dport) == (b, bp, a, ap)
+        }
+        _ => false,
+    }
+}
+
+/// The port sysdig checks against the process's listening ports when it
+/// guesses a socket's role: the destination port of an IPv4 tuple; for IPv6 it
+/// reads the same bytes of its IPv4 view, which fall inside the source address.
+fn guess_port(t: &Tuple<'_>) -> u16 {
+    match *t {
+        Tuple::V4 { dport, .. } => dport,
+        Tuple::V6 { sip, .. } => u16::from_le_bytes([sip[10], sip[11]]),
+        Tuple::Unix { .. } => 0,
     }
 }
 

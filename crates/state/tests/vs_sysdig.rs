@@ -9,7 +9,7 @@ use std::process::Command;
 
 use osprey_event::{Direction, EventRef};
 use osprey_scap::Reader;
-use osprey_state::{render_tuple, Role, State};
+use osprey_state::{render_tuple, State};
 
 const FORMAT: &str = "*%evt.num %proc.name %proc.pid %thread.tid %proc.ppid %proc.cwd %fd.num %fd.name %fd.type %user.name";
 
@@ -148,7 +148,7 @@ fn dump(st: &State, ev: &EventRef<'_>, num: u64, out: &mut Vec<u8>) {
     // A connect exit shows the event's target tuple unless the fd was already a
     // connected client (then the fd keeps, and shows, its first tuple).
     let connect_tuple = ev.etype() == 23
-        && fd.is_none_or(|f| f.role != Role::Client)
+        && fd.is_none_or(|f| !f.connected)
         && ev.param(1).is_some_and(|p| render_tuple(p, out));
     if !connect_tuple {
         match fd {

@@ -100,15 +100,8 @@ impl Resolver for EventCtx<'_> {
         let t = self.state.current_thread()?;
         let f = self.state.fds(t).get(fd)?;
         Some(FdDesc {
-            // sysdig shows the protocol only once the socket has addresses.
-            type_chars: type_chars(
-                f.ty,
-                if f.endpoints == Endpoints::None {
-                    0
-                } else {
-                    f.l4proto
-                },
-            ),
+            // sysdig shows the protocol only once the socket has a role.
+            type_chars: type_chars(f.ty, f.shown_l4proto()),
             name: &f.name,
         })
     }
@@ -296,17 +289,36 @@ impl<'a> EventCtx<'a> {
         self.ev.info().map_or("NA", |i| i.name)
     }
 
-    fn socket_ip(&self, end: End) -> Option<Value> {
+    /// Which side of the current fd's pair `end` names: `Some(true)` the `d*`
+    /// (server) side, `Some(false)` the `s*` side, `None` when sysdig shows
+    /// nothing. Local and remote compare the source address with the
+    /// capture's interfaces.
+    fn socket_side(&self, end: End) -> Option<bool> {
         let fd = self.fd()?;
-        let server_side = fd.role == Role::Server;
-        // For a server socket the local end is the server; for a client the remote one.
-        let want_server = match end {
+        if fd.server_socket {
+            return (end == End::Server)
+                .then_some(true)
+                .filter(|_| fd.role != Role::None);
+        }
+        if fd.role == Role::None {
+            return None;
+        }
+        let local = match fd.endpoints {
+            Endpoints::V4 { sip, .. } => self.state.is_local_v4(sip),
+            Endpoints::V6 { sip, .. } => self.state.is_local_v6(sip),
+            _ => return None,
+        };
+        Some(match end {
             End::Client => false,
             End::Server => true,
-            End::Local => server_side,
-            End::Remote => !server_side,
-        };
-        match fd.endpoints {
+            End::Local => !local,
+            End::Remote => local,
+        })
+    }
+
+    fn socket_ip(&self, end: End) -> Option<Value> {
+        let want_server = self.socket_side(end)?;
+        match self.fd()?.endpoints {
             Endpoints::V4 { sip, dip, .. } => {
                 Some(Value::Ipv4(if want_server { dip } else { sip }))
             }
@@ -319,13 +331,18 @@ impl<'a> EventCtx<'a> {
 
     fn socket_port(&self, end: End) -> Option<u64> {
         let fd = self.fd()?;
-        let server_side = fd.role == Role::Server;
-        let want_server = match end {
-            End::Client => false,
-            End::Server => true,
-            End::Local => server_side,
-            End::Remote => !server_side,
-        };
+        // A bound server socket shows its port even before it has a role, and
+        // a client port of 0.
+        if fd.server_socket {
+            return match (end, fd.endpoints) {
+                (End::Server, Endpoints::V4 { dport, .. } | Endpoints::V6 { dport, .. }) => {
+                    Some(u64::from(dport))
+                }
+                (End::Client, _) if fd.role != Role::None => Some(0),
+                _ => None,
+            };
+        }
+        let want_server = self.socket_side(end)?;
         match fd.endpoints {
             Endpoints::V4 { sport, dport, .. } | Endpoints::V6 { sport, dport, .. } => {
                 Some(u64::from(if want_server { dport } else { sport }))
@@ -965,19 +982,26 @@ impl<'a> EventCtx<'a> {
             F::FdSport => out.push(Value::Uint(self.socket_port(End::Server)?)),
             F::FdLport => out.push(Value::Uint(self.socket_port(End::Local)?)),
             F::FdRport => out.push(Value::Uint(self.socket_port(End::Remote)?)),
-            F::FdL4proto => {
-                let fd = self.fd()?;
-                if !fd.ty.is_ip() {
-                    return None;
-                }
-                out.push_bytes(l4_name(fd.l4proto)?.as_bytes());
-            }
+            F::FdL4proto => out.push_bytes(l4_name(self.fd()?.shown_l4proto())?.as_bytes()),
             F::FdSockfamily => out.push_bytes(match self.fd()?.ty {
                 FdType::Ipv4 | FdType::Ipv6 => b"ip",
                 FdType::Unix => b"unix",
                 _ => return None,
             }),
-            F::FdIsServer => out.push(Value::Bool(self.fd()?.role == Role::Server)),
+            F::FdIsServer => {
+                // A bound server socket, or a socket whose destination is
+                // an address of the capture's machine.
+                let fd = self.fd()?;
+                let server = fd.server_socket
+                    || match fd.endpoints {
+                        _ if !fd.ty.is_ip() => false,
+                        Endpoints::V4 { dip, .. } => self.state.is_local_v4(dip),
+                        Endpoints::V6 { dip, .. } => self.state.is_local_v6(dip),
+                        _ if fd.ty == FdType::Ipv4 => self.state.is_local_v4([0; 4]),
+                        _ => self.state.is_local_v6([0; 16]),
+                    };
+                out.push(Value::Bool(server));
+            }
             F::FdUid | F::FdContainername | F::FdContainerdirectory => return None,
             F::FdDev => out.push(Value::Uint(u64::from(self.fd()?.dev))),
             F::FdDevMajor => out.push(Value::Uint(u64::from(self.fd()?.dev >> 20))),
