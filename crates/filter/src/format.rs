@@ -314,7 +314,7 @@ fn parse_bracket_arg(s: &str) -> FieldArg {
 /// Left-pads the integer written since `start` with zeros to `digits` digits.
 fn zero_pad(out: &mut Vec<u8>, start: usize, digits: usize) {
     let len = out.len() - start;
-    if len < digits && out[start..].iter().all(u8::is_ascii_digit) {
+    if len > 0 && len < digits && out[start..].iter().all(u8::is_ascii_digit) {
         let pad = digits - len;
         out.splice(start..start, std::iter::repeat_n(b'0', pad));
     }

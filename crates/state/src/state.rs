@@ -97,10 +97,6 @@ pub struct Current {
     pub ts: u64,
     /// Timestamp of the previous processed event (0 for the first).
     pub prev_ts: u64,
-    /// Timestamp of the capture's first event as sysdig counts it
-    /// (`evt.reltime`): the first event of a known type with a non-zero
-    /// timestamp (leading container events carry 0).
-    pub first_ts: u64,
     /// Event type.
     pub etype: u16,
     /// Thread id of the event.
@@ -463,9 +459,6 @@ impl State {
         }
         if etype >= LEGACY_EVENT_MAX {
             return;
-        }
-        if self.cur.first_ts == 0 {
-            self.cur.first_ts = self.cur.ts;
         }
         if matches!(etype, et::CONTAINER_JSON_E | et::CONTAINER_JSON_2_E) {
             return self.parse_container(ev);

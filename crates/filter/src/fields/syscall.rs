@@ -244,14 +244,10 @@ impl<'a> EventCtx<'a> {
         u64::try_from(self.res()?).ok()
     }
 
-    /// Time since the capture's first event (`evt.reltime`).
+    /// Time since the capture's first event (`evt.reltime`), which is the first
+    /// event after the container records that open a capture (as in sysdig).
     fn reltime(&self) -> u64 {
-        let first = self.state.current().first_ts;
-        self.ev.ts().saturating_sub(if first == 0 {
-            self.env.first_ts.get()
-        } else {
-            first
-        })
+        self.ev.ts().saturating_sub(self.env.first_ts.get())
     }
 
     fn latency(&self) -> u64 {
@@ -1162,5 +1158,13 @@ impl crate::format::JsonFields for super::catalog::SyscallCatalog {
                 ty: ParamType::AbsTime,
                 name: field.name.clone(),
             })
+    }
+
+    /// Nanosecond parts of times print with 9 digits (`000000320`).
+    fn zero_pad(&self, field: &FieldRef) -> usize {
+        super::catalog::field_def(field.id)
+            .is_some_and(|d| d.flags.contains(super::catalog::FieldFlags::PAD9))
+            .then_some(9)
+            .unwrap_or(0)
     }
 }
