@@ -58,11 +58,13 @@ const KNOWN_DIFFERENCES: &[Known] = &[
                  server socket bound to 0.0.0.0:55441; after sendmsg sysdig 0.29.3 names it \
                  192.168.128.156:55441->145.216.3.255:514, addresses found nowhere in the \
                  capture (it reads the socket's address union through the wrong member). \
-                 We name it from the event's tuple, 0.0.0.0:55441->127.0.0.1:514.",
+                 We name it from the event's tuple with the unspecified source filled in \
+                 from the capture's interfaces, as sysdig does for other sockets: \
+                 127.0.0.1:55441->127.0.0.1:514.",
         rewrite: |l| {
             l.replace(
                 "192.168.128.156:55441->145.216.3.255:514",
-                "0.0.0.0:55441->127.0.0.1:514",
+                "127.0.0.1:55441->127.0.0.1:514",
             )
         },
     },
