@@ -76,7 +76,7 @@ pub struct Args {
     /// Read events from this capture file (raw or gzip). May be repeated.
     #[arg(short = 'r', long = "readfile", value_name = "FILE")]
     pub readfile: Vec<String>,
-    /// Bytes of each I/O buffer to capture (live capture and -w).
+    /// Bytes of each I/O buffer to capture (live capture; capture files keep what they hold).
     #[arg(short = 's', long = "snaplen", value_name = "LEN")]
     pub snaplen: Option<u32>,
     /// After the run, print the 100 most frequent event types.
