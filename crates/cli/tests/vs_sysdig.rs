@@ -36,6 +36,11 @@ const CASES: &[&[&str]] = &[
     &["evt.dir=< and evt.failed=true"],
     &["-d", "fd.name glob '/lib/*' or proc.name in (curl, ping, python)"],
     &["not evt.type in (mmap, mprotect, fstat) and evt.buflen > 10"],
+    &["evt.type=read and evt.buflen > 10"],
+    &["evt.type=read and (evt.dir=> or evt.buflen > 10)"],
+    &["evt.type=close and evt.dir=< and fd.name contains lib"],
+    &["-p", "*%evt.num %evt.type %fd.num %fd.name %evt.buflen %evt.latency", "evt.dir=< and fd.num>=0"],
+    &["-d", "-p", "*%evt.num %evt.type %fd.num %fd.name %evt.buflen %evt.latency", "evt.dir=< and fd.num>=0"],
 ];
 
 /// A difference we accept, line by line: on a line where sysdig and osprey differ,

@@ -79,6 +79,8 @@ mod et {
     pub(super) const EXECVE_XS: [u16; 9] = [13, 155, 173, 215, 231, 283, 289, 293, EXECVEAT_X];
 }
 
+/// The last-event type of a thread whose next exit has no matching enter.
+pub(crate) const NO_ENTER: u16 = u16::MAX;
 /// `PPM_O_DIRECTORY`.
 const O_DIRECTORY: u32 = 1 << 10;
 /// `-EINPROGRESS`.
@@ -436,13 +438,63 @@ impl State {
             .count()
     }
 
-    /// Updates state with one event and records its context ([`State::current`]).
+    /// Updates state with one event and records its context ([`State::current`]):
+    /// [`State::begin`] then [`State::finish`]. This is what sysdig does for every
+    /// event when no filter is set or the filter is a display filter (`-d`).
     pub fn process(&mut self, ev: &EventRef<'_>) {
+        self.begin(ev);
+        self.finish(ev);
+    }
+
+    /// Updates state with one event when a capture filter `matches` it, as sysdig
+    /// does with a filter given without `-d`, and tells whether the event passed.
+    ///
+    /// Events that change state ([`State::parses_before_filter`]) are parsed and
+    /// then filtered. The others are begun ([`State::begin`]) and filtered on that
+    /// context: a match is parsed ([`State::finish`]), a rejection is not, and it
+    /// also makes the thread's next exit event unmatched ([`State::reject`]).
+    /// `matches` reads the event's context through the state it is given.
+    pub fn process_filtered(
+        &mut self,
+        ev: &EventRef<'_>,
+        matches: impl FnOnce(&State) -> bool,
+    ) -> bool {
+        if Self::parses_before_filter(ev) {
+            self.process(ev);
+            return matches(self);
+        }
+        self.begin(ev);
+        if matches(self) {
+            self.finish(ev);
+            true
+        } else {
+            self.reject(ev);
+            false
+        }
+    }
+
+    /// Whether sysdig parses `ev` before running a capture filter on it: events
+    /// that change state (`EF_MODIFIES_STATE` in its 2022 table: fd creation and
+    /// removal, clone, execve, ...), and the meta events newer than that table.
+    pub fn parses_before_filter(ev: &EventRef<'_>) -> bool {
+        ev.etype() >= LEGACY_EVENT_MAX
+            || ev
+                .info()
+                .is_some_and(|i| legacy_flags(ev.etype(), i.flags) & ef::MODIFIES_STATE != 0)
+    }
+
+    /// First half of [`State::process`], sysdig's per-event reset: applies the
+    /// removals left by the previous event, finds (or creates) the event's thread,
+    /// records an enter event as the thread's last one (type, fd, timestamp),
+    /// matches an exit with that enter event and measures its latency, and fills
+    /// [`State::current`] with that context. No parser runs.
+    pub fn begin(&mut self, ev: &EventRef<'_>) {
         self.apply_removals();
         let etype = ev.etype();
         let tid = ev.tid() as i64;
+        let ts = ev.ts();
         self.cur.prev_ts = self.cur.ts;
-        self.cur.ts = ev.ts();
+        self.cur.ts = ts;
         self.cur.etype = etype;
         self.cur.tid = tid;
         self.cur.thread_known = false;
@@ -452,6 +504,65 @@ impl State {
         self.cur.latency = 0;
         self.cur.container_event = false;
 
+        if etype >= LEGACY_EVENT_MAX
+            || matches!(etype, et::CONTAINER_JSON_E | et::CONTAINER_JSON_2_E)
+        {
+            return;
+        }
+        let Some(info) = ev.info() else { return };
+        let flags = legacy_flags(etype, info.flags);
+        if flags & ef::SKIPPARSERESET != 0 || etype == et::SCHEDSWITCH_6_E {
+            self.cur.thread_known = (etype == et::PROCINFO_E || etype == et::SCHEDSWITCH_6_E)
+                && self.threads.contains_key(&tid);
+            if let Some(t) = self.threads.get(&tid) {
+                self.cur.latency = t.latency;
+            }
+            return;
+        }
+        if !self.threads.contains_key(&tid) {
+            // A clone exit of an unknown thread is left to the clone parser.
+            if et::CLONE_XS.contains(&etype) {
+                return;
+            }
+            self.threads.insert(tid, Thread::unknown(tid));
+        }
+        self.cur.thread_known = true;
+        let Some(t) = self.threads.get_mut(&tid) else {
+            return;
+        };
+        if info.dir == Direction::Enter {
+            t.last_type = etype;
+            t.last_fd = -1;
+            if flags & ef::USES_FD != 0 {
+                if let Some(fd) = param::int(ev, 0) {
+                    t.last_fd = fd;
+                }
+            }
+            t.enter_ts = ts;
+            t.latency = 0;
+        } else {
+            if t.enter_ts != 0 {
+                t.latency = ts.saturating_sub(t.enter_ts);
+            }
+            self.cur.latency = t.latency;
+            let valid = t.last_type.wrapping_add(1) == etype
+                || (t.last_type == et::EXECVEAT_E && et::EXECVE_XS.contains(&etype));
+            if valid {
+                self.cur.enter_ts = EventRef::parse(&t.last_data, t.last_cpu, 0)
+                    .ok()
+                    .map(|e| e.ts());
+            }
+        }
+        self.fill_fd(flags);
+    }
+
+    /// Second half of [`State::process`], after [`State::begin`] on the same
+    /// event: runs the event's parser (fd creation and removal, clone, execve,
+    /// cwd, ids, users, containers, ...), keeps an enter event for its exit, and
+    /// updates [`State::current`] to the state after the event.
+    pub fn finish(&mut self, ev: &EventRef<'_>) {
+        let etype = ev.etype();
+        let tid = ev.tid() as i64;
         match etype {
             et::USER_ADDED_E | et::USER_DELETED_E => return self.parse_user(ev),
             et::GROUP_ADDED_E | et::GROUP_DELETED_E => return self.parse_group(ev),
@@ -465,55 +576,28 @@ impl State {
         }
         let Some(info) = ev.info() else { return };
         let flags = legacy_flags(etype, info.flags);
-        if flags & ef::SKIPPARSERESET != 0 {
-            self.cur.thread_known = etype == et::PROCINFO_E && self.threads.contains_key(&tid);
-            if let Some(t) = self.threads.get(&tid) {
-                self.cur.latency = t.latency;
-            }
+        if flags & ef::SKIPPARSERESET != 0 || etype == et::SCHEDSWITCH_6_E {
             return;
         }
-        if etype == et::SCHEDSWITCH_6_E {
-            self.cur.thread_known = self.threads.contains_key(&tid);
-            if let Some(t) = self.threads.get(&tid) {
-                self.cur.latency = t.latency;
-            }
-            return;
-        }
-        let is_clone_x = et::CLONE_XS.contains(&etype);
         if !self.threads.contains_key(&tid) {
-            if is_clone_x {
+            if et::CLONE_XS.contains(&etype) {
                 self.parse_clone_exit(ev);
-                self.finish(flags);
-                return;
+                self.fill_fd(flags);
             }
-            self.threads.insert(tid, Thread::unknown(tid));
+            return;
         }
-        self.cur.thread_known = true;
-        let uses_fd = flags & ef::USES_FD != 0;
         if info.dir == Direction::Enter {
             let Some(t) = self.threads.get_mut(&tid) else {
                 return;
             };
-            t.last_type = etype;
-            t.last_fd = -1;
-            if uses_fd {
-                if let Some(fd) = param::int(ev, 0) {
-                    t.last_fd = fd;
-                }
-            }
             t.last_data.clear();
             t.last_data.extend_from_slice(ev.raw());
             t.last_cpu = ev.cpu;
-            t.latency = 0;
             if etype == et::PROCEXIT_E || etype == et::PROCEXIT_1_E {
                 self.tid_to_remove = Some(tid);
             }
         } else {
-            let Some(t) = self.threads.get(&tid) else {
-                return;
-            };
-            let valid = t.last_type.wrapping_add(1) == etype
-                || (t.last_type == et::EXECVEAT_E && et::EXECVE_XS.contains(&etype));
+            let valid = self.cur.enter_ts.is_some();
             // The enter buffer is lent to the parsers and put back afterwards, so
             // exits never copy it.
             let buf = if valid {
@@ -529,14 +613,6 @@ impl State {
             } else {
                 None
             };
-            self.cur.enter_ts = enter.map(|e| e.ts());
-            self.cur.latency = self
-                .cur
-                .enter_ts
-                .map_or(0, |e| self.cur.ts.saturating_sub(e));
-            if let Some(t) = self.threads.get_mut(&tid) {
-                t.latency = self.cur.latency;
-            }
             self.parse_exit(ev, etype, enter.as_ref());
             if valid {
                 if let Some(t) = self.threads.get_mut(&tid) {
@@ -546,11 +622,29 @@ impl State {
                 }
             }
         }
-        self.finish(flags);
+        self.fill_fd(flags);
     }
 
-    /// Fills the fd part of [`Current`] after parsing.
-    fn finish(&mut self, flags: u32) {
+    /// Undoes what [`State::begin`] let an event promise when a filter rejects
+    /// it unparsed: like sysdig, the thread's next exit event is then taken as
+    /// unmatched (no enter parameters, no event fd), though the thread keeps the
+    /// fd and timestamp of the rejected enter event.
+    pub fn reject(&mut self, ev: &EventRef<'_>) {
+        let etype = ev.etype();
+        let Some(info) = ev.info() else { return };
+        if etype >= LEGACY_EVENT_MAX
+            || legacy_flags(etype, info.flags) & ef::SKIPPARSERESET != 0
+            || etype == et::SCHEDSWITCH_6_E
+        {
+            return;
+        }
+        if let Some(t) = self.threads.get_mut(&(ev.tid() as i64)) {
+            t.last_type = NO_ENTER;
+        }
+    }
+
+    /// Fills the fd part of [`Current`] from the thread's last fd.
+    fn fill_fd(&mut self, flags: u32) {
         if flags & (ef::CREATES_FD | ef::USES_FD | ef::DESTROYS_FD) == 0 {
             return;
         }

@@ -102,6 +102,9 @@ pub struct Thread {
     pub(crate) last_data: Vec<u8>,
     /// CPU of the last enter event.
     pub(crate) last_cpu: u16,
+    /// Timestamp of the last enter event, even one a filter rejected (0 before
+    /// any): sysdig measures every exit's latency from it.
+    pub(crate) enter_ts: u64,
     /// Latency of the thread's last syscall (0 after an enter event): what
     /// sysdig shows as `evt.latency` of events that do not reset it (switch).
     pub(crate) latency: u64,
@@ -143,12 +146,13 @@ impl Thread {
             exe_writable: false,
             nchilds: 0,
             fds: FdTable::default(),
-            last_type: u16::MAX,
+            last_type: crate::state::NO_ENTER,
             // sysdig starts every thread with 0 here, so an exit whose enter was
             // never seen refers to fd 0.
             last_fd: 0,
             last_data: Vec::new(),
             last_cpu: 0,
+            enter_ts: 0,
             latency: 0,
         }
     }

@@ -194,18 +194,41 @@ pub fn run(a: &Args) -> Result<()> {
                     break 'files;
                 }
             }
-            state.process(&ev);
+            // Like sysdig, a capture filter sees most events before they are
+            // parsed (and a rejected event is not parsed); a display filter (-d)
+            // sees every event after parsing.
+            let pass = match &filter {
+                Some(f) if !a.display_filter => state.process_filtered(&ev, |st| {
+                    f.matches(&EventCtx {
+                        ev: &ev,
+                        state: st,
+                        num,
+                        env: &env,
+                    })
+                }),
+                Some(f) => {
+                    state.process(&ev);
+                    f.matches(&EventCtx {
+                        ev: &ev,
+                        state: &state,
+                        num,
+                        env: &env,
+                    })
+                }
+                None => {
+                    state.process(&ev);
+                    true
+                }
+            };
+            if !pass {
+                continue;
+            }
             let ctx = EventCtx {
                 ev: &ev,
                 state: &state,
                 num,
                 env: &env,
             };
-            if let Some(f) = &filter {
-                if !f.matches(&ctx) {
-                    continue;
-                }
-            }
             matched += 1;
             // -n counts internal events too, but not the container records that
             // open a capture.

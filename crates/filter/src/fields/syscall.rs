@@ -233,11 +233,13 @@ impl<'a> EventCtx<'a> {
     }
 
     fn buflen(&self) -> Option<u64> {
-        // sysdig: exits of I/O-category calls on an fd it knows.
+        // sysdig: exits of I/O-category calls on an fd it knows, whose enter
+        // event it saw (an unmatched exit resolves no fd of its own).
         let info = self.ev.info()?;
         if info.dir != Direction::Exit
             || !matches!(info.category & category::MASK, 32..=34)
             || self.fd().is_none()
+            || self.state.current().enter_ts.is_none()
         {
             return None;
         }
