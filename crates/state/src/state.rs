@@ -1,5 +1,6 @@
 //! [`State`]: the thread, fd, user and group tables, and the per-event update logic.
 
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use osprey_event::snapshot::{GroupInfo, InterfaceInfo, Snapshot, UserInfo};
@@ -26,6 +27,7 @@ pub const LEGACY_EVENT_MAX: u16 = 336;
 mod et {
     pub(super) const OPEN_X: u16 = 3;
     pub(super) const CLOSE_X: u16 = 5;
+    pub(super) const WRITE_X: u16 = 9;
     pub(super) const PROCEXIT_E: u16 = 16;
     pub(super) const SOCKET_X: u16 = 19;
     pub(super) const BIND_X: u16 = 21;
@@ -111,8 +113,13 @@ pub struct Current {
     /// A copy of that fd's entry as it was after this event (a closed fd still shows).
     pub fd: Option<Fd>,
     /// Timestamp of the matching enter event, for exit events whose enter event
-    /// was seen (`evt.latency = ts - enter_ts`).
+    /// was seen.
     pub enter_ts: Option<u64>,
+    /// Whether the event resolved [`Current::fd`] itself (sysdig's per-event fd,
+    /// which `evt.buflen` needs): enter events naming a known fd and exit events
+    /// whose enter event was seen; an unmatched exit only shows the thread's last
+    /// fd. Under a capture filter, write exits always resolve it, as in sysdig.
+    pub event_fd: bool,
     /// `evt.latency`: exit minus enter for exits; for events that leave the
     /// thread's syscall state alone (scheduler switches), the latency of the
     /// thread's last syscall, as sysdig shows it; 0 otherwise.
@@ -464,6 +471,11 @@ impl State {
             return matches(self);
         }
         self.begin(ev);
+        // sysdig's check for tracer writes resolves a write exit's fd even
+        // without its enter event.
+        if ev.etype() == et::WRITE_X && self.cur.fd.is_some() {
+            self.cur.event_fd = true;
+        }
         if matches(self) {
             self.finish(ev);
             true
@@ -501,6 +513,7 @@ impl State {
         self.cur.fd_num = None;
         self.cur.fd = None;
         self.cur.enter_ts = None;
+        self.cur.event_fd = false;
         self.cur.latency = 0;
         self.cur.container_event = false;
 
@@ -519,17 +532,13 @@ impl State {
             }
             return;
         }
-        if !self.threads.contains_key(&tid) {
+        let t = match self.threads.entry(tid) {
+            Entry::Occupied(e) => e.into_mut(),
             // A clone exit of an unknown thread is left to the clone parser.
-            if et::CLONE_XS.contains(&etype) {
-                return;
-            }
-            self.threads.insert(tid, Thread::unknown(tid));
-        }
-        self.cur.thread_known = true;
-        let Some(t) = self.threads.get_mut(&tid) else {
-            return;
+            Entry::Vacant(_) if et::CLONE_XS.contains(&etype) => return,
+            Entry::Vacant(e) => e.insert(Thread::unknown(tid)),
         };
+        self.cur.thread_known = true;
         if info.dir == Direction::Enter {
             t.last_type = etype;
             t.last_fd = -1;
@@ -554,6 +563,9 @@ impl State {
             }
         }
         self.fill_fd(flags);
+        self.cur.event_fd = self.cur.fd.is_some()
+            && flags & ef::USES_FD != 0
+            && (info.dir == Direction::Enter || self.cur.enter_ts.is_some());
     }
 
     /// Second half of [`State::process`], after [`State::begin`] on the same

@@ -11,8 +11,11 @@ use crate::timefmt::{self, LocalClock};
 use osprey_event::render::{self, ArgStyle, FdDesc, RenderOptions, Resolver};
 use osprey_event::table::{category, flags as ef, Direction};
 use osprey_event::{errno, syscalls, EventRef, ParamType};
-use osprey_state::{Endpoints, Fd, FdType, Role, State, Thread};
+use osprey_state::{render_tuple, Endpoints, Fd, FdType, Role, State, Thread};
 use std::cell::Cell;
+
+/// `PPME_SOCKET_CONNECT_X`.
+const CONNECT_X: u16 = 23;
 
 /// How `%evt.outputtime` is rendered (sysdig's `-t`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -233,13 +236,11 @@ impl<'a> EventCtx<'a> {
     }
 
     fn buflen(&self) -> Option<u64> {
-        // sysdig: exits of I/O-category calls on an fd it knows, whose enter
-        // event it saw (an unmatched exit resolves no fd of its own).
+        // sysdig: exits of I/O-category calls that resolved their fd.
         let info = self.ev.info()?;
         if info.dir != Direction::Exit
             || !matches!(info.category & category::MASK, 32..=34)
-            || self.fd().is_none()
-            || self.state.current().enter_ts.is_none()
+            || !self.state.current().event_fd
         {
             return None;
         }
@@ -358,6 +359,20 @@ impl<'a> EventCtx<'a> {
             b.extend_from_slice(a);
         }
         out.end_bytes(s);
+    }
+
+    /// Pushes the event's second parameter rendered as a socket tuple; `false`
+    /// (pushing nothing) when it is not one.
+    fn push_tuple(&self, out: &mut Values) -> bool {
+        let Some(raw) = self.ev.param(1) else {
+            return false;
+        };
+        let s = out.begin_bytes();
+        if !render_tuple(raw, out.bytes_mut()) {
+            return false;
+        }
+        out.end_bytes(s);
+        true
     }
 
     fn push_rendered(&self, out: &mut Values, f: impl FnOnce(&mut Vec<u8>, &Self)) {
@@ -934,6 +949,11 @@ impl<'a> EventCtx<'a> {
                 out.push_bytes(&[c]);
             }
             F::FdName => match self.fd() {
+                // A connect exit that left its fd unconnected (it failed)
+                // names its target from the event's tuple, as sysdig does.
+                f if self.ev.etype() == CONNECT_X
+                    && f.is_none_or(|f| !f.connected)
+                    && self.push_tuple(out) => {}
                 Some(f) => out.push_bytes(&f.name),
                 // An exit naming an fd sysdig does not know: an empty name.
                 None if self.no_fd_exit() => out.push_bytes(b""),
@@ -1164,9 +1184,12 @@ impl crate::format::JsonFields for super::catalog::SyscallCatalog {
 
     /// Nanosecond parts of times print with 9 digits (`000000320`).
     fn zero_pad(&self, field: &FieldRef) -> usize {
-        super::catalog::field_def(field.id)
+        if super::catalog::field_def(field.id)
             .is_some_and(|d| d.flags.contains(super::catalog::FieldFlags::PAD9))
-            .then_some(9)
-            .unwrap_or(0)
+        {
+            9
+        } else {
+            0
+        }
     }
 }

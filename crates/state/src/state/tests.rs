@@ -261,3 +261,58 @@ fn execve_updates_process_and_users_events_update_tables() {
     assert!(t.st.group(5).is_none());
     assert_eq!(t.st.user(1000).unwrap().name, b"u");
 }
+
+impl T {
+    /// Runs one event through [`State::process_filtered`] with a filter that
+    /// accepts it when `accept` says so; returns whether it passed.
+    fn filtered(&mut self, tid: u64, etype: u16, params: &[&[u8]], accept: bool) -> bool {
+        self.ts += 10;
+        encode(&mut self.buf, self.ts, tid, etype, params);
+        let ev = EventRef::parse(&self.buf, 0, 0).unwrap();
+        self.st.process_filtered(&ev, |_| accept)
+    }
+}
+
+#[test]
+fn capture_filter_leaves_rejected_events_unparsed() {
+    let mut t = T::new();
+    let size = 0u32.to_le_bytes();
+    // `> read fd=0` rejected: the `< read` is unmatched but still shows fd 0.
+    assert!(!t.filtered(100, 6, &[&i64b(0), &size], false));
+    let enter_ts = t.ts;
+    assert!(t.filtered(100, 7, &[&i64b(5), b"hello"], true));
+    let c = t.st.current();
+    assert_eq!(c.fd_num, Some(0));
+    assert_eq!(&*c.fd.as_ref().unwrap().name, b"/dev/pts/0");
+    assert_eq!(c.enter_ts, None);
+    assert!(!c.event_fd);
+    assert_eq!(c.latency, t.ts - enter_ts);
+    assert!(t.st.current_enter().is_none());
+    // Both accepted: matched, with the enter event kept for the exit.
+    assert!(t.filtered(100, 6, &[&i64b(0), &size], true));
+    assert!(t.filtered(100, 7, &[&i64b(5), b"hello"], true));
+    let c = t.st.current();
+    assert!(c.enter_ts.is_some() && c.event_fd);
+    assert_eq!(t.st.current_enter().unwrap().etype(), 6);
+    // A write exit resolves its fd under a capture filter even unmatched.
+    assert!(!t.filtered(100, 8, &[&i64b(0), &size], false));
+    assert!(t.filtered(100, 9, &[&i64b(5), b"hello"], true));
+    assert!(t.st.current().event_fd && t.st.current().enter_ts.is_none());
+}
+
+#[test]
+fn capture_filter_parses_state_changes_first() {
+    let mut t = T::new();
+    // open enter/exit rejected: still parsed, so fd 3 exists afterwards.
+    let open_e: [&[u8]; 3] = [b"/etc/passwd\0", &1u32.to_le_bytes(), &0u32.to_le_bytes()];
+    assert!(!t.filtered(100, 2, &open_e, false));
+    assert!(!t.filtered(100, 3, &[&i64b(3)], false));
+    let th = t.st.thread(100).unwrap();
+    assert_eq!(&*t.st.fds(th).get(3).unwrap().name, b"/etc/passwd");
+    // A rejected `> close` is parsed too: the accepted `< close` shows the fd.
+    assert!(!t.filtered(100, 4, &[&i64b(3)], false));
+    assert!(t.filtered(100, 5, &[&i64b(0)], true));
+    let c = t.st.current();
+    assert_eq!(c.fd_num, Some(3));
+    assert!(c.enter_ts.is_some());
+}
