@@ -565,8 +565,10 @@ impl<'a> EventCtx<'a> {
                 let cat = self.category()?;
                 let name =
                     if matches!(cat & category::MASK, 32..=34) && cat & category::INTERNAL == 0 {
-                        // I/O events are shown by the kind of fd they use.
-                        match self.fd().map(|f| f.ty) {
+                        // I/O events are shown by the kind of fd they
+                        // resolved themselves (an unmatched exit: unknown).
+                        let own = self.fd().filter(|_| self.state.current().event_fd);
+                        match own.map(|f| f.ty) {
                             Some(FdType::File | FdType::Directory) => "file",
                             Some(FdType::Ipv4 | FdType::Ipv6) => "net",
                             Some(
