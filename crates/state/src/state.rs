@@ -148,6 +148,9 @@ pub struct State {
     ifaces_v4: Vec<([u8; 4], [u8; 4])>,
     /// The capture's IPv6 interface addresses.
     ifaces_v6: Vec<[u8; 16]>,
+    /// Containers seen in container events: short id → IPv4 address
+    /// (0.0.0.0 when the metadata has none).
+    containers: FxHashMap<Box<[u8]>, [u8; 4]>,
 }
 
 impl State {
@@ -254,6 +257,24 @@ impl State {
     /// sysdig calls an address of the local machine).
     pub fn is_local_v4(&self, addr: [u8; 4]) -> bool {
         self.ifaces_v4.iter().any(|&(a, _)| a == addr)
+    }
+
+    /// Whether `addr` is local for thread `t`: for a thread in a container the
+    /// capture describes, the container's address (0.0.0.0 when its metadata
+    /// has none, as sysdig compares it); otherwise [`State::is_local_v4`].
+    pub fn is_local_v4_for(&self, t: Option<&Thread>, addr: [u8; 4]) -> bool {
+        match t
+            .and_then(|t| container_id(&t.cgroups))
+            .and_then(|id| self.containers.get(id))
+        {
+            Some(ip) => *ip == addr,
+            None => self.is_local_v4(addr),
+        }
+    }
+
+    /// The short (12-character) id of the container `t` runs in, from its cgroups.
+    pub fn container_id<'a>(&self, t: &'a Thread) -> Option<&'a [u8]> {
+        container_id(&t.cgroups)
     }
 
     /// Whether `addr` shares its first 64 bits with one of the capture's IPv6
@@ -1422,6 +1443,17 @@ impl State {
     fn parse_container(&mut self, ev: &EventRef<'_>) {
         let json = ev.param(0).unwrap_or_default();
         let id = json_id(json);
+        let ip = json_str(json, b"\"ip\":\"")
+            .and_then(|v| {
+                std::str::from_utf8(v)
+                    .ok()?
+                    .parse::<std::net::Ipv4Addr>()
+                    .ok()
+            })
+            .map_or([0; 4], |a| a.octets());
+        if !id.is_empty() {
+            self.containers.insert(Box::from(id), ip);
+        }
         let mut t = Thread::unknown(-1);
         t.pid = -1;
         t.ptid = 0;
@@ -1532,13 +1564,33 @@ fn guess_port(t: &Tuple<'_>) -> u16 {
 
 /// The value of the first `"id":"..."` member of a container JSON document.
 fn json_id(json: &[u8]) -> &[u8] {
-    const KEY: &[u8] = b"\"id\":\"";
-    let Some(pos) = json.windows(KEY.len()).position(|w| w == KEY) else {
-        return b"";
-    };
-    let rest = &json[pos + KEY.len()..];
+    json_str(json, b"\"id\":\"").unwrap_or_default()
+}
+
+/// The string value that follows `key` (which includes the opening quote).
+fn json_str<'a>(json: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let pos = json.windows(key.len()).position(|w| w == key)?;
+    let rest = &json[pos + key.len()..];
     let end = rest.iter().position(|&c| c == b'"').unwrap_or(rest.len());
-    &rest[..end]
+    Some(&rest[..end])
+}
+
+/// The short container id in NUL-separated cgroup entries: the first 12
+/// characters of a run of exactly 64 hex digits (`/docker/<id>`,
+/// `docker-<id>.scope`, `/kubepods/.../<id>`, `crio-<id>.scope`, ...).
+fn container_id(cgroups: &[u8]) -> Option<&[u8]> {
+    let mut run = 0usize;
+    for (i, &c) in cgroups.iter().enumerate() {
+        if c.is_ascii_hexdigit() {
+            run += 1;
+            continue;
+        }
+        if run == 64 {
+            return Some(&cgroups[i - 64..i - 52]);
+        }
+        run = 0;
+    }
+    (run == 64).then(|| &cgroups[cgroups.len() - 64..cgroups.len() - 52])
 }
 
 /// The event flags as libscap of 2022-03 had them: the current table marks a
@@ -1549,6 +1601,23 @@ fn legacy_flags(etype: u16, flags: u32) -> u32 {
         51 | 55 | 160..=163 | 181 | 303 | 305 | 313 | 317 => flags & !ef::USES_FD,
         77 => flags | ef::USES_FD,
         _ => flags,
+    }
+}
+
+#[cfg(test)]
+mod container_tests {
+    use super::container_id;
+
+    #[test]
+    fn container_ids_from_cgroups() {
+        let id = "59fd49aa40723b2f9e3e4f7c0c3c1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f";
+        assert_eq!(id.len(), 64);
+        let cg = format!("cpuset=/docker/{id}\0cpu=/docker/{id}\0");
+        assert_eq!(container_id(cg.as_bytes()), Some(&b"59fd49aa4072"[..]));
+        let cg = format!("cpu=/system.slice/docker-{id}.scope");
+        assert_eq!(container_id(cg.as_bytes()), Some(&b"59fd49aa4072"[..]));
+        assert_eq!(container_id(b"cpu=/user.slice\0"), None);
+        assert_eq!(container_id(format!("x/{}", &id[..63]).as_bytes()), None);
     }
 }
 

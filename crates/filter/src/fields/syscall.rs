@@ -199,6 +199,32 @@ impl<'a> EventCtx<'a> {
     }
 
     /// An exit event that refers to an fd number with no table entry.
+    /// The name sysdig gives an exit's fd that is not in the table: the path of
+    /// an open-family call (from the exit, or its enter), the tuple of an
+    /// accept (`NULL` when empty), otherwise nothing.
+    fn unknown_fd_name(&self, out: &mut Vec<u8>) {
+        match self.ev.etype() {
+            // open, creat, openat (both versions), openat2 exits.
+            3 | 59 | 103 | 307 | 327 => {
+                let enter = self.state.current_enter();
+                let name = self
+                    .ev
+                    .param(1)
+                    .filter(|b| !b.is_empty())
+                    .or_else(|| enter.as_ref().and_then(|e| e.param(0)))
+                    .unwrap_or_default();
+                out.extend_from_slice(name.strip_suffix(b"\0").unwrap_or(name));
+            }
+            // accept and accept4 exits, both versions.
+            27 | 57 | 247 | 249 => {
+                if !self.ev.param(1).is_some_and(|p| render_tuple(p, out)) {
+                    out.extend_from_slice(b"NULL");
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn no_fd_exit(&self) -> bool {
         self.state.current().fd_num.is_some()
             && self.ev.info().is_some_and(|i| i.dir == Direction::Exit)
@@ -956,14 +982,43 @@ impl<'a> EventCtx<'a> {
                 f if self.ev.etype() == CONNECT_X
                     && f.is_none_or(|f| !f.connected)
                     && self.push_tuple(out) => {}
-                Some(f) => out.push_bytes(&f.name),
-                // An exit naming an fd sysdig does not know: an empty name.
-                None if self.no_fd_exit() => out.push_bytes(b""),
+                // sysdig drops control characters (e.g. the newline that
+                // ends some unix socket paths read from /proc) when printing.
+                Some(f) => {
+                    let st = out.begin_bytes();
+                    out.bytes_mut()
+                        .extend(f.name.iter().filter(|&&c| c >= 0x20 && c != 0x7f));
+                    out.end_bytes(st);
+                }
+                // An exit naming an fd sysdig does not know: named from the event.
+                None if self.no_fd_exit() => {
+                    let st = out.begin_bytes();
+                    self.unknown_fd_name(out.bytes_mut());
+                    out.end_bytes(st);
+                }
                 None => return None,
             },
             F::FdDirectory | F::FdFilename => {
-                if self.fd().is_none() && self.no_fd_exit() && id == F::FdDirectory {
-                    out.push_bytes(b"/");
+                if self.fd().is_none() && self.no_fd_exit() {
+                    if id == F::FdFilename {
+                        return None;
+                    }
+                    // The directory of the name sysdig gives the unknown fd
+                    // (the path of a failed open), "/" when there is none.
+                    let st = out.begin_bytes();
+                    self.unknown_fd_name(out.bytes_mut());
+                    let name_len = out.bytes_mut().len() - st;
+                    let dir_len = match memchr::memrchr(b'/', &out.bytes_mut()[st..]) {
+                        Some(0) | None => {
+                            out.bytes_mut().truncate(st);
+                            out.bytes_mut().push(b'/');
+                            1
+                        }
+                        Some(p) => p,
+                    };
+                    debug_assert!(dir_len <= name_len.max(1));
+                    out.bytes_mut().truncate(st + dir_len);
+                    out.end_bytes(st);
                     return Some(());
                 }
                 let fd = self.fd()?;
@@ -977,11 +1032,11 @@ impl<'a> EventCtx<'a> {
                     None => (name, &name[..0]),
                 };
                 if fd.ty == FdType::Directory {
-                    out.push_bytes(if id == F::FdDirectory {
-                        name
-                    } else {
-                        &name[..0]
-                    });
+                    // A directory has no file name part.
+                    if id == F::FdFilename {
+                        return None;
+                    }
+                    out.push_bytes(name);
                 } else {
                     out.push_bytes(if id == F::FdDirectory { dir } else { file });
                 }
@@ -997,6 +1052,20 @@ impl<'a> EventCtx<'a> {
             F::FdPort => {
                 out.push(Value::Uint(self.socket_port(End::Client)?));
                 out.push(Value::Uint(self.socket_port(End::Server)?));
+            }
+            // A unix socket that came from the capture's fd table (it has a
+            // source endpoint) shows a client port in sysdig: the low 16 bits of
+            // its peer pointer, read through the address union. Sockets made
+            // during the capture show none.
+            F::FdCport
+                if self.fd().is_some_and(
+                    |f| matches!(f.endpoints, Endpoints::Unix { source, .. } if source != 0),
+                ) =>
+            {
+                let Some(Endpoints::Unix { dest, .. }) = self.fd().map(|f| f.endpoints) else {
+                    return None;
+                };
+                out.push(Value::Uint(dest & 0xffff));
             }
             F::FdCport => out.push(Value::Uint(self.socket_port(End::Client)?)),
             F::FdSport => out.push(Value::Uint(self.socket_port(End::Server)?)),
@@ -1015,9 +1084,11 @@ impl<'a> EventCtx<'a> {
                 let server = fd.server_socket
                     || match fd.endpoints {
                         _ if !fd.ty.is_ip() => false,
-                        Endpoints::V4 { dip, .. } => self.state.is_local_v4(dip),
+                        Endpoints::V4 { dip, .. } => self.state.is_local_v4_for(self.thread(), dip),
                         Endpoints::V6 { dip, .. } => self.state.is_local_v6(dip),
-                        _ if fd.ty == FdType::Ipv4 => self.state.is_local_v4([0; 4]),
+                        _ if fd.ty == FdType::Ipv4 => {
+                            self.state.is_local_v4_for(self.thread(), [0; 4])
+                        }
                         _ => self.state.is_local_v6([0; 16]),
                     };
                 out.push(Value::Bool(server));
