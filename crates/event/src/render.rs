@@ -868,6 +868,17 @@ pub fn render_raw_param(out: &mut Vec<u8>, ev: &EventRef<'_>, idx: usize) -> boo
     ok.is_some()
 }
 
+/// The event name sysdig 0.29.3 shows for `etype` (`evt.type`, `-S`): the
+/// table's name, except where it was renamed since (`scapevent` was
+/// `sysdigevent`). `None` past the table.
+pub fn event_name(etype: u16) -> Option<&'static str> {
+    let info = crate::table::info(etype)?;
+    Some(match info.name {
+        "scapevent" => "sysdigevent",
+        n => n,
+    })
+}
+
 /// The parameter name sysdig 0.29.3 shows for parameter `idx` of `etype`
 /// (a few were renamed since), `None` past the table.
 pub fn param_name(etype: u16, idx: usize) -> Option<&'static str> {

@@ -69,7 +69,6 @@ mod et {
     pub(super) const USER_DELETED_E: u16 = 356;
     pub(super) const GROUP_ADDED_E: u16 = 358;
     pub(super) const GROUP_DELETED_E: u16 = 360;
-    pub(super) const PROCINFO_E: u16 = 234;
     pub(super) const SCHEDSWITCH_6_E: u16 = 152;
     pub(super) const CONTAINER_JSON_E: u16 = 272;
     pub(super) const CONTAINER_JSON_2_E: u16 = 324;
@@ -546,8 +545,8 @@ impl State {
         let Some(info) = ev.info() else { return };
         let flags = legacy_flags(etype, info.flags);
         if flags & ef::SKIPPARSERESET != 0 || etype == et::SCHEDSWITCH_6_E {
-            self.cur.thread_known = (etype == et::PROCINFO_E || etype == et::SCHEDSWITCH_6_E)
-                && self.threads.contains_key(&tid);
+            // Internal events look their thread up but never create one.
+            self.cur.thread_known = self.threads.contains_key(&tid);
             if let Some(t) = self.threads.get(&tid) {
                 self.cur.latency = t.latency;
             }

@@ -172,8 +172,11 @@ pub fn run(a: &Args) -> Result<()> {
             };
             let etype = ev.etype();
             if etype >= LEGACY_EVENT_MAX {
-                // Still update state (user/group tables) but neither number nor show it.
-                state.process(&ev);
+                // Still update state (user/group tables, unless -E) but neither
+                // number nor show it.
+                if !a.exclude_users {
+                    state.process(&ev);
+                }
                 continue;
             }
             num += 1;

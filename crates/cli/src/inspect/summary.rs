@@ -86,11 +86,12 @@ impl Summary {
                     .unwrap_or("<unknown>");
                 (if exit { '<' } else { '>' }, name)
             } else {
-                match u16::try_from(e.slot).ok().and_then(osprey_event::info) {
-                    // sysdig 0.29.3 still calls this event by its old name.
-                    Some(i) if i.name == "scapevent" => (i.dir.as_char(), "sysdigevent"),
-                    Some(i) => (i.dir.as_char(), i.name),
-                    None => continue,
+                let Some(t) = u16::try_from(e.slot).ok() else {
+                    continue;
+                };
+                match (osprey_event::info(t), osprey_event::render::event_name(t)) {
+                    (Some(i), Some(name)) => (i.dir.as_char(), name),
+                    _ => continue,
                 }
             };
             // Names are padded or cut to 16 characters.

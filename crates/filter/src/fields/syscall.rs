@@ -311,7 +311,7 @@ impl<'a> EventCtx<'a> {
                 }
             }
         }
-        self.ev.info().map_or("NA", |i| i.name)
+        render::event_name(self.ev.etype()).unwrap_or("NA")
     }
 
     /// Which side of the current fd's pair `end` names: `Some(true)` the `d*`
