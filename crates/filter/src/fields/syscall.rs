@@ -215,11 +215,10 @@ impl<'a> EventCtx<'a> {
                     .unwrap_or_default();
                 out.extend_from_slice(name.strip_suffix(b"\0").unwrap_or(name));
             }
-            // accept and accept4 exits, both versions.
-            27 | 57 | 247 | 249 => {
-                if !self.ev.param(1).is_some_and(|p| render_tuple(p, out)) {
-                    out.extend_from_slice(b"NULL");
-                }
+            // accept and accept4 exits, both versions: the tuple (written by
+            // the guard when present), else NULL.
+            27 | 57 | 247 | 249 if !self.ev.param(1).is_some_and(|p| render_tuple(p, out)) => {
+                out.extend_from_slice(b"NULL");
             }
             _ => {}
         }
