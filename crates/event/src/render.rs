@@ -527,7 +527,24 @@ pub fn render_param(
     opts: &RenderOptions,
     style: ArgStyle,
 ) -> bool {
-    let (Some(info), Some(b)) = (ev.info(), ev.param(idx)) else {
+    match ev.param(idx) {
+        Some(b) => render_param_bytes(out, ev, idx, b, res, opts, style),
+        None => false,
+    }
+}
+
+/// [`render_param`] for a parameter whose bytes the caller already has
+/// (`b` must be `ev.param(idx)`), so a walk over all parameters stays linear.
+fn render_param_bytes(
+    out: &mut Vec<u8>,
+    ev: &EventRef<'_>,
+    idx: usize,
+    b: &[u8],
+    res: &dyn Resolver,
+    opts: &RenderOptions,
+    style: ArgStyle,
+) -> bool {
+    let Some(info) = ev.info() else {
         return false;
     };
     let Some(p) = info.params.get(idx) else {
@@ -895,12 +912,11 @@ pub fn render_info(out: &mut Vec<u8>, ev: &EventRef<'_>, res: &dyn Resolver, opt
         return;
     }
     let Some(info) = ev.info() else { return };
-    let n = ev.nparams().min(info.params.len());
-    for (i, p) in info.params.iter().enumerate().take(n) {
+    for (i, (p, b)) in info.params.iter().zip(ev.params()).enumerate() {
         let name = flags::compat_param(ev.etype(), i).map_or(p.name, |c| c.0);
         out.extend_from_slice(name.as_bytes());
         out.push(b'=');
-        render_param(out, ev, i, res, opts, ArgStyle::Full);
+        render_param_bytes(out, ev, i, b, res, opts, ArgStyle::Full);
         out.push(b' ');
     }
 }

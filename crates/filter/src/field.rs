@@ -88,8 +88,8 @@ pub enum Value {
 /// A reusable buffer of extracted values: cleared, not freed, between events.
 #[derive(Debug, Default, Clone)]
 pub struct Values {
-    items: Vec<Value>,
-    bytes: Vec<u8>,
+    pub(crate) items: Vec<Value>,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Values {

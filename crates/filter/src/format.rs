@@ -245,26 +245,57 @@ impl Format {
     /// Returns `false`, leaving `out` as it was, when a field has no value and the
     /// format has no leading `*`.
     pub fn write_text(&self, ex: &dyn Extract, scratch: &mut Values, out: &mut Vec<u8>) -> bool {
-        let mark = out.len();
+        // Extract straight into the line: the scratch buffer's byte store *is* the
+        // output while we write, so a string value lands in place, uncopied.
+        std::mem::swap(out, &mut scratch.bytes);
+        let ok = self.write_text_in_place(ex, scratch);
+        std::mem::swap(out, &mut scratch.bytes);
+        ok
+    }
+
+    fn write_text_in_place(&self, ex: &dyn Extract, v: &mut Values) -> bool {
+        let mark = v.bytes.len();
         for p in &self.parts {
             match p {
-                Part::Text(t) => out.extend_from_slice(t),
+                Part::Text(t) => v.bytes.extend_from_slice(t),
                 Part::Field(slot) => {
-                    scratch.clear();
-                    let start = out.len();
-                    if ex.extract(&slot.field, scratch) {
-                        write_values_text(scratch, out);
+                    v.items.clear();
+                    let start = v.bytes.len();
+                    if ex.extract(&slot.field, v) {
+                        let in_place = matches!(
+                            v.items[..],
+                            [Value::Bytes(s, e)] if s as usize == start && e as usize == v.bytes.len()
+                        );
+                        if !in_place {
+                            // Numbers, or several values: render them after the
+                            // bytes they refer to, then move the text down.
+                            let end = v.bytes.len();
+                            let items = std::mem::take(&mut v.items);
+                            for (i, item) in items.iter().enumerate() {
+                                if i > 0 {
+                                    v.bytes.push(b',');
+                                }
+                                match *item {
+                                    Value::Bytes(s, e) => {
+                                        v.bytes.extend_from_within(s as usize..e as usize);
+                                    }
+                                    _ => write_value_text_into(item, &mut v.bytes),
+                                }
+                            }
+                            v.items = items;
+                            v.bytes.drain(start..end);
+                        }
                         if slot.zero_pad > 0 {
-                            zero_pad(out, start, slot.zero_pad);
+                            zero_pad(&mut v.bytes, start, slot.zero_pad);
                         }
                     } else if self.all_optional {
-                        out.extend_from_slice(b"<NA>");
+                        v.bytes.extend_from_slice(b"<NA>");
                     } else {
-                        out.truncate(mark);
+                        v.bytes.truncate(mark);
                         return false;
                     }
                     if let Some(w) = slot.width {
-                        fit_width(out, start, w);
+                        fit_width(&mut v.bytes, start, w);
                     }
                 }
             }
@@ -343,13 +374,22 @@ pub fn write_values_text(v: &Values, out: &mut Vec<u8>) {
 /// Writes one value as text.
 pub fn write_value_text(v: &Values, item: &Value, out: &mut Vec<u8>) {
     match *item {
+        Value::Bytes(s, e) => out.extend_from_slice(v.bytes(s, e)),
+        _ => write_value_text_into(item, out),
+    }
+}
+
+/// Writes a value that holds no bytes (a number, boolean or address) as text;
+/// byte values write nothing (their bytes live in a [`Values`]).
+fn write_value_text_into(item: &Value, out: &mut Vec<u8>) {
+    match *item {
+        Value::Bytes(..) => {}
         Value::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
         Value::Uint(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
         Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Value::Double(d) => {
             let _ = write!(out, "{d:.2}");
         }
-        Value::Bytes(s, e) => out.extend_from_slice(v.bytes(s, e)),
         Value::Ipv4(a) => {
             let _ = write!(out, "{}", std::net::Ipv4Addr::from(a));
         }

@@ -12,6 +12,8 @@ const NS: u64 = 1_000_000_000;
 pub struct LocalClock {
     /// (second since the epoch, UTC offset in seconds) of the last lookup.
     cache: Cell<Option<(i64, i64)>>,
+    /// (second since the epoch, its local `HH:MM:SS`) of the last [`LocalClock::time`].
+    hms: Cell<Option<(u64, [u8; 8])>>,
 }
 
 /// Civil date (year, month, day) of a day count since 1970-01-01.
@@ -77,13 +79,25 @@ impl LocalClock {
         sec + self.offset(sec)
     }
 
-    fn push_hms(out: &mut Vec<u8>, local: i64) {
+    /// `HH:MM:SS` of a local time in seconds.
+    fn hms(local: i64) -> [u8; 8] {
         let tod = u32::try_from(local.rem_euclid(86_400)).unwrap_or(0);
-        push2(out, tod / 3600);
-        out.push(b':');
-        push2(out, tod / 60 % 60);
-        out.push(b':');
-        push2(out, tod % 60);
+        let d = |v: u32| b'0' + u8::try_from(v % 10).unwrap_or(0);
+        let (h, m, s) = (tod / 3600, tod / 60 % 60, tod % 60);
+        [
+            d(h / 10),
+            d(h),
+            b':',
+            d(m / 10),
+            d(m),
+            b':',
+            d(s / 10),
+            d(s),
+        ]
+    }
+
+    fn push_hms(out: &mut Vec<u8>, local: i64) {
+        out.extend_from_slice(&Self::hms(local));
     }
 
     fn push_date(out: &mut Vec<u8>, days: i64) {
@@ -96,8 +110,18 @@ impl LocalClock {
     }
 
     /// `HH:MM:SS.nnnnnnnnn` (evt.time, and evt.outputtime in `-t h` mode).
+    /// Consecutive events mostly share their second, so its text is cached.
     pub fn time(&self, out: &mut Vec<u8>, ts: u64) {
-        self.time_s(out, ts);
+        let sec = ts / NS;
+        let hms = match self.hms.get() {
+            Some((s, hms)) if s == sec => hms,
+            _ => {
+                let hms = Self::hms(self.local_secs(ts));
+                self.hms.set(Some((sec, hms)));
+                hms
+            }
+        };
+        out.extend_from_slice(&hms);
         out.push(b'.');
         push_ns9(out, ts);
     }
@@ -149,6 +173,14 @@ mod tests {
         let ts = 1_470_327_477_881_788_861;
         assert_eq!(s(|o| iso8601(o, ts)), "2016-08-04T16:17:57.881788861+0000");
         assert_eq!(s(|o| push_secs_ns(o, 1_000_000_320)), "1.000000320");
+        // The cached second is reused only within that second.
+        let c = LocalClock::new();
+        let a = s(|o| c.time(o, ts));
+        let b = s(|o| c.time(o, ts + 1));
+        let d = s(|o| c.time(o, ts + 1_000_000_000));
+        assert_eq!(&a[..8], &b[..8]);
+        assert_eq!(a.len(), 18);
+        assert_ne!(&a[..8], &d[..8]);
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }

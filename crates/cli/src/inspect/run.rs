@@ -26,6 +26,9 @@ const K8S_FORMAT: &str = "*%evt.num %evt.outputtime %evt.cpu %k8s.pod.name (%con
 /// and we follow it so that event numbers stay comparable.
 const LEGACY_EVENT_MAX: u16 = osprey_state::LEGACY_EVENT_MAX;
 
+/// Output lines are written to stdout in batches of about this many bytes.
+const BATCH: usize = 64 * 1024;
+
 /// A usage or input error that exits with status 1 and one message.
 #[derive(Debug)]
 pub struct UsageError(pub String);
@@ -131,7 +134,7 @@ pub fn run(a: &Args) -> Result<()> {
     };
     let quiet = a.quiet || writer.is_some();
     let mut summary = a.summary.then(Summary::new);
-    let mut line = Vec::with_capacity(4096);
+    let mut lines = Vec::with_capacity(BATCH + 4096);
     let mut scratch = Values::new();
     let mut matched: u64 = 0;
     let mut counted: u64 = 0;
@@ -166,6 +169,8 @@ pub fn run(a: &Args) -> Result<()> {
                 Ok(Some(ev)) => ev,
                 Ok(None) => break,
                 Err(e) => {
+                    // Everything read before the damage is printed first.
+                    out.write_all(&lines)?;
                     out.flush()?;
                     return Err(usage(format!("{path}: {e}")));
                 }
@@ -252,17 +257,22 @@ pub fn run(a: &Args) -> Result<()> {
                 s.count(etype, id);
             }
             if !quiet && !leading_meta && is_shown(&ev, a.debug) {
-                line.clear();
+                // Lines collect in one batch buffer (a rejected line truncates
+                // itself), which goes to stdout in large writes.
                 let ok = if a.json {
-                    format.write_json(&ctx, &mut scratch, &mut line)
+                    format.write_json(&ctx, &mut scratch, &mut lines)
                 } else {
-                    format.write_text(&ctx, &mut scratch, &mut line)
+                    format.write_text(&ctx, &mut scratch, &mut lines)
                 };
                 if ok {
-                    line.push(b'\n');
-                    out.write_all(&line)?;
-                    if a.unbuffered || a.json {
-                        out.flush()?;
+                    lines.push(b'\n');
+                    // sysdig flushes every JSON line, and every line with --unbuffered.
+                    if a.unbuffered || a.json || lines.len() >= BATCH {
+                        out.write_all(&lines)?;
+                        lines.clear();
+                        if a.unbuffered || a.json {
+                            out.flush()?;
+                        }
                     }
                     env.prev_print_ts.set(ts);
                 }
@@ -273,6 +283,7 @@ pub fn run(a: &Args) -> Result<()> {
             }
         }
     }
+    out.write_all(&lines)?;
     if let Some(w) = writer {
         w.finish()?;
     }
