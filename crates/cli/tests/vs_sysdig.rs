@@ -15,6 +15,8 @@ const CASES: &[&[&str]] = &[
     &[],
     &["-j"],
     &["-v"],
+    // sysdig ignores the snaplen when reading a file.
+    &["-s", "8", "-v"],
     &["-A"],
     &["-x"],
     &["-X"],
@@ -263,4 +265,37 @@ fn known_differences_are_precise() {
         Some(vec![gid.reason])
     );
     assert!(explained("x.scap", b"a\nb\n", b"a\n").is_none());
+}
+
+/// The `Captured Events: N` figure of `-v` (stderr).
+fn captured_events(stderr: &[u8]) -> Option<u64> {
+    let s = String::from_utf8_lossy(stderr);
+    let rest = s.split("Captured Events: ").nth(1)?;
+    rest.split(',').next()?.trim().parse().ok()
+}
+
+#[test]
+fn verbose_statistics_count_events_like_sysdig() {
+    if !sysdig_available() {
+        return;
+    }
+    for cap in captures() {
+        let name = cap.file_name().unwrap().to_string_lossy().to_string();
+        if name == "libs_curl_google_comments.scap" {
+            continue;
+        }
+        let path = cap.to_string_lossy().to_string();
+        let theirs = Command::new("sysdig")
+            .args(["-r", &path, "-v", "-q"])
+            .output()
+            .expect("run sysdig");
+        let ours = osprey(&path, &["-v", "-q"]);
+        assert!(ours.status.success());
+        let (t, o) = (
+            captured_events(&theirs.stderr),
+            captured_events(&ours.stderr),
+        );
+        assert!(t.is_some(), "{name}: no count from sysdig");
+        assert_eq!(o, t, "{name}: Captured Events");
+    }
 }

@@ -67,9 +67,6 @@ pub struct Args {
     /// k (Kubernetes), m (Mesos), p (print the default format and exit).
     #[arg(short = 'p', long = "print", value_name = "FORMAT")]
     pub print: Option<String>,
-    /// Print read progress on stderr.
-    #[arg(short = 'P', long = "progress")]
-    pub progress: bool,
     /// Print no events (they are still counted for -S).
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,

@@ -137,6 +137,7 @@ pub fn run(a: &Args) -> Result<()> {
     let mut lines = Vec::with_capacity(BATCH + 4096);
     let mut scratch = Values::new();
     let mut matched: u64 = 0;
+    let started = std::time::Instant::now();
     let mut counted: u64 = 0;
     let mut total: u64 = 0;
     'files: for path in &a.readfile {
@@ -185,10 +186,13 @@ pub fn run(a: &Args) -> Result<()> {
                 continue;
             }
             num += 1;
-            total += 1;
             let ts = ev.ts();
             let is_container = matches!(etype, 228 | 272 | 324);
             leading_meta &= is_container;
+            // sysdig's -v count leaves out the container records that open a capture.
+            if !leading_meta {
+                total += 1;
+            }
             // Time starts at the first event that is not a leading container
             // record (those carry the time the capture file was written).
             let first = if leading_meta {
@@ -292,7 +296,15 @@ pub fn run(a: &Args) -> Result<()> {
     }
     out.flush()?;
     if a.verbose {
-        eprintln!("Captured Events: {total}, Matched Events: {matched}");
+        // sysdig's -v statistics. Reading a file involves no driver, so its
+        // counters are 0; the rate is over wall time.
+        let secs = started.elapsed().as_secs_f64();
+        #[allow(clippy::cast_precision_loss)] // an event rate for display
+        let eps = if secs > 0.0 { total as f64 / secs } else { 0.0 };
+        eprintln!(
+            "Driver Events:0\nDriver Drops:0\nSuppressed by Comm:0\n\
+             Elapsed time: {secs:.3}, Captured Events: {total}, {eps:.2} eps"
+        );
     }
     Ok(())
 }
