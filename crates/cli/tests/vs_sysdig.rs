@@ -26,6 +26,11 @@ const CASES: &[&[&str]] = &[
     &["-t", "d"],
     &["-t", "D"],
     &["-n", "25"],
+    &[
+        "-p",
+        "*%evt.num %evt.type %fdlist.nums %fdlist.names %fdlist.cips %fdlist.sips %fdlist.cports %fdlist.sports",
+        "evt.type in (poll, ppoll, select)",
+    ],
     &["-M", "1"],
     &["-D"],
     &["-q"],

@@ -727,7 +727,13 @@ impl<'a> EventCtx<'a> {
                 }
                 out.push(Value::Uint(self.latency()));
             }
-            F::EvtIsSyslog => out.push(Value::Bool(self.syslog().is_some())),
+            // A write to /dev/log, enter or exit, whatever its bytes.
+            F::EvtIsSyslog => out.push(Value::Bool(
+                info?.flags & ef::WRITES_TO_FD != 0
+                    && self
+                        .fd()
+                        .is_some_and(|f| memchr::memmem::find(&f.name, b"/dev/log").is_some()),
+            )),
             F::EvtCount => out.push(Value::Uint(1)),
             F::EvtCountExit => out.push(Value::Uint(u64::from(info?.dir == Direction::Exit))),
             F::EvtCountError
