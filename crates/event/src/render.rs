@@ -810,14 +810,22 @@ fn write_value(
             let (dty, dfmt) = *types.get(usize::from(i))?;
             return write_value(out, cx, dty, dfmt, &b[1..]);
         }
-        T::None
-        | T::CharBufArray
-        | T::CharBufPairArray
-        | T::Ipv4Net
-        | T::Ipv6Addr
-        | T::Ipv6Net
-        | T::IpAddr
-        | T::IpNet => {}
+        // NUL-terminated strings back to back, shown comma-separated; pairs
+        // alternate key and value and show as `key=value`.
+        T::CharBufArray | T::CharBufPairArray => {
+            let pairs = ty == T::CharBufPairArray;
+            let body = b.strip_suffix(b"\0").unwrap_or(b);
+            if !body.is_empty() {
+                for (i, item) in body.split(|&c| c == 0).enumerate() {
+                    if i > 0 {
+                        out.push(if pairs && i % 2 == 1 { b'=' } else { b',' });
+                    }
+                    out.extend(item.iter().filter(|&&c| c >= 0x20 && c != 0x7f));
+                }
+            }
+            return None;
+        }
+        T::None | T::Ipv4Net | T::Ipv6Addr | T::Ipv6Net | T::IpAddr | T::IpNet => {}
     }
     None
 }
@@ -1034,6 +1042,20 @@ mod tests {
         assert_eq!(arg(3, &[&3i64.to_le_bytes()], 0), "<f>/etc/ld.so.cache");
         // Control characters in an fd name are dropped, as sysdig does.
         assert_eq!(arg(3, &[&11i64.to_le_bytes()], 0), "<u>/run/x.sock");
+    }
+
+    #[test]
+    fn charbuf_arrays() {
+        // task iterator event (430): argv (param 5) is a CHARBUFARRAY.
+        let mut params: Vec<&[u8]> = vec![b""; 5];
+        params.push(b"ls\0-l\0/tmp\0");
+        assert_eq!(arg(430, &params, 5), "ls,-l,/tmp");
+        params[5] = b"";
+        assert_eq!(arg(430, &params, 5), "");
+        // tracer event (268): args (param 2) is a CHARBUF_PAIR_ARRAY.
+        let p: [&[u8]; 3] = [&7i64.to_le_bytes(), b"a\0b\0", b"k\0v\0k2\0v2\0"];
+        assert_eq!(arg(268, &p, 1), "a,b");
+        assert_eq!(arg(268, &p, 2), "k=v,k2=v2");
     }
 
     #[test]
