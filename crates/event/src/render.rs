@@ -443,35 +443,41 @@ fn write_hex_rows(out: &mut Vec<u8>, b: &[u8], ascii: bool) {
     out.push(b'\n');
 }
 
-/// Writes `a` joined with `b` and normalised like sysdig's path concatenation:
-/// `.` and empty components dropped, `..` removes the previous component.
-pub fn write_joined_path(out: &mut Vec<u8>, base: &[u8], rel: &[u8]) {
+/// Appends the normalised concatenation of `base` (a directory, usually with a
+/// trailing `/`) and `name`, the way sysdig builds paths (`fd.name`, `proc.cwd`,
+/// relative path arguments). An absolute `name` ignores `base`. `.`, `..` and
+/// repeated slashes are resolved; `..` never climbs above `/`; a trailing slash
+/// is dropped unless the result is `/`.
+pub fn write_joined_path(out: &mut Vec<u8>, base: &[u8], name: &[u8]) {
+    let absolute = name.first() == Some(&b'/') || base.first() == Some(&b'/');
     let start = out.len();
-    out.push(b'/');
-    for comp in base.split(|&c| c == b'/').chain(rel.split(|&c| c == b'/')) {
-        match comp {
-            b"" | b"." => {}
-            b".." => {
-                // drop the last component (never the leading '/')
-                let cut = out[start..]
-                    .iter()
-                    .rposition(|&c| c == b'/')
-                    .map_or(start + 1, |p| (start + p).max(start + 1));
-                out.truncate(cut);
-                if out.len() > start + 1 {
-                    // remove the separator left behind
-                    if out.last() == Some(&b'/') {
-                        out.pop();
+    let parts = if name.first() == Some(&b'/') {
+        [name, &b""[..]]
+    } else {
+        [base, name]
+    };
+    for part in parts {
+        for comp in part.split(|&c| c == b'/') {
+            match comp {
+                b"" | b"." => {}
+                b".." => {
+                    let cut = out[start..]
+                        .iter()
+                        .rposition(|&c| c == b'/')
+                        .map_or(start, |p| start + p);
+                    out.truncate(cut);
+                }
+                _ => {
+                    if absolute || out.len() > start {
+                        out.push(b'/');
                     }
+                    out.extend_from_slice(comp);
                 }
-            }
-            c => {
-                if out.len() > start + 1 {
-                    out.push(b'/');
-                }
-                out.extend_from_slice(c);
             }
         }
+    }
+    if absolute && out.len() == start {
+        out.push(b'/');
     }
 }
 
@@ -1042,6 +1048,22 @@ mod tests {
         assert_eq!(arg(3, &[&3i64.to_le_bytes()], 0), "<f>/etc/ld.so.cache");
         // Control characters in an fd name are dropped, as sysdig does.
         assert_eq!(arg(3, &[&11i64.to_le_bytes()], 0), "<u>/run/x.sock");
+    }
+
+    #[test]
+    fn joins_and_normalises_paths() {
+        let j = |base: &str, name: &str| {
+            let mut v = Vec::new();
+            write_joined_path(&mut v, base.as_bytes(), name.as_bytes());
+            String::from_utf8(v).unwrap()
+        };
+        assert_eq!(j("/home/u/", "a.txt"), "/home/u/a.txt");
+        assert_eq!(j("/home/u/", "/etc//passwd"), "/etc/passwd");
+        assert_eq!(j("/home/u/", "../x/./y"), "/home/x/y");
+        assert_eq!(j("/", "../../.."), "/");
+        assert_eq!(j("/a/", "b/"), "/a/b");
+        assert_eq!(j("", "rel/x"), "rel/x");
+        assert_eq!(j("/", "."), "/");
     }
 
     #[test]

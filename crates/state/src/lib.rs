@@ -37,7 +37,6 @@
 
 mod fd;
 mod param;
-mod path;
 mod state;
 mod thread;
 

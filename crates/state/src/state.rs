@@ -10,8 +10,8 @@ use rustc_hash::FxHashMap;
 
 use crate::fd::{l4, server_name, Endpoints, Fd, FdTable, FdType, Role};
 use crate::param::{self, SockAddr, Tuple};
-use crate::path::join_into;
 use crate::thread::{clone_flags as cl, Thread};
+use osprey_event::render::write_joined_path;
 
 /// A user-table entry (`user.*`).
 pub type User = UserInfo;
@@ -857,7 +857,7 @@ impl State {
             _ => Arc::from(self.cwd(t)),
         };
         self.scratch.clear();
-        join_into(&mut self.scratch, &base, name);
+        write_joined_path(&mut self.scratch, &base, name);
         let entry = Fd {
             ty: if flags & O_DIRECTORY != 0 {
                 FdType::Directory
@@ -1167,7 +1167,7 @@ impl State {
         self.scratch.clear();
         if relative_to_cwd {
             let base = t.cwd.clone();
-            join_into(&mut self.scratch, &base, dir);
+            write_joined_path(&mut self.scratch, &base, dir);
         } else {
             self.scratch.extend_from_slice(dir);
         }

@@ -1,22 +1,7 @@
 //! Command-line arguments of `osprey`, spelled the way sysdig spells them.
 
 use clap::Parser;
-
-/// How `%evt.outputtime` is rendered (`-t`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TimeMode {
-    /// `h`: local wall-clock time with nanoseconds.
-    #[default]
-    Human,
-    /// `a`: seconds since the epoch, then the nanoseconds (not zero-padded, as sysdig does).
-    Absolute,
-    /// `r`: time since the first event of the capture.
-    Relative,
-    /// `d`: the thread's last measured latency.
-    Delta,
-    /// `D`: time since the previous printed event.
-    DeltaPrinted,
-}
+use osprey_filter::fields::syscall::TimeMode;
 
 /// Inspect system calls, live or from capture files, like sysdig.
 ///

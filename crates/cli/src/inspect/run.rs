@@ -8,7 +8,7 @@ use osprey_event::table::category;
 use osprey_event::EventRef;
 use osprey_filter::fields::catalog::SyscallCatalog;
 use osprey_filter::fields::listing;
-use osprey_filter::fields::syscall::{Env, EventCtx, TimeMode};
+use osprey_filter::fields::syscall::{Env, EventCtx};
 use osprey_filter::format::Format;
 use osprey_filter::{Filter, Values};
 use osprey_state::State;
@@ -88,13 +88,7 @@ pub fn run(a: &Args) -> Result<()> {
         listing::list_events(&mut out)?;
         return Ok(out.flush()?);
     }
-    let time_mode = match a.time_mode().map_err(usage)? {
-        super::args::TimeMode::Human => TimeMode::Human,
-        super::args::TimeMode::Absolute => TimeMode::Absolute,
-        super::args::TimeMode::Relative => TimeMode::Relative,
-        super::args::TimeMode::Delta => TimeMode::Delta,
-        super::args::TimeMode::DeltaPrinted => TimeMode::DeltaPrinted,
-    };
+    let time_mode = a.time_mode().map_err(usage)?;
     let fmt_text = match a.print.as_deref() {
         None => DEFAULT_FORMAT,
         Some("c" | "container") => CONTAINER_FORMAT,
@@ -136,7 +130,6 @@ pub fn run(a: &Args) -> Result<()> {
     let mut summary = a.summary.then(Summary::new);
     let mut lines = Vec::with_capacity(BATCH + 4096);
     let mut scratch = Values::new();
-    let mut matched: u64 = 0;
     let started = std::time::Instant::now();
     let mut counted: u64 = 0;
     let mut total: u64 = 0;
@@ -241,7 +234,6 @@ pub fn run(a: &Args) -> Result<()> {
                 num,
                 env: &env,
             };
-            matched += 1;
             // -n counts internal events too, but not the container records that
             // open a capture.
             if !leading_meta {
