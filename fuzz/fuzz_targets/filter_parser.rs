@@ -1,5 +1,7 @@
-//! Fuzzes the filter parser: any input must parse or fail cleanly, and a parsed
-//! tree must print and report error columns without panicking.
+//! Fuzzes the filter parser and compiler: any input must parse or fail cleanly,
+//! a parsed tree must print, errors must report their columns, and compiling
+//! against the syscall field catalogue (literal parsing, regexes, sets) must
+//! succeed or fail without panicking.
 
 #![no_main]
 
@@ -12,6 +14,12 @@ fuzz_target!(|data: &[u8]| {
     match osprey_filter::parse(src) {
         Ok(ast) => {
             let _ = ast.to_string();
+            if let Err(e) = osprey_filter::Filter::compile(
+                src,
+                &osprey_filter::fields::catalog::SyscallCatalog,
+            ) {
+                let _ = e.display_with_caret(src);
+            }
         }
         Err(e) => {
             let _ = e.display_with_caret(src);

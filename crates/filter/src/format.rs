@@ -27,6 +27,14 @@ pub enum FormatError {
         /// 1-based column of the `%`.
         column: usize,
     },
+    /// A `%NN` width larger than [`MAX_WIDTH`].
+    #[error("field width {width} is too large (at most {MAX_WIDTH}) (at column {column})")]
+    BadWidth {
+        /// The width as written.
+        width: String,
+        /// 1-based column of the `%`.
+        column: usize,
+    },
     /// A known field with a bad argument.
     #[error("{message} (at column {column})")]
     BadField {
@@ -36,6 +44,10 @@ pub enum FormatError {
         column: usize,
     },
 }
+
+/// The widest `%NNfield` accepted: a wider column is a typo, and would make
+/// every line that large.
+pub const MAX_WIDTH: usize = 4096;
 
 /// One field slot of a format.
 #[derive(Debug, Clone)]
@@ -125,7 +137,15 @@ impl Format {
                         i += 1;
                     }
                     let width = if i > wstart {
-                        src[wstart..i].parse().ok()
+                        match src[wstart..i].parse::<usize>() {
+                            Ok(w) if w <= MAX_WIDTH => Some(w),
+                            _ => {
+                                return Err(FormatError::BadWidth {
+                                    width: src[wstart..i].to_string(),
+                                    column,
+                                })
+                            }
+                        }
                     } else {
                         None
                     };
@@ -579,6 +599,20 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"{"evt.num":146,"evt.time":1470327477881788861,"fd.name":null,"proc.name":"cat"}"#
         );
+    }
+
+    #[test]
+    fn huge_widths_are_errors() {
+        // Found by the format fuzzer: this width used to pad lines to 300 GB.
+        assert!(matches!(
+            Format::parse("%299999999999proc.name", &Cat),
+            Err(FormatError::BadWidth { column: 1, .. })
+        ));
+        assert!(matches!(
+            Format::parse("x %99999999999999999999999proc.name", &Cat),
+            Err(FormatError::BadWidth { column: 3, .. })
+        ));
+        assert!(Format::parse("%4096proc.name", &Cat).is_ok());
     }
 
     #[test]
