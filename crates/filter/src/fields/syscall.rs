@@ -455,7 +455,9 @@ impl<'a> EventCtx<'a> {
             let entry = fds.get(fdnum);
             match what {
                 FieldId::FdlistNums => out.push(Value::Int(fdnum)),
+                // An fd without a name shows as <NA> in the list.
                 FieldId::FdlistNames => match entry {
+                    Some(f) if f.name.is_empty() => out.push_bytes(b"<NA>"),
                     Some(f) => out.push_bytes(&f.name),
                     None => continue,
                 },
