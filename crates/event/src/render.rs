@@ -753,6 +753,13 @@ fn write_value(
             return Some(mid);
         }
         T::Ipv4Addr => write_ipv4(out, le::<4>(b).unwrap_or_default()),
+        T::Ipv6Addr => write_ipv6(out, le::<16>(b).unwrap_or_default()),
+        // An address of either family, told apart by its length.
+        T::IpAddr => match b.len() {
+            4 => write_ipv4(out, le::<4>(b).unwrap_or_default()),
+            16 => write_ipv6(out, le::<16>(b).unwrap_or_default()),
+            _ => {}
+        },
         T::CharBuf => out.extend_from_slice(cstr(b)),
         T::FsPath | T::FsRelPath => {
             let path = cstr(b);
@@ -831,7 +838,8 @@ fn write_value(
             }
             return None;
         }
-        T::None | T::Ipv4Net | T::Ipv6Addr | T::Ipv6Net | T::IpAddr | T::IpNet => {}
+        // Filter-field types: no event parameter has them.
+        T::None | T::Ipv4Net | T::Ipv6Net | T::IpNet => {}
     }
     None
 }
@@ -1064,6 +1072,20 @@ mod tests {
         assert_eq!(j("/a/", "b/"), "/a/b");
         assert_eq!(j("", "rel/x"), "rel/x");
         assert_eq!(j("/", "."), "/");
+    }
+
+    #[test]
+    fn ipv6_address_params() {
+        // task_file_socket_inet6 (442): local_ip (param 3) is an IPV6ADDR.
+        let mut ip = [0u8; 16];
+        ip[15] = 1;
+        let params: [&[u8]; 4] = [
+            &3i32.to_le_bytes(),
+            &1u16.to_le_bytes(),
+            &6u16.to_le_bytes(),
+            &ip,
+        ];
+        assert_eq!(arg(442, &params, 3), "::1");
     }
 
     #[test]
