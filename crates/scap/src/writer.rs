@@ -272,40 +272,30 @@ fn end_entry(b: &mut [u8], start: usize) {
 
 fn put_interface(b: &mut Vec<u8>, i: &InterfaceInfo) {
     let start = begin_entry(b);
-    match i {
+    let (kind, name, addrs, linkspeed): (u16, &[u8], [&[u8]; 3], u64) = match i {
         InterfaceInfo::V4 {
             name,
             addr,
             netmask,
             bcast,
             linkspeed,
-        } => {
-            b.extend_from_slice(&1u16.to_le_bytes());
-            let n = name.len().min(1023);
-            b.extend_from_slice(&(n as u16).to_le_bytes());
-            b.extend_from_slice(addr);
-            b.extend_from_slice(netmask);
-            b.extend_from_slice(bcast);
-            b.extend_from_slice(&linkspeed.to_le_bytes());
-            b.extend_from_slice(&name[..n]);
-        }
+        } => (1, name, [addr, netmask, bcast], *linkspeed),
         InterfaceInfo::V6 {
             name,
             addr,
             netmask,
             bcast,
             linkspeed,
-        } => {
-            b.extend_from_slice(&2u16.to_le_bytes());
-            let n = name.len().min(1023);
-            b.extend_from_slice(&(n as u16).to_le_bytes());
-            b.extend_from_slice(addr);
-            b.extend_from_slice(netmask);
-            b.extend_from_slice(bcast);
-            b.extend_from_slice(&linkspeed.to_le_bytes());
-            b.extend_from_slice(&name[..n]);
-        }
+        } => (2, name, [addr, netmask, bcast], *linkspeed),
+    };
+    b.extend_from_slice(&kind.to_le_bytes());
+    let n = name.len().min(1023);
+    b.extend_from_slice(&u16::try_from(n).unwrap_or(1023).to_le_bytes());
+    for a in addrs {
+        b.extend_from_slice(a);
     }
+    b.extend_from_slice(&linkspeed.to_le_bytes());
+    b.extend_from_slice(&name[..n]);
     // IL_V2 entry lengths exclude the length field itself.
     let len = u32::try_from(b.len() - start - 4).unwrap_or(u32::MAX);
     b[start..start + 4].copy_from_slice(&len.to_le_bytes());

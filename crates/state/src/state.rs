@@ -320,41 +320,13 @@ impl State {
                 sport,
                 dip,
                 dport,
-            } => {
-                if *sip != [0; 4] && *dip != [0; 4] {
-                    return;
-                }
-                let (known, missing) = if *sip == [0; 4] {
-                    (dip, sip)
-                } else {
-                    (sip, dip)
-                };
-                let new = self.infer_v4(*known);
-                if new == *known && sport == dport {
-                    return;
-                }
-                *missing = new;
-            }
+            } => fill_unspecified(sip, *sport, dip, *dport, |a| self.infer_v4(a)),
             Tuple::V6 {
                 sip,
                 sport,
                 dip,
                 dport,
-            } => {
-                if *sip != [0; 16] && *dip != [0; 16] {
-                    return;
-                }
-                let (known, missing) = if *sip == [0; 16] {
-                    (dip, sip)
-                } else {
-                    (sip, dip)
-                };
-                let new = self.infer_v6(*known);
-                if new == *known && sport == dport {
-                    return;
-                }
-                *missing = new;
-            }
+            } => fill_unspecified(sip, *sport, dip, *dport, |a| self.infer_v6(a)),
             Tuple::Unix { .. } => {}
         }
     }
@@ -1562,6 +1534,31 @@ fn guess_port(t: &Tuple<'_>) -> u16 {
 }
 
 /// The value of the first `"id":"..."` member of a container JSON document.
+/// Replaces the unspecified (all-zero) address of a tuple with the local address
+/// `infer` gives for the other end, unless that changes nothing (a tuple of one
+/// address talking to itself keeps its zero).
+fn fill_unspecified<const N: usize>(
+    sip: &mut [u8; N],
+    sport: u16,
+    dip: &mut [u8; N],
+    dport: u16,
+    infer: impl Fn([u8; N]) -> [u8; N],
+) {
+    if *sip != [0; N] && *dip != [0; N] {
+        return;
+    }
+    let (known, missing) = if *sip == [0; N] {
+        (dip, sip)
+    } else {
+        (sip, dip)
+    };
+    let new = infer(*known);
+    if new == *known && sport == dport {
+        return;
+    }
+    *missing = new;
+}
+
 fn json_id(json: &[u8]) -> &[u8] {
     json_str(json, b"\"id\":\"").unwrap_or_default()
 }
