@@ -1,0 +1,1 @@
+//! The eBPF driver (being built).

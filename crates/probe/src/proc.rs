@@ -1,0 +1,1 @@
+//! The /proc bootstrap (being built).
