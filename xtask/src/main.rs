@@ -3,6 +3,10 @@
 //! - `codegen`: regenerate `crates/event/src/table/generated.rs` from
 //!   `../shared/specs/scap-event-table.tsv` (the upstream event table dump).
 //!   The generated file is committed, so a normal build never needs `../shared`.
+//! - `bpf`: rebuild `crates/probe/bpf/osprey.bpf.o` (committed, embedded by
+//!   osprey-probe) from `osprey.bpf.c` with clang and `llvm-strip -g`; run it
+//!   after editing the BPF C and commit the object. The test
+//!   `crates/probe/tests/driver_object.rs` checks the two agree.
 //! - `check-deps`: fail when a workspace crate depends on a crate of its own or a
 //!   higher layer (the one-way rule of STYLE.md).
 
@@ -16,8 +20,50 @@ fn main() -> Result<()> {
     match cmd.as_str() {
         "codegen" => codegen(&root),
         "check-deps" => check_deps(&root),
-        _ => bail!("usage: cargo xtask codegen | check-deps"),
+        "bpf" => bpf(&root),
+        _ => bail!("usage: cargo xtask codegen | bpf | check-deps"),
     }
+}
+
+/// Compiles the BPF C into the committed object. The commands run inside
+/// `crates/probe/bpf` with relative source paths, because the BTF line info
+/// records the source path and the result must not depend on the checkout's
+/// location (`crates/probe/tests/driver_object.rs` repeats them exactly).
+fn bpf(root: &Path) -> Result<()> {
+    let dir = root.join("crates/probe/bpf");
+    let unstripped = dir.join("osprey.bpf.unstripped.o");
+    let run = |cmd: &mut std::process::Command| -> Result<()> {
+        let status = cmd
+            .current_dir(&dir)
+            .status()
+            .with_context(|| format!("running {cmd:?} (install clang and llvm)"))?;
+        if !status.success() {
+            bail!("{cmd:?} failed: {status}");
+        }
+        Ok(())
+    };
+    run(std::process::Command::new("clang")
+        .args([
+            "-O2",
+            "-g",
+            "-target",
+            "bpf",
+            "-D__TARGET_ARCH_x86",
+            "-I.",
+            "-c",
+        ])
+        .arg("osprey.bpf.c")
+        .arg("-o")
+        .arg(&unstripped))?;
+    let stripped = run(std::process::Command::new("llvm-strip")
+        .arg("-g")
+        .arg(&unstripped)
+        .arg("-o")
+        .arg(dir.join("osprey.bpf.o")));
+    std::fs::remove_file(&unstripped).context("removing the unstripped object")?;
+    stripped?;
+    println!("wrote {}", dir.join("osprey.bpf.o").display());
+    Ok(())
 }
 
 fn workspace_root() -> PathBuf {
