@@ -34,16 +34,23 @@ pub struct ScanOptions {
     /// Root of the host's file system: `/proc`, `/sys` and `/etc` are read
     /// below it (sysdig's `HOST_ROOT`, for running inside a container).
     pub host_root: PathBuf,
+    /// Record fds only with the kinds sysdig 0.29.3 can read: bpf, userfaultfd,
+    /// io_uring and pidfd fds become `Unsupported` and memfds plain files
+    /// (`FileV2`), as that version's scan wrote them. Without this, a capture
+    /// file holding any of those kinds is rejected whole by sysdig 0.29.3
+    /// ("wrong fd type").
+    pub legacy_fd_kinds: bool,
 }
 
 impl Default for ScanOptions {
-    /// Users on, environment capped, nothing excluded, host root `/`.
+    /// Users on, environment capped, nothing excluded, host root `/`, current fd kinds.
     fn default() -> Self {
         ScanOptions {
             users: true,
             large_environment: false,
             exclude_pids: Vec::new(),
             host_root: PathBuf::from("/"),
+            legacy_fd_kinds: false,
         }
     }
 }

@@ -30,9 +30,19 @@ pub(super) struct FdScanner {
     sockets: HashMap<u64, HashMap<u64, SockEntry>>,
     /// Mount id → device number.
     devs: HashMap<u64, u32>,
+    /// Only the fd kinds sysdig 0.29.3 reads.
+    legacy: bool,
 }
 
 impl FdScanner {
+    /// A scanner; `legacy` restricts fd kinds to those sysdig 0.29.3 reads.
+    pub(super) fn new(legacy: bool) -> Self {
+        FdScanner {
+            legacy,
+            ..FdScanner::default()
+        }
+    }
+
     /// The open fds of the process whose `/proc` directory is `pdir`, in fd
     /// order; fds that close during the scan or cannot be read are left out.
     pub(super) fn scan(&mut self, pdir: &Path) -> Vec<FdInfo> {
@@ -64,7 +74,7 @@ impl FdScanner {
                     info.kind = FdKind::Fifo;
                     info.name = link;
                 }
-                S_IFREG | S_IFCHR | S_IFBLK if link.starts_with(b"/memfd:") => {
+                S_IFREG | S_IFCHR | S_IFBLK if is_memfd(&link, self.legacy) => {
                     info.kind = FdKind::Memfd;
                     info.name = link;
                 }
@@ -102,7 +112,7 @@ impl FdScanner {
                     info.addr = sock.addr.clone();
                     info.name = sock.name.clone();
                 }
-                _ => info.kind = parse::anon_kind(&link),
+                _ => info.kind = anon_kind(&link, self.legacy),
             }
             out.push(info);
         }
@@ -127,6 +137,20 @@ impl FdScanner {
             .entry(ns)
             .or_insert_with(|| socket_tables(&pdir.join("net")))
             .get(&ino)
+    }
+}
+
+/// Whether a file fd is recorded as a memfd (never in legacy mode).
+fn is_memfd(link: &[u8], legacy: bool) -> bool {
+    !legacy && link.starts_with(b"/memfd:")
+}
+
+/// The kind of an anonymous-inode fd; in legacy mode, kinds newer than
+/// `FileV2` read as `Unsupported`.
+fn anon_kind(link: &[u8], legacy: bool) -> FdKind {
+    match parse::anon_kind(link) {
+        k if legacy && k as u8 > FdKind::FileV2 as u8 => FdKind::Unsupported,
+        k => k,
     }
 }
 
@@ -173,5 +197,32 @@ mod tests {
         assert_eq!(me.kind, FdKind::FileV2);
         assert_eq!(me.open_flags & 3, parse::ppm::RDWR);
         assert_eq!(me.addr, FdAddr::None);
+    }
+
+    #[test]
+    fn legacy_kinds_and_broken_entries() {
+        // A fake process directory: fd links into nowhere are skipped, links to
+        // real files are read, anonymous inodes classify by name.
+        use std::os::unix::fs::symlink;
+        let d = tempfile::tempdir().expect("dir");
+        let fd = d.path().join("fd");
+        std::fs::create_dir(&fd).expect("fd dir");
+        let target = d.path().join("anon_inode:[pidfd]");
+        std::fs::write(&target, b"").expect("target");
+        symlink(&target, fd.join("3")).expect("link");
+        symlink(d.path().join("missing"), fd.join("4")).expect("dangling");
+        symlink(&target, fd.join("junk")).expect("junk name");
+        for (legacy, kind) in [(false, FdKind::FileV2), (true, FdKind::FileV2)] {
+            let fds = FdScanner::new(legacy).scan(d.path());
+            assert_eq!(fds.len(), 1);
+            assert_eq!((fds[0].fd, fds[0].kind), (3, kind));
+            assert_eq!(fds[0].open_flags, 0, "no fdinfo");
+        }
+        assert_eq!(anon_kind(b"anon_inode:[pidfd]", false), FdKind::PidFd);
+        assert_eq!(anon_kind(b"anon_inode:[pidfd]", true), FdKind::Unsupported);
+        assert_eq!(anon_kind(b"anon_inode:bpf-prog", true), FdKind::Unsupported);
+        assert_eq!(anon_kind(b"anon_inode:[eventfd]", true), FdKind::Event);
+        assert!(is_memfd(b"/memfd:x (deleted)", false));
+        assert!(!is_memfd(b"/memfd:x (deleted)", true));
     }
 }

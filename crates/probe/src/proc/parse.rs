@@ -156,7 +156,8 @@ pub(super) fn cgroups(text: &[u8], v2_controllers: &[Vec<u8>], cap: usize) -> Ve
     };
     for line in lines(text) {
         let mut parts = line.splitn(3, |&c| c == b':');
-        let (Some(_id), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(_id), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
             continue;
         };
         if ctrls.is_empty() {
@@ -258,7 +259,10 @@ pub(super) fn mountinfo(text: &[u8]) -> impl Iterator<Item = (u64, u32)> + '_ {
         let id = num(w.next()?, 10)?;
         let mm = w.nth(1)?;
         let colon = mm.iter().position(|&c| c == b':')?;
-        Some((id, makedev(num(&mm[..colon], 10)?, num(&mm[colon + 1..], 10)?)))
+        Some((
+            id,
+            makedev(num(&mm[..colon], 10)?, num(&mm[colon + 1..], 10)?),
+        ))
     })
 }
 
@@ -315,33 +319,67 @@ pub(super) fn inet_table<const N: usize>(
             continue;
         };
         let server = dip.iter().all(|&b| b == 0);
-        let (kind, addr) = match (N, <[u8; 4]>::try_from(&sip[..]), <[u8; 4]>::try_from(&dip[..])) {
+        let (kind, addr) = match (
+            N,
+            <[u8; 4]>::try_from(&sip[..]),
+            <[u8; 4]>::try_from(&dip[..]),
+        ) {
             (4, Ok(ip), _) if server => (
                 FdKind::Ipv4ServSock,
-                FdAddr::Ipv4Server { ip, port: sport, l4proto },
+                FdAddr::Ipv4Server {
+                    ip,
+                    port: sport,
+                    l4proto,
+                },
             ),
             (4, Ok(sip), Ok(dip)) => (
                 FdKind::Ipv4Sock,
-                FdAddr::Ipv4 { sip, dip, sport, dport, l4proto },
+                FdAddr::Ipv4 {
+                    sip,
+                    dip,
+                    sport,
+                    dport,
+                    l4proto,
+                },
             ),
             _ => {
-                let (Ok(sip), Ok(dip)) = (<[u8; 16]>::try_from(&sip[..]), <[u8; 16]>::try_from(&dip[..])) else {
+                let (Ok(sip), Ok(dip)) = (
+                    <[u8; 16]>::try_from(&sip[..]),
+                    <[u8; 16]>::try_from(&dip[..]),
+                ) else {
                     continue;
                 };
                 if server {
                     (
                         FdKind::Ipv6ServSock,
-                        FdAddr::Ipv6Server { ip: sip, port: sport, l4proto },
+                        FdAddr::Ipv6Server {
+                            ip: sip,
+                            port: sport,
+                            l4proto,
+                        },
                     )
                 } else {
                     (
                         FdKind::Ipv6Sock,
-                        FdAddr::Ipv6 { sip, dip, sport, dport, l4proto },
+                        FdAddr::Ipv6 {
+                            sip,
+                            dip,
+                            sport,
+                            dport,
+                            l4proto,
+                        },
                     )
                 }
             }
         };
-        out.insert(ino, SockEntry { kind, addr, name: Vec::new() });
+        out.insert(
+            ino,
+            SockEntry {
+                kind,
+                addr,
+                name: Vec::new(),
+            },
+        );
     }
 }
 
@@ -349,7 +387,10 @@ pub(super) fn inet_table<const N: usize>(
 fn next_field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     let start = rest.iter().position(|c| !c.is_ascii_whitespace())?;
     let tail = &rest[start..];
-    let end = tail.iter().position(u8::is_ascii_whitespace).unwrap_or(tail.len());
+    let end = tail
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(tail.len());
     *rest = &tail[end..];
     Some(&tail[..end])
 }
@@ -359,7 +400,9 @@ fn next_field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
 pub(super) fn unix_table(text: &[u8], max_name: usize, out: &mut HashMap<u64, SockEntry>) {
     for line in lines(text).skip(1) {
         let mut rest = line;
-        let Some(num_f) = next_field(&mut rest) else { continue };
+        let Some(num_f) = next_field(&mut rest) else {
+            continue;
+        };
         let source = num(num_f.strip_suffix(b":").unwrap_or(num_f), 16).unwrap_or(0);
         let mut ino = None;
         // RefCount, Protocol, Flags, Type, St, then Inode.
@@ -542,8 +585,17 @@ VmSwap:\t 0 kB\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0
         assert_eq!((s.euid, s.egid), (1001, 6));
         assert_eq!((s.vtid, s.vpid, s.pgid), (Some(4), Some(3), Some((40, 1))));
         assert_eq!((s.vmsize_kb, s.vmrss_kb, s.vmswap_kb), (1024, 12, 0));
-        assert_eq!((s.cap_inh, s.cap_prm, s.cap_eff), (0, 0x1ff_ffff_ffff, 0x1ff_ffff_ffff));
-        assert_eq!(status(b"garbage\n::::\nUid:\n\xff:\xff"), Status { euid: u32::MAX, ..Status::default() });
+        assert_eq!(
+            (s.cap_inh, s.cap_prm, s.cap_eff),
+            (0, 0x1ff_ffff_ffff, 0x1ff_ffff_ffff)
+        );
+        assert_eq!(
+            status(b"garbage\n::::\nUid:\n\xff:\xff"),
+            Status {
+                euid: u32::MAX,
+                ..Status::default()
+            }
+        );
     }
 
     #[test]
@@ -551,7 +603,13 @@ VmSwap:\t 0 kB\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0
         let t = b"42 (a) b) (c) S 1 40 41 34816 40 4194304 100 0 7 0 1 2 0 0 20 0 1 0";
         assert_eq!(
             stat(t),
-            Some(Stat { pgrp: 40, session: 41, tty: 34816, minflt: 100, majflt: 7 })
+            Some(Stat {
+                pgrp: 40,
+                session: 41,
+                tty: 34816,
+                minflt: 100,
+                majflt: 7
+            })
         );
         assert_eq!(stat(b"1 (x) S 1 2"), None);
         assert_eq!(stat(b"no paren"), None);
@@ -562,7 +620,10 @@ VmSwap:\t 0 kB\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0
         let l = b"Limit                     Soft Limit           Hard Limit           Units     \n\
 Max open files            1024                 524288               files     \n";
         assert_eq!(fd_limit(l), Some(1024));
-        assert_eq!(fd_limit(b"Max open files  unlimited unlimited files\n"), Some(u64::MAX));
+        assert_eq!(
+            fd_limit(b"Max open files  unlimited unlimited files\n"),
+            Some(u64::MAX)
+        );
         let c = b"12:cpu,cpuacct:/a:b\n1:name=systemd:/init.scope\n0::/user.slice\nbad\n";
         let v2 = vec![b"memory".to_vec(), b"pids".to_vec()];
         assert_eq!(
@@ -592,15 +653,29 @@ Max open files            1024                 524288               files     \n
         let mut m = HashMap::new();
         inet_table::<4>(tcp, L4_TCP, &mut m);
         assert_eq!(m.len(), 2);
-        let lo = if cfg!(target_endian = "little") { [127, 0, 0, 1] } else { [1, 0, 0, 127] };
+        let lo = if cfg!(target_endian = "little") {
+            [127, 0, 0, 1]
+        } else {
+            [1, 0, 0, 127]
+        };
         assert_eq!(
             m[&1234].addr,
-            FdAddr::Ipv4Server { ip: lo, port: 8080, l4proto: L4_TCP }
+            FdAddr::Ipv4Server {
+                ip: lo,
+                port: 8080,
+                l4proto: L4_TCP
+            }
         );
         assert_eq!(m[&1234].kind, FdKind::Ipv4ServSock);
         assert_eq!(
             m[&1235].addr,
-            FdAddr::Ipv4 { sip: lo, dip: lo, sport: 8080, dport: 50000, l4proto: L4_TCP }
+            FdAddr::Ipv4 {
+                sip: lo,
+                dip: lo,
+                sport: 8080,
+                dport: 50000,
+                l4proto: L4_TCP
+            }
         );
         let tcp6 = b"header\n   0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 77 1 0\n";
         let mut m6 = HashMap::new();
@@ -610,7 +685,11 @@ Max open files            1024                 524288               files     \n
         assert_eq!(m6[&77].kind, FdKind::Ipv6ServSock);
         assert_eq!(
             m6[&77].addr,
-            FdAddr::Ipv6Server { ip: one, port: 22, l4proto: L4_TCP }
+            FdAddr::Ipv6Server {
+                ip: one,
+                port: 22,
+                l4proto: L4_TCP
+            }
         );
     }
 
@@ -623,7 +702,13 @@ x\n";
         let mut m = HashMap::new();
         unix_table(u, 1023, &mut m);
         assert_eq!(m[&5555].name, b"/run/a b.sock");
-        assert_eq!(m[&5555].addr, FdAddr::Unix { source: 0xffff8880, dest: 0 });
+        assert_eq!(
+            m[&5555].addr,
+            FdAddr::Unix {
+                source: 0xffff8880,
+                dest: 0
+            }
+        );
         assert_eq!(m[&5556].name, b"");
         assert_eq!(m.len(), 2);
         let n = b"sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode\n\
@@ -659,7 +744,10 @@ ffff 0 1 00000000 0 0 0 2 0 13\n";
         let p = b"root:x:0:0:root:/root:/bin/bash\n#c:x:1:1:::\nbad\nnobody:x:65534:65534:n:/nonexistent:/usr/sbin/nologin\n";
         let u = passwd(p);
         assert_eq!(u.len(), 2);
-        assert_eq!((u[0].uid, &u[0].name[..], &u[0].shell[..]), (0, &b"root"[..], &b"/bin/bash"[..]));
+        assert_eq!(
+            (u[0].uid, &u[0].name[..], &u[0].shell[..]),
+            (0, &b"root"[..], &b"/bin/bash"[..])
+        );
         let g = group(b"root:x:0:\nadm:x:4:syslog,me\nx:y\n");
         assert_eq!(g.iter().map(|g| g.gid).collect::<Vec<_>>(), vec![0, 4]);
     }

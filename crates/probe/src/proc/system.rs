@@ -22,7 +22,8 @@ pub(super) fn machine(host_root: &Path) -> MachineInfo {
         memory_size_bytes: parse::meminfo_bytes(&read("proc/meminfo"), b"MemTotal").unwrap_or(0),
         max_pid: parse::num(&read("proc/sys/kernel/pid_max"), 10).unwrap_or(0),
         hostname,
-        boot_ts_epoch: parse::btime(&read("proc/stat")).map_or(0, |s| s.saturating_mul(1_000_000_000)),
+        boot_ts_epoch: parse::btime(&read("proc/stat"))
+            .map_or(0, |s| s.saturating_mul(1_000_000_000)),
         flags: 0,
     }
 }

@@ -48,7 +48,7 @@ pub(super) fn scan_all(proc_root: &Path, opts: &ScanOptions) -> Result<Vec<ProcI
             .collect(),
     };
     let excluded = |id: u64| i64::try_from(id).is_ok_and(|id| opts.exclude_pids.contains(&id));
-    let mut fds = FdScanner::default();
+    let mut fds = FdScanner::new(opts.legacy_fd_kinds);
     let mut out = Vec::new();
     for pid in pids {
         if excluded(pid) {
@@ -161,8 +161,12 @@ fn read_thread(dir: &Path, tid: u64, ctx: &Ctx<'_>) -> Option<ProcInfo> {
         cap_permitted: status.cap_prm,
         cap_effective: status.cap_eff,
         exe_ino: exe_meta.as_ref().map_or(0, MetadataExt::ino),
-        exe_ino_ctime: exe_meta.as_ref().map_or(0, |m| ts(m.ctime(), m.ctime_nsec())),
-        exe_ino_mtime: exe_meta.as_ref().map_or(0, |m| ts(m.mtime(), m.mtime_nsec())),
+        exe_ino_ctime: exe_meta
+            .as_ref()
+            .map_or(0, |m| ts(m.ctime(), m.ctime_nsec())),
+        exe_ino_mtime: exe_meta
+            .as_ref()
+            .map_or(0, |m| ts(m.mtime(), m.mtime_nsec())),
         exe_from_memfd: exepath.starts_with(b"/memfd:"),
         exepath,
         ..ProcInfo::default()
@@ -199,10 +203,19 @@ mod tests {
 
     #[test]
     fn cmdline_split() {
-        assert_eq!(split_cmdline(b"sleep\x005\0"), (b"sleep".to_vec(), b"5\0".to_vec()));
-        assert_eq!(split_cmdline(b"a\0b\0\0c\0"), (b"a".to_vec(), b"b\0\0c\0".to_vec()));
+        assert_eq!(
+            split_cmdline(b"sleep\x005\0"),
+            (b"sleep".to_vec(), b"5\0".to_vec())
+        );
+        assert_eq!(
+            split_cmdline(b"a\0b\0\0c\0"),
+            (b"a".to_vec(), b"b\0\0c\0".to_vec())
+        );
         assert_eq!(split_cmdline(b"sleep\0"), (b"sleep".to_vec(), Vec::new()));
-        assert_eq!(split_cmdline(b"set proc title"), (b"set proc title".to_vec(), Vec::new()));
+        assert_eq!(
+            split_cmdline(b"set proc title"),
+            (b"set proc title".to_vec(), Vec::new())
+        );
         assert_eq!(split_cmdline(b"a\0\0"), (b"a".to_vec(), b"\0".to_vec()));
         assert_eq!(split_cmdline(b""), (Vec::new(), Vec::new()));
     }
