@@ -1,8 +1,10 @@
 //! Cost of capture, measured, not asserted: a child pinned to CPU 0 with
 //! `taskset` calls getppid N times, once without capture and once with the
-//! driver attached and this process consuming every event. Run with
-//! `cargo test --release -p osprey-probe --test driver_bench -- --ignored --nocapture`
-//! (root; env OSPREY_BENCH_N sets N, default 5 000 000).
+//! driver attached and this process consuming every event.
+//!
+//! ```text
+//! cargo bench -p osprey-probe --bench getppid      # as root; OSPREY_BENCH_N=N (default 5,000,000)
+//! ```
 
 use osprey_probe::driver::{Config, Driver};
 use std::process::{Command, Stdio};
@@ -18,12 +20,7 @@ fn n() -> u64 {
 }
 
 /// The pinned child: runs the loop and prints its duration in ns.
-#[test]
-#[ignore = "benchmark; run explicitly"]
-fn bench_child() {
-    if std::env::var(ROLE).is_err() {
-        return;
-    }
+fn child_loop() {
     let n = n();
     let start = Instant::now();
     let mut sum = 0u64;
@@ -37,13 +34,6 @@ fn spawn_child() -> std::process::Child {
     Command::new("taskset")
         .args(["-c", "0"])
         .arg(std::env::current_exe().expect("exe"))
-        .args([
-            "--exact",
-            "bench_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
         .env(ROLE, "1")
         .stdout(Stdio::piped())
         .spawn()
@@ -59,9 +49,12 @@ fn child_ns(child: std::process::Child) -> f64 {
         .expect("child printed BENCH_NS")
 }
 
-#[test]
-#[ignore = "benchmark; run explicitly"]
-fn getppid_loop() {
+#[allow(clippy::cast_precision_loss)] // rates for display
+fn main() {
+    if std::env::var(ROLE).is_ok() {
+        child_loop();
+        return;
+    }
     let n = n() as f64;
     let base = child_ns(spawn_child());
     println!(
@@ -72,24 +65,21 @@ fn getppid_loop() {
     let mut driver = match Driver::open(&Config::default()) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("\n*** SKIPPED driver_bench: {e} ***\n");
-            return;
+            eprintln!("getppid bench needs the driver: {e}");
+            std::process::exit(1);
         }
     };
     let mut child = spawn_child();
     let mut events = 0u64;
-    let mut done_at = None;
+    let mut done = false;
     loop {
         match driver.next_event(Duration::from_millis(10)).expect("event") {
             Some(_) => events += 1,
-            None => {
-                if done_at.is_some() {
-                    break;
-                }
-            }
+            None if done => break,
+            None => {}
         }
-        if done_at.is_none() && child.try_wait().expect("try_wait").is_some() {
-            done_at = Some(Instant::now());
+        if !done && child.try_wait().expect("try_wait").is_some() {
+            done = true;
         }
     }
     let ns = child_ns(child);
