@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod run;
+pub mod source;
 pub mod summary;
 
 use clap::Parser;

@@ -531,6 +531,7 @@ impl State {
             Entry::Vacant(e) => e.insert(Thread::unknown(tid)),
         };
         self.cur.thread_known = true;
+        let mut own_fd = false;
         if info.dir == Direction::Enter {
             t.last_type = etype;
             t.last_fd = -1;
@@ -542,6 +543,24 @@ impl State {
             t.enter_ts = ts;
             t.latency = 0;
         } else {
+            // An exit that only creates an fd (open, socket, ...) refers to no
+            // existing fd: its fd is its result, set by the parser. Old captures
+            // got the same from the enter event; exit-only events have none.
+            if flags & ef::CREATES_FD != 0 && flags & ef::USES_FD == 0 {
+                t.last_fd = -1;
+            }
+            // Exit-only events (live capture, current libs) carry the fd
+            // themselves; old captures' exits do not, and use the enter's.
+            if flags & ef::USES_FD != 0 {
+                if let Some(fd) = info
+                    .param_index("fd")
+                    .filter(|&i| i > 0)
+                    .and_then(|i| param::int(ev, i))
+                {
+                    t.last_fd = fd;
+                    own_fd = true;
+                }
+            }
             if t.enter_ts != 0 {
                 t.latency = ts.saturating_sub(t.enter_ts);
             }
@@ -557,7 +576,7 @@ impl State {
         self.fill_fd(flags);
         self.cur.event_fd = self.cur.fd.is_some()
             && flags & ef::USES_FD != 0
-            && (info.dir == Direction::Enter || self.cur.enter_ts.is_some());
+            && (info.dir == Direction::Enter || self.cur.enter_ts.is_some() || own_fd);
     }
 
     /// Second half of [`State::process`], after [`State::begin`] on the same

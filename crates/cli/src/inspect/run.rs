@@ -1,6 +1,7 @@
 //! The inspection loop: source → state → filter → output.
 
 use super::args::Args;
+use super::source::{LiveOptions, Next, Source};
 use super::summary::Summary;
 use anyhow::{Context, Result};
 use osprey_event::render::{BufFormat, RenderOptions};
@@ -13,6 +14,8 @@ use osprey_filter::format::Format;
 use osprey_filter::{Filter, Values};
 use osprey_state::State;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// sysdig's default line.
 const DEFAULT_FORMAT: &str =
@@ -106,11 +109,20 @@ pub fn run(a: &Args) -> Result<()> {
         Some(t) => Some(Filter::compile(t, &catalog).map_err(|e| usage(e.display_with_caret(t)))?),
         None => None,
     };
-    if a.readfile.is_empty() {
-        return Err(usage(
-            "live capture is not available in this build yet; read a capture file with -r FILE",
-        ));
+    // Ctrl-C and SIGTERM end a capture the normal way: -S and the written
+    // file are completed.
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+            .map_err(|e| usage(format!("cannot install the signal handler: {e}")))?;
     }
+    let live = a.readfile.is_empty();
+    let inputs: Vec<Option<&str>> = if live {
+        vec![None]
+    } else {
+        a.readfile.iter().map(|p| Some(p.as_str())).collect()
+    };
     let env = Env {
         render: RenderOptions {
             buf: buffer_format(a)?,
@@ -133,20 +145,31 @@ pub fn run(a: &Args) -> Result<()> {
     let started = std::time::Instant::now();
     let mut counted: u64 = 0;
     let mut total: u64 = 0;
-    'files: for path in &a.readfile {
-        let mut reader =
-            osprey_scap::Reader::open(path).map_err(|e| usage(format!("{path}: {e}")))?;
+    let mut drops = 0;
+    'files: for input in inputs {
+        let mut source = match input {
+            Some(path) => Source::file(path, Arc::clone(&stop)),
+            None => Source::live(
+                LiveOptions {
+                    snaplen: a.snaplen.unwrap_or(80),
+                    users: !a.exclude_users,
+                    for_writing: writer.is_some(),
+                },
+                Arc::clone(&stop),
+            ),
+        }
+        .map_err(usage)?;
         let mut state = State::new();
         if !a.exclude_users {
-            state.load(reader.snapshot());
+            state.load(source.snapshot());
         } else {
-            let mut snap = reader.snapshot().clone();
+            let mut snap = source.snapshot().clone();
             snap.users.clear();
             snap.groups.clear();
             state.load(&snap);
         }
         if let Some(w) = writer.as_mut() {
-            let mut snap = reader.snapshot().clone();
+            let mut snap = source.snapshot().clone();
             if a.exclude_users {
                 snap.users.clear();
                 snap.groups.clear();
@@ -159,14 +182,21 @@ pub fn run(a: &Args) -> Result<()> {
         // container table: sysdig numbers them but never shows them.
         let mut leading_meta = true;
         loop {
-            let ev = match reader.next_event() {
-                Ok(Some(ev)) => ev,
-                Ok(None) => break,
+            let ev = match source.poll() {
+                Ok(Next::Event(ev)) => ev,
+                Ok(Next::Idle) => {
+                    // A pause in a live capture: show what is waiting.
+                    out.write_all(&lines)?;
+                    out.flush()?;
+                    lines.clear();
+                    continue;
+                }
+                Ok(Next::End) => break,
                 Err(e) => {
                     // Everything read before the damage is printed first.
                     out.write_all(&lines)?;
                     out.flush()?;
-                    return Err(usage(format!("{path}: {e}")));
+                    return Err(usage(e));
                 }
             };
             let etype = ev.etype();
@@ -196,6 +226,7 @@ pub fn run(a: &Args) -> Result<()> {
             env.first_ts.set(first);
             if let Some(max) = a.max_seconds {
                 if ts.saturating_sub(first) > max.saturating_mul(1_000_000_000) {
+                    drops += source.drops();
                     break 'files;
                 }
             }
@@ -239,7 +270,7 @@ pub fn run(a: &Args) -> Result<()> {
             if !leading_meta {
                 counted += 1;
             }
-            let stop = !leading_meta && a.numevents.is_some_and(|n| counted >= n);
+            let limit_reached = !leading_meta && a.numevents.is_some_and(|n| counted >= n);
             if let Some(w) = writer.as_mut() {
                 w.write_event(&ev)?;
             }
@@ -274,10 +305,12 @@ pub fn run(a: &Args) -> Result<()> {
                 }
             }
             env.prev_match_ts.set(ts);
-            if stop {
+            if limit_reached {
+                drops += source.drops();
                 break 'files;
             }
         }
+        drops += source.drops();
     }
     out.write_all(&lines)?;
     if let Some(w) = writer {
@@ -288,13 +321,14 @@ pub fn run(a: &Args) -> Result<()> {
     }
     out.flush()?;
     if a.verbose {
-        // sysdig's -v statistics. Reading a file involves no driver, so its
-        // counters are 0; the rate is over wall time.
+        // sysdig's -v statistics; reading a file involves no driver, so the
+        // driver counters are 0 there. The rate is over wall time.
+        let total_driver = if live { total } else { 0 };
         let secs = started.elapsed().as_secs_f64();
         #[allow(clippy::cast_precision_loss)] // an event rate for display
         let eps = if secs > 0.0 { total as f64 / secs } else { 0.0 };
         eprintln!(
-            "Driver Events:0\nDriver Drops:0\nSuppressed by Comm:0\n\
+            "Driver Events:{total_driver}\nDriver Drops:{drops}\nSuppressed by Comm:0\n\
              Elapsed time: {secs:.3}, Captured Events: {total}, {eps:.2} eps"
         );
     }

@@ -204,14 +204,16 @@ impl<'a> EventCtx<'a> {
     /// accept (`NULL` when empty), otherwise nothing.
     fn unknown_fd_name(&self, out: &mut Vec<u8>) {
         match self.ev.etype() {
-            // open, creat, openat (both versions), openat2 exits.
+            // open, creat, openat (both versions), openat2 exits: the `name`
+            // parameter of the exit, or of its enter in old captures.
             3 | 59 | 103 | 307 | 327 => {
+                fn named<'e>(ev: &EventRef<'e>) -> Option<&'e [u8]> {
+                    let i = ev.info()?.param_index("name")?;
+                    ev.param(i).filter(|b| !b.is_empty())
+                }
                 let enter = self.state.current_enter();
-                let name = self
-                    .ev
-                    .param(1)
-                    .filter(|b| !b.is_empty())
-                    .or_else(|| enter.as_ref().and_then(|e| e.param(0)))
+                let name = named(self.ev)
+                    .or_else(|| enter.as_ref().and_then(named))
                     .unwrap_or_default();
                 out.extend_from_slice(name.strip_suffix(b"\0").unwrap_or(name));
             }

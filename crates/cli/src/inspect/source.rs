@@ -1,0 +1,141 @@
+//! Where events come from: capture files (`-r`), or the running system.
+
+use osprey_event::snapshot::Snapshot;
+use osprey_event::EventRef;
+use osprey_probe::driver::{self, Driver};
+use osprey_probe::proc::{self, ScanOptions};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a live source waits for an event before reporting itself idle.
+const IDLE: Duration = Duration::from_millis(100);
+
+/// What [`Source::poll`] found.
+#[derive(Debug)]
+pub enum Next<'a> {
+    /// An event.
+    Event(EventRef<'a>),
+    /// No event for a moment (live capture): a chance to flush output.
+    Idle,
+    /// The end: the file ended, or the capture was interrupted.
+    End,
+}
+
+/// An event source with the state it reports before its first event.
+#[derive(Debug)]
+pub enum Source {
+    /// A capture file.
+    File {
+        /// The path, for error messages.
+        path: String,
+        /// The reader.
+        reader: osprey_scap::Reader,
+        /// Set by Ctrl-C or SIGTERM.
+        stop: Arc<AtomicBool>,
+    },
+    /// The running system.
+    Live {
+        /// The eBPF driver.
+        driver: Box<Driver>,
+        /// Threads, fds, users and machine read from /proc at start.
+        snapshot: Snapshot,
+        /// Set by Ctrl-C or SIGTERM.
+        stop: Arc<AtomicBool>,
+    },
+}
+
+/// Options of a live capture.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveOptions {
+    /// Bytes kept of each I/O buffer (`-s`).
+    pub snaplen: u32,
+    /// Read users and groups (`-E` turns this off).
+    pub users: bool,
+    /// The snapshot will be written to a capture file: keep fd kinds that
+    /// sysdig 0.29.3 can read.
+    pub for_writing: bool,
+}
+
+impl Source {
+    /// Opens a capture file.
+    pub fn file(path: &str, stop: Arc<AtomicBool>) -> Result<Source, String> {
+        let reader = osprey_scap::Reader::open(path).map_err(|e| format!("{path}: {e}"))?;
+        Ok(Source::File {
+            path: path.to_string(),
+            reader,
+            stop,
+        })
+    }
+
+    /// Starts capturing the running system: the driver first, then the /proc
+    /// scan, so that nothing between the two is missed.
+    pub fn live(opts: LiveOptions, stop: Arc<AtomicBool>) -> Result<Source, String> {
+        if opts.snaplen > driver::MAX_SNAPLEN {
+            return Err(format!(
+                "snaplen {} is too large for live capture (at most {})",
+                opts.snaplen,
+                driver::MAX_SNAPLEN
+            ));
+        }
+        let cfg = driver::Config {
+            snaplen: opts.snaplen,
+            ..driver::Config::default()
+        };
+        let driver = Driver::open(&cfg).map_err(|e| format!("cannot start live capture: {e}"))?;
+        let snapshot = proc::scan(&ScanOptions {
+            users: opts.users,
+            exclude_pids: vec![i64::from(std::process::id())],
+            legacy_fd_kinds: opts.for_writing,
+            ..ScanOptions::default()
+        })
+        .map_err(|e| format!("cannot read the system state: {e}"))?;
+        Ok(Source::Live {
+            driver: Box::new(driver),
+            snapshot,
+            stop,
+        })
+    }
+
+    /// The state before the first event.
+    pub fn snapshot(&self) -> &Snapshot {
+        match self {
+            Source::File { reader, .. } => reader.snapshot(),
+            Source::Live { snapshot, .. } => snapshot,
+        }
+    }
+
+    /// Waits for the next event, an idle moment, or the end.
+    pub fn poll(&mut self) -> Result<Next<'_>, String> {
+        match self {
+            Source::File { path, reader, stop } => {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(Next::End);
+                }
+                match reader.next_event() {
+                    Ok(Some(ev)) => Ok(Next::Event(ev)),
+                    Ok(None) => Ok(Next::End),
+                    Err(e) => Err(format!("{path}: {e}")),
+                }
+            }
+            Source::Live { driver, stop, .. } => {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(Next::End);
+                }
+                match driver.next_event(IDLE) {
+                    Ok(Some(ev)) => Ok(Next::Event(ev)),
+                    Ok(None) => Ok(Next::Idle),
+                    Err(e) => Err(format!("live capture: {e}")),
+                }
+            }
+        }
+    }
+
+    /// Drops counted by the driver (0 for files).
+    pub fn drops(&self) -> u64 {
+        match self {
+            Source::File { .. } => 0,
+            Source::Live { driver, .. } => driver.stats().map_or(0, |s| s.drops),
+        }
+    }
+}
