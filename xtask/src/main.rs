@@ -31,37 +31,14 @@ fn main() -> Result<()> {
 /// location (`crates/probe/tests/driver_object.rs` repeats them exactly).
 fn bpf(root: &Path) -> Result<()> {
     let dir = root.join("crates/probe/bpf");
-    let unstripped = dir.join("osprey.bpf.unstripped.o");
-    let run = |cmd: &mut std::process::Command| -> Result<()> {
-        let status = cmd
-            .current_dir(&dir)
-            .status()
-            .with_context(|| format!("running {cmd:?} (install clang and llvm)"))?;
-        if !status.success() {
-            bail!("{cmd:?} failed: {status}");
-        }
-        Ok(())
-    };
-    run(std::process::Command::new("clang")
-        .args([
-            "-O2",
-            "-g",
-            "-target",
-            "bpf",
-            "-D__TARGET_ARCH_x86",
-            "-I.",
-            "-c",
-        ])
-        .arg("osprey.bpf.c")
-        .arg("-o")
-        .arg(&unstripped))?;
-    let stripped = run(std::process::Command::new("llvm-strip")
-        .arg("-g")
-        .arg(&unstripped)
-        .arg("-o")
-        .arg(dir.join("osprey.bpf.o")));
-    std::fs::remove_file(&unstripped).context("removing the unstripped object")?;
-    stripped?;
+    let status = std::process::Command::new("sh")
+        .arg("build.sh")
+        .current_dir(&dir)
+        .status()
+        .context("running crates/probe/bpf/build.sh (install clang and llvm)")?;
+    if !status.success() {
+        bail!("crates/probe/bpf/build.sh failed: {status}");
+    }
     println!("wrote {}", dir.join("osprey.bpf.o").display());
     Ok(())
 }
