@@ -70,10 +70,15 @@ fn fd(p: &ProcInfo, fd: i32) -> &FdInfo {
 }
 
 /// Waits (bounded) until `pid` has executed `comm`.
+/// Waits until `pid` has exec'd `comm` and its new arguments are in place: the
+/// kernel renames the task during exec before it sets up the new command line,
+/// so a scan in between sees the new name with an empty command line.
 fn wait_exec(pid: u32, comm: &str) {
     for _ in 0..500 {
-        if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == comm)
-        {
+        let named = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|c| c.trim_end() == comm);
+        let args = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty());
+        if named && args {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
