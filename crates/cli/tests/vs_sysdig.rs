@@ -28,6 +28,10 @@ const CASES: &[&[&str]] = &[
     &["-n", "25"],
     &[
         "-p",
+        "*%evt.num %thread.exectime %fd.uid %fd.containername %fd.containerdirectory %fd.sproto %fd.lproto %fd.rproto %fd.name_changed %evt.is_open_read %evt.is_open_write %evt.is_open_exec %proc.is_container_healthcheck %proc.is_container_liveness_probe %proc.is_container_readiness_probe",
+    ],
+    &[
+        "-p",
         "*%evt.num %evt.type %fdlist.nums %fdlist.names %fdlist.cips %fdlist.sips %fdlist.cports %fdlist.sports",
         "evt.type in (poll, ppoll, select)",
     ],

@@ -119,6 +119,9 @@ pub struct Current {
     /// whose enter event was seen; an unmatched exit only shows the thread's last
     /// fd. Under a capture filter, write exits always resolve it, as in sysdig.
     pub event_fd: bool,
+    /// Whether the event renamed the fd it refers to (e.g. a connect that gave a
+    /// socket its tuple).
+    pub name_changed: bool,
     /// `evt.latency`: exit minus enter for exits; for events that leave the
     /// thread's syscall state alone (scheduler switches), the latency of the
     /// thread's last syscall, as sysdig shows it; 0 otherwise.
@@ -506,6 +509,7 @@ impl State {
         self.cur.fd = None;
         self.cur.enter_ts = None;
         self.cur.event_fd = false;
+        self.cur.name_changed = false;
         self.cur.latency = 0;
         self.cur.container_event = false;
 
@@ -586,6 +590,18 @@ impl State {
     pub fn finish(&mut self, ev: &EventRef<'_>) {
         let etype = ev.etype();
         let tid = ev.tid() as i64;
+        // The fd's name before the parser runs, to report a rename.
+        let name_before = self.cur.fd.as_ref().map(|f| Arc::clone(&f.name));
+        self.finish_parse(ev, etype, tid);
+        self.cur.name_changed = match (&name_before, &self.cur.fd) {
+            (Some(before), Some(after)) => **before != *after.name,
+            // An fd the event created, if it got a name (a new socket has none).
+            (None, Some(after)) => !after.name.is_empty(),
+            _ => false,
+        };
+    }
+
+    fn finish_parse(&mut self, ev: &EventRef<'_>, etype: u16, tid: i64) {
         match etype {
             et::USER_ADDED_E | et::USER_DELETED_E => return self.parse_user(ev),
             et::GROUP_ADDED_E | et::GROUP_DELETED_E => return self.parse_group(ev),

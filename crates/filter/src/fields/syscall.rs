@@ -12,7 +12,7 @@ use osprey_event::render::{self, ArgStyle, FdDesc, RenderOptions, Resolver};
 use osprey_event::table::{category, flags as ef, Direction};
 use osprey_event::{errno, syscalls, EventRef, ParamType};
 use osprey_state::{render_tuple, Endpoints, Fd, FdType, Role, State, Thread};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 /// `PPME_SOCKET_CONNECT_X`.
 const CONNECT_X: u16 = 23;
@@ -48,6 +48,53 @@ pub struct Env {
     pub prev_match_ts: Cell<u64>,
     /// Timestamp of the previous printed event (`-t D`).
     pub prev_print_ts: Cell<u64>,
+    /// CPU accounting for `thread.exectime`/`thread.totexectime`, updated on
+    /// the switch events these fields are read on.
+    pub exec: RefCell<ExecTimes>,
+}
+
+/// Per-run state behind `thread.exectime` and `thread.totexectime`: on a switch
+/// event, the outgoing thread ran since the previous switch on that CPU.
+#[derive(Debug, Default)]
+pub struct ExecTimes {
+    /// Timestamp of the last switch seen on each CPU.
+    last_switch: Vec<u64>,
+    /// Total run time per thread.
+    total: std::collections::HashMap<i64, u64>,
+    /// (event number, exectime, totexectime) of the last switch accounted, so
+    /// several fields on one event account it once.
+    last: Option<(u64, u64, u64)>,
+}
+
+impl ExecTimes {
+    /// The run time accounted so far to `tid`.
+    fn total_of(&self, tid: i64) -> u64 {
+        self.total.get(&tid).copied().unwrap_or(0)
+    }
+
+    /// Accounts the switch event `num` of thread `tid` at `ts` on `cpu`;
+    /// returns (exectime, totexectime).
+    fn account(&mut self, num: u64, tid: i64, cpu: u16, ts: u64) -> (u64, u64) {
+        if let Some((n, e, t)) = self.last {
+            if n == num {
+                return (e, t);
+            }
+        }
+        let cpu = usize::from(cpu);
+        if self.last_switch.len() <= cpu {
+            self.last_switch.resize(cpu + 1, 0);
+        }
+        let prev = std::mem::replace(&mut self.last_switch[cpu], ts);
+        let exec = if prev == 0 {
+            0
+        } else {
+            ts.saturating_sub(prev)
+        };
+        let total = self.total.entry(tid).or_insert(0);
+        *total += exec;
+        self.last = Some((num, exec, *total));
+        (exec, *total)
+    }
 }
 
 /// The context of one event, as fields see it.
@@ -762,11 +809,16 @@ impl<'a> EventCtx<'a> {
             F::EvtIsOpenRead | F::EvtIsOpenWrite | F::EvtIsOpenExec => {
                 let i = info?;
                 if !matches!(i.name, "open" | "openat" | "openat2" | "creat") {
-                    return None;
+                    out.push(Value::Bool(false));
+                    return Some(());
                 }
-                let fi = self.param_by_name("flags")?;
-                let Value::Uint(fl) = le_int(ev.param(fi)?, false)? else {
-                    return None;
+                // Without flags (an enter event), nothing was opened yet.
+                let fl = match self.param_by_name("flags").and_then(|fi| ev.param(fi)) {
+                    Some(b) => match le_int(b, false)? {
+                        Value::Uint(v) => v,
+                        _ => return None,
+                    },
+                    None => 0,
                 };
                 // PPM_O_RDONLY = 1, PPM_O_WRONLY = 2, PPM_O_RDWR = 3 (driver codes).
                 let ok = match id {
@@ -939,14 +991,31 @@ impl<'a> EventCtx<'a> {
             F::ProcExepath => out.push_bytes(&self.thread()?.exepath),
             F::ProcVpgid => out.push(Value::Int(self.thread()?.vpgid)),
             F::ProcIsExeWritable => out.push(Value::Bool(self.thread()?.exe_writable)),
-            F::ThreadExectime
-            | F::ThreadTotexectime
-            | F::ThreadCpu
-            | F::ThreadCpuUser
-            | F::ThreadCpuSystem
-            | F::ProcIsContainerHealthcheck
+            F::ThreadExectime | F::ThreadTotexectime => {
+                // Only switch events carry run times; other events show 0.
+                if id == F::ThreadTotexectime {
+                    self.thread()?;
+                }
+                let tid = self.state.current().tid;
+                let (exec, total) = if matches!(ev.etype(), 146 | 152) {
+                    env.exec.borrow_mut().account(self.num, tid, ev.cpu, ts)
+                } else {
+                    (0, env.exec.borrow().total_of(tid))
+                };
+                out.push(Value::Uint(if id == F::ThreadExectime {
+                    exec
+                } else {
+                    total
+                }));
+            }
+            // No container health probes are tracked: a known thread is not one.
+            F::ProcIsContainerHealthcheck
             | F::ProcIsContainerLivenessProbe
-            | F::ProcIsContainerReadinessProbe => return None,
+            | F::ProcIsContainerReadinessProbe => {
+                self.thread()?;
+                out.push(Value::Bool(false));
+            }
+            F::ThreadCpu | F::ThreadCpuUser | F::ThreadCpuSystem => return None,
 
             // Users and groups.
             F::UserUid => out.push(Value::Uint(u64::from(self.thread()?.uid))),
@@ -1102,7 +1171,42 @@ impl<'a> EventCtx<'a> {
                     };
                 out.push(Value::Bool(server));
             }
-            F::FdUid | F::FdContainername | F::FdContainerdirectory => return None,
+            // The thread id's digits followed by the fd number's.
+            F::FdUid => {
+                let fd = self.state.current().fd_num?;
+                let tid = self.state.current().tid;
+                self.push_rendered(out, |b, _| {
+                    b.extend_from_slice(itoa::Buffer::new().format(tid).as_bytes());
+                    b.extend_from_slice(itoa::Buffer::new().format(fd).as_bytes());
+                });
+            }
+            // The container id (empty on the host), a colon, then the fd's name
+            // or directory.
+            F::FdContainername | F::FdContainerdirectory => {
+                let t = self.thread()?;
+                let cid = self.state.container_id(t).unwrap_or_default();
+                let inner = FieldRef {
+                    id: if id == F::FdContainername {
+                        F::FdName as u32
+                    } else {
+                        F::FdDirectory as u32
+                    },
+                    arg: FieldArg::None,
+                    ty: ParamType::CharBuf,
+                    name: Box::from(""),
+                };
+                // Prefix, then the inner field's bytes right after it: the two
+                // become one value.
+                let st = out.begin_bytes();
+                out.bytes_mut().extend_from_slice(cid);
+                out.bytes_mut().push(b':');
+                let items = out.len();
+                if !self.extract(&inner, out) || out.len() != items + 1 {
+                    return None;
+                }
+                out.pop();
+                out.end_bytes(st);
+            }
             F::FdDev => out.push(Value::Uint(u64::from(self.fd()?.dev))),
             F::FdDevMajor => out.push(Value::Uint(u64::from(self.fd()?.dev >> 20))),
             F::FdDevMinor => out.push(Value::Uint(u64::from(self.fd()?.dev & 0xfffff))),
@@ -1130,10 +1234,35 @@ impl<'a> EventCtx<'a> {
                 F::FdSnet => out.push(self.socket_ip(End::Server)?),
                 F::FdLnet => out.push(self.socket_ip(End::Local)?),
                 F::FdRnet => out.push(self.socket_ip(End::Remote)?),
+                // An IP socket with a tuple (client or server side).
                 F::FdConnected => {
                     let fd = self.fd()?;
-                    out.push(Value::Bool(fd.ty.is_ip() && fd.role == Role::Client));
+                    out.push(Value::Bool(
+                        fd.ty.is_ip() && fd.role != Role::None && !fd.server_socket,
+                    ));
                 }
+                F::FdNameChanged => {
+                    self.fd()?;
+                    out.push(Value::Bool(self.state.current().name_changed));
+                }
+                // Without port-name resolution (sysdig's -R), protocols print as
+                // the port numbers.
+                // A server socket shows empty client and server protocols.
+                F::FdCproto | F::FdSproto if self.fd().is_some_and(|f| f.server_socket) => {
+                    out.push_bytes(b"");
+                }
+                // Unix sockets from the capture's fd table show an empty protocol.
+                F::FdCproto
+                    if self.fd().is_some_and(
+                        |f| matches!(f.endpoints, Endpoints::Unix { source, .. } if source != 0),
+                    ) =>
+                {
+                    out.push_bytes(b"");
+                }
+                F::FdCproto => push_proto(out, self.socket_port(End::Client)?),
+                F::FdSproto => push_proto(out, self.socket_port(End::Server)?),
+                F::FdLproto => push_proto(out, self.socket_port(End::Local)?),
+                F::FdRproto => push_proto(out, self.socket_port(End::Remote)?),
                 _ => return None,
             },
 
@@ -1187,6 +1316,12 @@ fn known(v: i64) -> Option<i64> {
     (v != -1).then_some(v)
 }
 
+/// Pushes a port as a protocol name without port-name resolution (sysdig's
+/// `-R`): its number.
+fn push_proto(out: &mut Values, port: u64) {
+    out.push_bytes(itoa::Buffer::new().format(port).as_bytes());
+}
+
 fn is_shell(comm: &[u8]) -> bool {
     comm.len() > 2 && comm.ends_with(b"sh")
 }
@@ -1230,13 +1365,16 @@ fn human_time(out: &mut Vec<u8>, ns: u64) {
 impl Extract for EventCtx<'_> {
     fn extract(&self, field: &FieldRef, out: &mut Values) -> bool {
         let mark = out.len();
+        let bytes_mark = out.begin_bytes();
         if self.extract_inner(field, out).is_some() {
             true
         } else {
-            // Drop anything a failed extraction pushed.
+            // Drop anything a failed extraction pushed, values and bytes: in
+            // text output the byte buffer is the output line itself.
             while out.len() > mark {
                 out.pop();
             }
+            out.bytes_mut().truncate(bytes_mark);
             false
         }
     }
