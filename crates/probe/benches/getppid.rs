@@ -77,7 +77,7 @@ fn main() {
             Some(_) => {
                 events += 1;
                 // Checking the child costs a syscall: do it now and then.
-                if events % 65536 != 0 {
+                if !events.is_multiple_of(65536) {
                     continue;
                 }
             }

@@ -4,14 +4,20 @@
  *
  * Every event is built in a per-CPU scratch buffer in Osprey's v2 event layout
  * (the capture-file layout: 26-byte header ts/tid/len/type/nparams, one u16
- * length per parameter, then the parameter values) and copied into the ring
- * buffer "events" with BPF_RB_NO_WAKEUP; userspace polls the ring on a timer.
- * Each ring record is a u16 CPU number followed by one event.
+ * length per parameter, then the parameter values) and copied with
+ * BPF_RB_NO_WAKEUP into ring "ringN", N = CPU number mod 8 (so up to 8 CPUs
+ * each have a ring of their own); userspace polls the rings on a timer and
+ * merges them in timestamp order. Each ring record is a u16 CPU number
+ * followed by one event.
  *
- * Syscalls are captured exit-only: sys_enter stashes the arguments of the
- * syscalls we decode in "args" (keyed by thread id) and sys_exit emits one
- * event carrying both the enter arguments and the result. Every other syscall
- * becomes a generic event (type 1) at exit.
+ * Syscalls are captured exit-only, from sys_exit alone: on x86_64 the user
+ * registers, which hold the arguments, are intact in pt_regs when a syscall
+ * returns, so one event carries both the arguments and the result. The only
+ * argument gone by then is execve's path (the new image replaced the memory
+ * holding it): sched_process_exec saves it from the binprm. The "sc" map
+ * says, per syscall number, whether to emit it at all (kernel-side
+ * selection) and its PPM_SC code; syscalls without a decoder of their own
+ * become a generic event (type 1).
  *
  * Rebuild with `cargo xtask bpf` (the committed osprey.bpf.o is what the
  * crate embeds; a test checks the two agree).
@@ -77,14 +83,24 @@ struct stash {
 	u64 a[6];
 };
 
+/* Per syscall number: its PPM_SC code, and whether to emit it. */
+struct sc_info {
+	u16 ppm;
+	u16 emit;
+};
+
+struct ringbuf_map {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+};
+
 struct scratch {
 	u8 b[SCRATCH];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
-} events SEC(".maps");
+struct ringbuf_map ring0 SEC(".maps"), ring1 SEC(".maps"), ring2 SEC(".maps"),
+	ring3 SEC(".maps"), ring4 SEC(".maps"), ring5 SEC(".maps"),
+	ring6 SEC(".maps"), ring7 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -97,8 +113,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SC_IDS);
 	__type(key, u32);
-	__type(value, u16);
-} sc_ids SEC(".maps");
+	__type(value, struct sc_info);
+} sc_map SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -113,13 +129,6 @@ struct {
 	__type(key, u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, u32);
-	__type(value, struct stash);
-} args SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -179,8 +188,20 @@ static __always_inline void ev_submit(struct w *w)
 	u32 zero = 0;
 	if (len > SCRATCH)
 		return;
+
+	long err;
 	*(u32 *)&w->buf[PREFIX + 16] = len - PREFIX;
-	if (bpf_ringbuf_output(&events, w->buf, len, BPF_RB_NO_WAKEUP)) {
+	switch (bpf_get_smp_processor_id() & 7) {
+	case 0: err = bpf_ringbuf_output(&ring0, w->buf, len, BPF_RB_NO_WAKEUP); break;
+	case 1: err = bpf_ringbuf_output(&ring1, w->buf, len, BPF_RB_NO_WAKEUP); break;
+	case 2: err = bpf_ringbuf_output(&ring2, w->buf, len, BPF_RB_NO_WAKEUP); break;
+	case 3: err = bpf_ringbuf_output(&ring3, w->buf, len, BPF_RB_NO_WAKEUP); break;
+	case 4: err = bpf_ringbuf_output(&ring4, w->buf, len, BPF_RB_NO_WAKEUP); break;
+	case 5: err = bpf_ringbuf_output(&ring5, w->buf, len, BPF_RB_NO_WAKEUP); break;
+	case 6: err = bpf_ringbuf_output(&ring6, w->buf, len, BPF_RB_NO_WAKEUP); break;
+	default: err = bpf_ringbuf_output(&ring7, w->buf, len, BPF_RB_NO_WAKEUP); break;
+	}
+	if (err) {
 		u64 *d = bpf_map_lookup_elem(&drops, &zero);
 		if (d)
 			*d += 1;
@@ -237,17 +258,9 @@ static __always_inline u64 snap(struct config *c, u64 want)
 	return want < s ? want : s;
 }
 
-/* The calling thread's syscall arguments: the stash written at sys_enter, or
- * (attached mid-syscall) the user registers, which x86_64 leaves intact. */
+/* The calling thread's syscall arguments, still in its user registers. */
 static __always_inline void get_args(struct pt_regs *regs, struct stash *out)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct stash *st = bpf_map_lookup_elem(&args, &tid);
-	if (st) {
-		*out = *st;
-		bpf_map_delete_elem(&args, &tid);
-		return;
-	}
 	out->a[0] = BPF_CORE_READ(regs, di);
 	out->a[1] = BPF_CORE_READ(regs, si);
 	out->a[2] = BPF_CORE_READ(regs, dx);
@@ -417,49 +430,29 @@ static __always_inline void put_proc(struct w *w, struct task_struct *t)
 	}
 }
 
-static __always_inline void on_enter(struct pt_regs *regs, long id)
+/* A successful execve: keep the path it was given for the exit event. */
+static __always_inline void on_exec(struct linux_binprm *bprm)
 {
 	struct config *c = get_config();
-	struct stash st;
-	u32 tid;
+	u32 zero = 0, tid;
+	struct scratch *s;
 	if (!c || excluded(c))
 		return;
-	switch (id) {
-	case NR_read: case NR_write: case NR_open: case NR_close:
-	case NR_connect: case NR_execve: case NR_creat: case NR_openat:
-	case NR_openat2:
-		break;
-	default:
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
 		return;
-	}
 	tid = (u32)bpf_get_current_pid_tgid();
-	st.a[0] = BPF_CORE_READ(regs, di);
-	st.a[1] = BPF_CORE_READ(regs, si);
-	st.a[2] = BPF_CORE_READ(regs, dx);
-	st.a[3] = BPF_CORE_READ(regs, r10);
-	st.a[4] = BPF_CORE_READ(regs, r8);
-	st.a[5] = BPF_CORE_READ(regs, r9);
-	bpf_map_update_elem(&args, &tid, &st, BPF_ANY);
-	if (id == NR_execve) {
-		/* The new image replaces the user memory holding the path. */
-		u32 zero = 0;
-		struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-		if (!s)
-			return;
-		if (bpf_probe_read_user_str(s->b, PATH_MAX, (const void *)st.a[0]) < 0)
-			s->b[0] = 0;
-		bpf_map_update_elem(&exec_fn, &tid, s->b, BPF_ANY);
-	}
+	if (bpf_probe_read_kernel_str(s->b, PATH_MAX, BPF_CORE_READ(bprm, filename)) < 0)
+		s->b[0] = 0;
+	bpf_map_update_elem(&exec_fn, &tid, s->b, BPF_ANY);
 }
 
-static __always_inline void emit_generic(struct config *c, long id)
+static __always_inline void emit_generic(struct config *c, long id, u16 ppm)
 {
 	struct w w;
-	u32 key = (u32)id;
-	u16 *sc = key < SC_IDS ? bpf_map_lookup_elem(&sc_ids, &key) : 0;
 	if (!ev_begin(&w, c, EV_GENERIC_X, 2))
 		return;
-	put_u16(&w, sc ? *sc : 0);
+	put_u16(&w, ppm);
 	put_u16(&w, (u16)id);
 	ev_submit(&w);
 }
@@ -559,7 +552,7 @@ static __always_inline void emit_clone(struct config *c, u16 type, s64 ret)
 	ev_submit(&w);
 }
 
-static __always_inline void emit_execve(struct config *c, s64 ret)
+static __always_inline void emit_execve(struct config *c, struct stash *a, s64 ret)
 {
 	struct w w;
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -592,9 +585,11 @@ static __always_inline void emit_execve(struct config *c, s64 ret)
 	put_empty(&w); /* trusted_exepath */
 	put_empty(&w); /* pgid */
 	put_u32(&w, BPF_CORE_READ(cr, gid.val));
-	if (fn && w.off < HALF) {
+	if (ret == 0 && fn && w.off < HALF) {
 		long n = bpf_probe_read_kernel_str(&w.buf[w.off & (HALF - 1)], PATH_MAX, fn);
 		set_len(&w, n > 0 ? (u32)n : 0);
+	} else if (ret != 0) {
+		put_ustr(&w, (const void *)a->a[0]);
 	} else {
 		put_empty(&w);
 	}
@@ -607,10 +602,16 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret)
 {
 	struct config *c = get_config();
 	struct stash a;
+	struct sc_info *sc;
+	u32 key;
 	long id;
 	if (!c || excluded(c))
 		return;
 	id = BPF_CORE_READ(regs, orig_ax);
+	key = (u32)id;
+	sc = key < SC_IDS ? bpf_map_lookup_elem(&sc_map, &key) : 0;
+	if (!sc || !sc->emit)
+		return;
 	switch (id) {
 	case NR_read: get_args(regs, &a); emit_rw(c, EV_READ_X, &a, ret); return;
 	case NR_write: get_args(regs, &a); emit_rw(c, EV_WRITE_X, &a, ret); return;
@@ -620,12 +621,12 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret)
 	case NR_openat2: get_args(regs, &a); emit_open(c, EV_OPENAT2_X, &a, ret); return;
 	case NR_close: get_args(regs, &a); emit_close(c, &a, ret); return;
 	case NR_connect: get_args(regs, &a); emit_connect(c, &a, ret); return;
-	case NR_execve: get_args(regs, &a); emit_execve(c, ret); return;
+	case NR_execve: get_args(regs, &a); emit_execve(c, &a, ret); return;
 	case NR_clone: emit_clone(c, EV_CLONE_20_X, ret); return;
 	case NR_fork: emit_clone(c, EV_FORK_20_X, ret); return;
 	case NR_vfork: emit_clone(c, EV_VFORK_20_X, ret); return;
 	case NR_clone3: emit_clone(c, EV_CLONE3_X, ret); return;
-	default: emit_generic(c, id); return;
+	default: emit_generic(c, id, sc->ppm); return;
 	}
 }
 
@@ -648,10 +649,10 @@ static __always_inline void on_procexit(void)
 	ev_submit(&w);
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	on_enter(regs, id);
+	on_exec(bprm);
 	return 0;
 }
 
@@ -669,10 +670,10 @@ int BPF_PROG(procexit_btf)
 	return 0;
 }
 
-SEC("raw_tracepoint/sys_enter")
-int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long id)
+SEC("raw_tracepoint/sched_process_exec")
+int BPF_PROG(exec_raw, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	on_enter(regs, id);
+	on_exec(bprm);
 	return 0;
 }
 

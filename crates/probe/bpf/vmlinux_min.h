@@ -143,6 +143,10 @@ struct task_struct {
 	unsigned long maj_flt;
 };
 
+struct linux_binprm {
+	const char *filename;
+};
+
 #pragma clang attribute pop
 
 #endif

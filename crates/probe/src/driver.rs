@@ -15,15 +15,23 @@
 //! never return, so they produce no syscall event; `procexit` covers them.
 //! Parameters the driver does not collect yet are empty (length 0).
 //!
-//! Events are submitted without waking userspace; [`Driver::next_event`] polls
-//! the ring on a timer ([`Config::poll_interval`]). One ring is shared by all
-//! CPUs, so events come in submission order, which can differ from timestamp
-//! order by a few microseconds across CPUs.
+//! Only the syscalls in [`Config::only`] are sent at all (kernel-side
+//! selection); `procexit` always is. [`STATE_SYSCALLS`] lists those that keep
+//! the thread and fd tables right, for callers that narrow the selection.
+//!
+//! Events are submitted without waking userspace, into one ring per CPU (CPUs
+//! beyond the eighth share: ring = CPU mod 8); [`Driver::next_event`] polls
+//! the rings on a timer ([`Config::poll_interval`]), reads records in place
+//! and merges the rings in timestamp order. Events the kernel could not queue
+//! because a ring was full are counted ([`Stats::drops`]) and announced by a
+//! `drop` event (DROP_E, type 148) whose `ratio` is the number lost since the
+//! previous one.
 
+mod ring;
 mod sys;
 mod x86_64;
 
-use aya::maps::{Array, MapData, MapError, PerCpuArray, RingBuf};
+use aya::maps::{Array, Map, MapData, MapError, PerCpuArray};
 use aya::programs::{BtfTracePoint, ProgramError, RawTracePoint};
 use aya::{Btf, Ebpf, EbpfError, EbpfLoader};
 use osprey_event::{EventError, EventRef};
@@ -42,6 +50,29 @@ pub static OBJECT: &[u8] = &ALIGNED.0;
 /// Largest snaplen the BPF side honours (it caps one buffer at 8191 bytes).
 pub const MAX_SNAPLEN: u32 = 8191;
 
+/// Number of ring buffer maps in the object (`ring0` .. `ring7`).
+const RINGS: usize = 8;
+
+/// The ring map names, by index.
+const RING_NAMES: [&str; RINGS] = [
+    "ring0", "ring1", "ring2", "ring3", "ring4", "ring5", "ring6", "ring7",
+];
+
+/// Event type of the drop announcement (`PPME_DROP_E`).
+const DROP_E: u16 = 148;
+
+/// Syscalls whose events keep the thread, fd and user tables right: what a
+/// caller that only needs a few syscalls should still select (like Falco's
+/// base syscalls). `procexit` is always sent.
+pub const STATE_SYSCALLS: &[&str] = &[
+    "open", "openat", "openat2", "creat", "close", "dup", "dup2", "dup3", "pipe", "pipe2",
+    "socket", "socketpair", "connect", "accept", "accept4", "bind", "eventfd", "eventfd2",
+    "signalfd", "signalfd4", "timerfd_create", "inotify_init", "inotify_init1", "epoll_create",
+    "epoll_create1", "memfd_create", "pidfd_open", "pidfd_getfd", "userfaultfd", "fcntl",
+    "chdir", "fchdir", "chroot", "clone", "clone3", "fork", "vfork", "execve", "execveat",
+    "setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setsid", "prctl",
+];
+
 /// Where the kernel publishes its BTF.
 const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
 
@@ -50,8 +81,12 @@ const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
 pub struct Config {
     /// Bytes of I/O data kept per read/write buffer (default 80, at most [`MAX_SNAPLEN`]).
     pub snaplen: u32,
-    /// Ring buffer size in bytes: a power of two, multiple of the page size (default 8 MiB).
+    /// Size in bytes of each CPU's ring buffer: a power of two, multiple of
+    /// the page size (default 8 MiB).
     pub ring_size: u32,
+    /// Names of the syscalls to capture; `None` captures all of them. Names
+    /// this architecture does not have are ignored.
+    pub only: Option<Vec<String>>,
     /// Process (tgid) whose events are not captured (default: this process).
     pub exclude_tgid: u32,
     /// How long [`Driver::next_event`] sleeps when the ring is empty (default 10 ms).
@@ -63,6 +98,7 @@ impl Default for Config {
         Config {
             snaplen: 80,
             ring_size: 8 << 20,
+            only: None,
             exclude_tgid: std::process::id(),
             poll_interval: Duration::from_millis(10),
         }
@@ -104,6 +140,15 @@ pub enum Error {
         #[source]
         source: Box<MapError>,
     },
+    /// A ring buffer could not be mapped into memory.
+    #[error("eBPF ring buffer {map} could not be mapped: {source}")]
+    Mmap {
+        /// The map's name in the object.
+        map: &'static str,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
     /// A map the object must contain is missing (the embedded object is stale).
     #[error("eBPF map {0} is missing from the object (rebuild it with `cargo xtask bpf`)")]
     MissingMap(&'static str),
@@ -132,14 +177,28 @@ pub enum AttachMode {
 pub struct Stats {
     /// Events handed out by [`Driver::next_event`].
     pub delivered: u64,
-    /// Events lost because the ring was full, summed over CPUs.
+    /// Events lost because a ring was full, summed over CPUs.
     pub drops: u64,
+}
+
+/// The ring record [`Driver::next_event`] handed out last, consumed at the next call.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    /// Nothing to consume.
+    None,
+    /// `total` bytes of ring `ring`.
+    Record { ring: usize, total: u64 },
 }
 
 /// A loaded and attached eBPF driver. Dropping it detaches the programs.
 pub struct Driver {
-    ring: RingBuf<MapData>,
+    rings: Vec<ring::Ring>,
+    pending: Pending,
     drops: PerCpuArray<MapData, u64>,
+    /// Drops already announced by a drop event.
+    drops_told: u64,
+    /// Events delivered when the drop counter was last read.
+    drops_checked_at: u64,
     buf: Vec<u8>,
     delivered: u64,
     poll: Duration,
@@ -164,6 +223,15 @@ fn config_bytes(cfg: &Config) -> [u8; 16] {
     v[0..4].copy_from_slice(&cfg.snaplen.to_le_bytes());
     v[4..8].copy_from_slice(&cfg.exclude_tgid.to_le_bytes());
     v[8..16].copy_from_slice(&sys::boot_to_epoch_ns().to_le_bytes());
+    v
+}
+
+/// Value of the BPF `sc_map` for syscall `name` (see `struct sc_info`): its
+/// `PPM_SC_*` code and whether it is emitted.
+fn sc_info(ppm: u16, emit: bool) -> [u8; 4] {
+    let mut v = [0u8; 4];
+    v[0..2].copy_from_slice(&ppm.to_le_bytes());
+    v[2..4].copy_from_slice(&u16::from(emit).to_le_bytes());
     v
 }
 
@@ -243,9 +311,14 @@ impl Driver {
             return Err(Error::NoBtf);
         }
         let btf = Btf::from_sys_fs().map_err(|_| Error::NoBtf)?;
-        let mut ebpf = EbpfLoader::new()
-            .btf(Some(&btf))
-            .set_max_entries("events", cfg.ring_size)
+        let cpus = aya::util::nr_cpus().map_or(RINGS, |n| n.clamp(1, RINGS));
+        let mut loader = EbpfLoader::new();
+        loader.btf(Some(&btf));
+        for (i, name) in RING_NAMES.iter().enumerate() {
+            // Rings no CPU writes to get the smallest size the kernel takes.
+            loader.set_max_entries(name, if i < cpus { cfg.ring_size } else { 4096 });
+        }
+        let mut ebpf = loader
             .load(OBJECT)
             .map_err(|e| Error::Load(Box::new(e)))?;
 
@@ -257,12 +330,17 @@ impl Driver {
                 .map_err(map_err("config"))?;
         }
         {
-            let map = ebpf.map_mut("sc_ids").ok_or(Error::MissingMap("sc_ids"))?;
-            let mut ids: Array<_, u16> = Array::try_from(map).map_err(map_err("sc_ids"))?;
-            for (nr, id) in sc_ids() {
-                if nr < ids.len() {
-                    ids.set(nr, id, 0).map_err(map_err("sc_ids"))?;
-                }
+            let map = ebpf.map_mut("sc_map").ok_or(Error::MissingMap("sc_map"))?;
+            let mut sc: Array<_, [u8; 4]> = Array::try_from(map).map_err(map_err("sc_map"))?;
+            let ppm: Vec<(u32, u16)> = sc_ids().collect();
+            for nr in 0..sc.len() {
+                let name = x86_64::NATIVE_NAMES.get(nr as usize).copied().unwrap_or("");
+                let emit = cfg
+                    .only
+                    .as_ref()
+                    .is_none_or(|only| only.iter().any(|n| n == name));
+                let id = ppm.iter().find(|(n, _)| *n == nr).map_or(0, |(_, id)| *id);
+                sc.set(nr, sc_info(id, emit), 0).map_err(map_err("sc_map"))?;
             }
         }
 
@@ -270,9 +348,9 @@ impl Driver {
         fallback |= attach(
             &mut ebpf,
             &btf,
-            "sys_enter",
-            "sys_enter_btf",
-            "sys_enter_raw",
+            "sched_process_exec",
+            "exec_btf",
+            "exec_raw",
         )?;
         fallback |= attach(&mut ebpf, &btf, "sys_exit", "sys_exit_btf", "sys_exit_raw")?;
         fallback |= attach(
@@ -283,14 +361,24 @@ impl Driver {
             "procexit_raw",
         )?;
 
-        let ring = ebpf.take_map("events").ok_or(Error::MissingMap("events"))?;
-        let ring = RingBuf::try_from(ring).map_err(map_err("events"))?;
+        let mut rings = Vec::with_capacity(cpus);
+        for name in &RING_NAMES[..cpus] {
+            let Some(Map::RingBuf(map)) = ebpf.map(name) else {
+                return Err(Error::MissingMap(name));
+            };
+            let ring = ring::Ring::new(map.fd(), u64::from(cfg.ring_size))
+                .map_err(|e| Error::Mmap { map: name, source: e })?;
+            rings.push(ring);
+        }
         let drops = ebpf.take_map("drops").ok_or(Error::MissingMap("drops"))?;
         let drops = PerCpuArray::try_from(drops).map_err(map_err("drops"))?;
         Ok(Driver {
-            ring,
+            rings,
+            pending: Pending::None,
             drops,
-            buf: Vec::with_capacity(64 * 1024),
+            drops_told: 0,
+            drops_checked_at: 0,
+            buf: Vec::with_capacity(64),
             delivered: 0,
             poll: cfg.poll_interval,
             mode: if fallback {
@@ -307,31 +395,86 @@ impl Driver {
         self.mode
     }
 
-    /// The next event, waiting at most `timeout` for one (polling the ring
-    /// every [`Config::poll_interval`]); `None` when none arrived in time.
-    /// The event borrows an internal buffer reused by the next call.
+    /// The next event in timestamp order, waiting at most `timeout` for one
+    /// (polling the rings every [`Config::poll_interval`]); `None` when none
+    /// arrived in time. The event borrows the ring it lies in, which gets it
+    /// back at the next call.
     pub fn next_event(&mut self, timeout: Duration) -> Result<Option<EventRef<'_>>, Error> {
-        let start = Instant::now();
+        if let Pending::Record { ring, total } = self.pending {
+            self.rings[ring].consume(total);
+            self.pending = Pending::None;
+        }
+        // Drops are read now and then, and whenever the rings run dry.
+        if self.delivered - self.drops_checked_at >= 1 << 16 && self.drop_event()? {
+            return self.drop_ref().map(Some);
+        }
+        let mut deadline = None;
         loop {
-            if let Some(item) = self.ring.next() {
-                self.buf.clear();
-                self.buf.extend_from_slice(&item);
-                break;
+            let mut best: Option<(usize, u64)> = None;
+            for (i, ring) in self.rings.iter_mut().enumerate() {
+                if let Some((rec, _)) = ring.peek() {
+                    let ts = rec.get(2..10).map_or(0, |b| {
+                        u64::from_le_bytes(b.try_into().expect("8 bytes"))
+                    });
+                    if best.is_none_or(|(_, t)| ts < t) {
+                        best = Some((i, ts));
+                    }
+                }
             }
-            let waited = start.elapsed();
-            if waited >= timeout {
+            if let Some((i, _)) = best {
+                return self.take(i).map(Some);
+            }
+            for ring in &mut self.rings {
+                ring.publish();
+            }
+            if self.drop_event()? {
+                return self.drop_ref().map(Some);
+            }
+            let now = Instant::now();
+            let end = *deadline.get_or_insert(now + timeout);
+            if now >= end {
                 return Ok(None);
             }
-            std::thread::sleep(self.poll.min(timeout - waited));
+            std::thread::sleep(self.poll.min(end - now));
         }
+    }
+
+    /// Hands out the head record of ring `i`.
+    fn take(&mut self, i: usize) -> Result<EventRef<'_>, Error> {
         let index = self.delivered;
         self.delivered += 1;
         let bad = |source| Error::BadEvent { index, source };
-        let (cpu, event) = match self.buf.as_slice() {
+        let Some((rec, total)) = self.rings[i].peek() else {
+            return Err(bad(EventError::ShortHeader(0)));
+        };
+        self.pending = Pending::Record { ring: i, total };
+        let (cpu, event) = match rec {
             [a, b, rest @ ..] => (u16::from_le_bytes([*a, *b]), rest),
             short => return Err(bad(EventError::ShortHeader(short.len()))),
         };
-        EventRef::parse(event, cpu, 0).map(Some).map_err(bad)
+        EventRef::parse(event, cpu, 0).map_err(bad)
+    }
+
+    /// Reads the drop counters; when they grew, builds a drop event in the
+    /// internal buffer and says so.
+    fn drop_event(&mut self) -> Result<bool, Error> {
+        self.drops_checked_at = self.delivered;
+        let drops = self.stats()?.drops;
+        if drops <= self.drops_told {
+            return Ok(false);
+        }
+        let ratio = u32::try_from(drops - self.drops_told).unwrap_or(u32::MAX);
+        self.drops_told = drops;
+        let ts = sys::epoch_ns();
+        osprey_event::encode(&mut self.buf, ts, u64::MAX, DROP_E, &[&ratio.to_le_bytes()]);
+        Ok(true)
+    }
+
+    /// The drop event [`Driver::drop_event`] built.
+    fn drop_ref(&mut self) -> Result<EventRef<'_>, Error> {
+        let index = self.delivered;
+        self.delivered += 1;
+        EventRef::parse(&self.buf, 0, 0).map_err(|source| Error::BadEvent { index, source })
     }
 
     /// Events delivered so far and events dropped by the kernel side.

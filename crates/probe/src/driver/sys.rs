@@ -27,3 +27,8 @@ pub(crate) fn boot_to_epoch_ns() -> u64 {
     let boot = clock_ns(libc::CLOCK_BOOTTIME);
     clock_ns(libc::CLOCK_REALTIME).saturating_sub(boot)
 }
+
+/// Nanoseconds since the Unix epoch.
+pub(crate) fn epoch_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
+}
