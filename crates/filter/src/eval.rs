@@ -51,7 +51,7 @@ fn eval_node<E: Extract + ?Sized>(n: &Node, ev: &E, slots: &mut [Values]) -> boo
     }
 }
 
-fn eval_check<E: Extract + ?Sized>(c: &CheckNode, ev: &E, slots: &mut [Values]) -> bool {
+pub(crate) fn eval_check<E: Extract + ?Sized>(c: &CheckNode, ev: &E, slots: &mut [Values]) -> bool {
     let (l, rest) = slots.split_at_mut(c.lhs_slots.min(slots.len()));
     if !eval_src(&c.lhs, ev, l) {
         return false;

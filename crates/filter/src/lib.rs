@@ -52,6 +52,7 @@ pub mod ast;
 mod compile;
 mod error;
 mod eval;
+mod evttypes;
 pub mod field;
 pub mod fields;
 pub mod format;
@@ -61,5 +62,6 @@ pub mod timefmt;
 
 pub use compile::{Filter, NoResolver, Resolver, Scratch};
 pub use error::Error;
+pub use evttypes::EventTypeSet;
 pub use field::{Extract, FieldArg, FieldCatalog, FieldError, FieldRef, Value, Values};
 pub use parser::{parse, parse_with_max_depth, DEFAULT_MAX_DEPTH};
