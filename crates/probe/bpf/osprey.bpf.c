@@ -598,6 +598,9 @@ static __always_inline void emit_execve(struct config *c, struct stash *a, s64 r
 		bpf_map_delete_elem(&exec_fn, &tid);
 }
 
+#include "fill_net.h"
+#include "fill_fs.h"
+
 static __always_inline void on_exit(struct pt_regs *regs, long ret)
 {
 	struct config *c = get_config();
@@ -626,8 +629,11 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret)
 	case NR_fork: emit_clone(c, EV_FORK_20_X, ret); return;
 	case NR_vfork: emit_clone(c, EV_VFORK_20_X, ret); return;
 	case NR_clone3: emit_clone(c, EV_CLONE3_X, ret); return;
-	default: emit_generic(c, id, sc->ppm); return;
 	}
+	get_args(regs, &a);
+	if (fill_net(c, id, &a, ret) || fill_fs(c, id, &a, ret))
+		return;
+	emit_generic(c, id, sc->ppm);
 }
 
 static __always_inline void on_procexit(void)
