@@ -208,6 +208,9 @@ pub struct Fd {
     /// Whether a successful `connect` named it (sysdig keeps that name when
     /// the socket is connected again).
     pub connected: bool,
+    /// For a pidfd made by `pidfd_open`: the process it refers to (0 otherwise),
+    /// which `pidfd_getfd` reads to find the fd it copies.
+    pub pid: i64,
 }
 
 /// Appends `a:port` to `out`.

@@ -4,7 +4,7 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use osprey_event::snapshot::{GroupInfo, InterfaceInfo, Snapshot, UserInfo};
-use osprey_event::table::flags as ef;
+use osprey_event::table::{category, flags as ef, EventInfo};
 use osprey_event::{Direction, EventRef};
 use rustc_hash::FxHashMap;
 
@@ -153,12 +153,63 @@ pub struct State {
     /// Containers seen in container events: short id → IPv4 address
     /// (0.0.0.0 when the metadata has none).
     containers: FxHashMap<Box<[u8]>, [u8; 4]>,
+    /// Full mode ([`State::set_full`]): every event type of the table is
+    /// parsed, from its exit event alone.
+    full: bool,
 }
 
 impl State {
-    /// An empty state.
+    /// An empty state, in the default sysdig-0.29.3-compatible mode.
     pub fn new() -> State {
         State::default()
+    }
+
+    /// Selects the mode (off by default; set it before the first event).
+    ///
+    /// - Off: sysdig 0.29.3 reading a capture file. Event types from
+    ///   [`LEGACY_EVENT_MAX`] on are ignored (except the user/group meta
+    ///   events), the event flags are those of its 2022 table, and several
+    ///   exits take their arguments and fd from the enter event.
+    /// - On ("full" mode), for live capture and for captures written by
+    ///   Osprey, whose events are exit-only (one exit event per syscall, of
+    ///   the newest type, carrying the arguments): every syscall event type of
+    ///   the table is parsed with the current table's flags; an exit's fd comes
+    ///   from the exit itself (`fd`, or `oldfd` for the dup family) and is
+    ///   none when neither the exit nor a matching enter names one; and the
+    ///   exits listed in [`FULL_EXIT_EVENTS`] create, copy, rename or close
+    ///   fds, change the cwd or the ids. Enter events, where present, are
+    ///   still used as in the default mode.
+    pub fn set_full(&mut self, full: bool) {
+        self.full = full;
+    }
+
+    /// Whether full mode is on ([`State::set_full`]).
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
+    /// Whether this mode's state engine leaves `etype` alone: in the default
+    /// mode the types sysdig 0.29.3 does not know; in full mode the meta and
+    /// unused types past its table (the user/group events are parsed apart).
+    fn beyond_table(&self, etype: u16, info: Option<&EventInfo>) -> bool {
+        if etype < LEGACY_EVENT_MAX {
+            return false;
+        }
+        !self.full
+            || info
+                .is_none_or(|i| i.category & category::METAEVENT != 0 || i.flags & ef::UNUSED != 0)
+    }
+
+    /// The event flags this mode uses: the current table's in full mode,
+    /// those of sysdig 0.29.3's table otherwise.
+    #[inline]
+    fn event_flags(&self, etype: u16, info: &EventInfo) -> u32 {
+        if self.full {
+            info.flags
+        } else {
+            legacy_flags(etype, info.flags)
+        }
     }
 
     /// Loads threads (with their fds), users and groups from a snapshot.
@@ -461,7 +512,14 @@ impl State {
         ev: &EventRef<'_>,
         matches: impl FnOnce(&State) -> bool,
     ) -> bool {
-        if Self::parses_before_filter(ev) {
+        let first = if self.full {
+            ev.info().is_some_and(|i| {
+                i.flags & ef::MODIFIES_STATE != 0 || i.category & category::METAEVENT != 0
+            })
+        } else {
+            Self::parses_before_filter(ev)
+        };
+        if first {
             self.process(ev);
             return matches(self);
         }
@@ -483,6 +541,8 @@ impl State {
     /// Whether sysdig parses `ev` before running a capture filter on it: events
     /// that change state (`EF_MODIFIES_STATE` in its 2022 table: fd creation and
     /// removal, clone, execve, ...), and the meta events newer than that table.
+    /// (In full mode, [`State::process_filtered`] reads the current table's
+    /// `EF_MODIFIES_STATE` and meta categories instead.)
     pub fn parses_before_filter(ev: &EventRef<'_>) -> bool {
         ev.etype() >= LEGACY_EVENT_MAX
             || ev
@@ -513,13 +573,14 @@ impl State {
         self.cur.latency = 0;
         self.cur.container_event = false;
 
-        if etype >= LEGACY_EVENT_MAX
+        if self.beyond_table(etype, ev.info())
             || matches!(etype, et::CONTAINER_JSON_E | et::CONTAINER_JSON_2_E)
         {
             return;
         }
         let Some(info) = ev.info() else { return };
-        let flags = legacy_flags(etype, info.flags);
+        let flags = self.event_flags(etype, info);
+        let full = self.full;
         if flags & ef::SKIPPARSERESET != 0 || etype == et::SCHEDSWITCH_6_E {
             // Internal events look their thread up but never create one.
             self.cur.thread_known = self.threads.contains_key(&tid);
@@ -547,6 +608,8 @@ impl State {
             t.enter_ts = ts;
             t.latency = 0;
         } else {
+            let valid = t.last_type.wrapping_add(1) == etype
+                || (t.last_type == et::EXECVEAT_E && et::EXECVE_XS.contains(&etype));
             // An exit that only creates an fd (open, socket, ...) refers to no
             // existing fd: its fd is its result, set by the parser. Old captures
             // got the same from the enter event; exit-only events have none.
@@ -556,21 +619,26 @@ impl State {
             // Exit-only events (live capture, current libs) carry the fd
             // themselves; old captures' exits do not, and use the enter's.
             if flags & ef::USES_FD != 0 {
-                if let Some(fd) = info
-                    .param_index("fd")
-                    .filter(|&i| i > 0)
-                    .and_then(|i| param::int(ev, i))
-                {
-                    t.last_fd = fd;
-                    own_fd = true;
+                let at = if full {
+                    full::exit_fd_index(etype, info)
+                } else {
+                    info.param_index("fd").filter(|&i| i > 0)
+                };
+                match at.and_then(|i| param::int(ev, i)) {
+                    Some(fd) => {
+                        t.last_fd = fd;
+                        own_fd = true;
+                    }
+                    // In full mode an exit naming no fd, without its enter
+                    // event, refers to none (not to the thread's last one).
+                    None if full && !valid => t.last_fd = -1,
+                    None => {}
                 }
             }
             if t.enter_ts != 0 {
                 t.latency = ts.saturating_sub(t.enter_ts);
             }
             self.cur.latency = t.latency;
-            let valid = t.last_type.wrapping_add(1) == etype
-                || (t.last_type == et::EXECVEAT_E && et::EXECVE_XS.contains(&etype));
             if valid {
                 self.cur.enter_ts = EventRef::parse(&t.last_data, t.last_cpu, 0)
                     .ok()
@@ -607,14 +675,14 @@ impl State {
             et::GROUP_ADDED_E | et::GROUP_DELETED_E => return self.parse_group(ev),
             _ => {}
         }
-        if etype >= LEGACY_EVENT_MAX {
+        if self.beyond_table(etype, ev.info()) {
             return;
         }
         if matches!(etype, et::CONTAINER_JSON_E | et::CONTAINER_JSON_2_E) {
             return self.parse_container(ev);
         }
         let Some(info) = ev.info() else { return };
-        let flags = legacy_flags(etype, info.flags);
+        let flags = self.event_flags(etype, info);
         if flags & ef::SKIPPARSERESET != 0 || etype == et::SCHEDSWITCH_6_E {
             return;
         }
@@ -652,7 +720,9 @@ impl State {
             } else {
                 None
             };
-            self.parse_exit(ev, etype, enter.as_ref());
+            if !(self.full && self.parse_full_exit(ev, etype, enter.as_ref())) {
+                self.parse_exit(ev, etype, enter.as_ref());
+            }
             if valid {
                 if let Some(t) = self.threads.get_mut(&tid) {
                     if t.last_data.is_empty() {
@@ -671,8 +741,8 @@ impl State {
     pub fn reject(&mut self, ev: &EventRef<'_>) {
         let etype = ev.etype();
         let Some(info) = ev.info() else { return };
-        if etype >= LEGACY_EVENT_MAX
-            || legacy_flags(etype, info.flags) & ef::SKIPPARSERESET != 0
+        if self.beyond_table(etype, Some(info))
+            || self.event_flags(etype, info) & ef::SKIPPARSERESET != 0
             || etype == et::SCHEDSWITCH_6_E
         {
             return;
@@ -1026,7 +1096,10 @@ impl State {
         let Some(mut tp) = raw.and_then(param::tuple) else {
             return;
         };
-        let incoming = matches!(ev.etype(), et::RECVFROM_X | et::RECVMSG_X);
+        let incoming = matches!(
+            ev.etype(),
+            et::RECVFROM_X | et::RECVMSG_X | full::RECV_X | full::RECVMMSG_X
+        );
         // Only sockets without a TCP name take their name from the data calls.
         let (role, bound) = match self.cur_fd_mut(tid) {
             Some(f) if f.ty.is_ip() && (f.name.is_empty() || f.l4proto != l4::TCP) => {
@@ -1108,12 +1181,15 @@ impl State {
             return;
         }
         let ino = param::uint_named(ev, "ino").unwrap_or(0);
+        // pipe2 carries its flags (pipe has none).
+        let open_flags = param::uint_named(ev, "flags").unwrap_or(0) as u32;
         for i in [1, 2] {
             if let Some(num) = param::int(ev, i) {
                 let entry = Fd {
                     ty: FdType::Pipe,
                     name: crate::thread::empty(),
                     ino,
+                    open_flags,
                     ..Fd::default()
                 };
                 self.add_fd(tid, num, entry);
@@ -1123,6 +1199,11 @@ impl State {
 
     /// fd-creating calls whose result is the only fd information (`res` = new fd).
     fn parse_simple(&mut self, ev: &EventRef<'_>, ty: FdType) {
+        self.add_simple(ev, ty, 0);
+    }
+
+    /// Adds an unnamed fd of type `ty` with `open_flags` at the event's result.
+    fn add_simple(&mut self, ev: &EventRef<'_>, ty: FdType, open_flags: u32) {
         let tid = ev.tid() as i64;
         let Some(fd) = param::int(ev, 0) else { return };
         if fd < 0 {
@@ -1131,6 +1212,7 @@ impl State {
         let entry = Fd {
             ty,
             name: crate::thread::empty(),
+            open_flags,
             ..Fd::default()
         };
         self.add_fd(tid, fd, entry);
@@ -1219,7 +1301,7 @@ impl State {
         let (name, is_uid) = match etype {
             et::SETUID_X => ("uid", true),
             et::SETGID_X => ("gid", false),
-            et::SETRESUID_X => ("euid", true),
+            et::SETRESUID_X | full::SETREUID_X => ("euid", true),
             _ => ("egid", false),
         };
         let v =
@@ -1651,6 +1733,9 @@ mod container_tests {
         assert_eq!(container_id(format!("x/{}", &id[..63]).as_bytes()), None);
     }
 }
+
+mod full;
+pub use full::FULL_EXIT_EVENTS;
 
 #[cfg(test)]
 mod tests;
