@@ -272,30 +272,4 @@ impl State {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::FULL_EXIT_EVENTS;
-    use osprey_event::table::{flags as ef, info, Direction, EVENTS};
-
-    /// Each listed type is an exit of that syscall, and no newer exit type
-    /// of the same syscall exists in the table.
-    #[test]
-    fn full_exit_table_names_the_newest_exit_of_each_call() {
-        for &(name, n) in FULL_EXIT_EVENTS {
-            let i = info(n).unwrap_or_else(|| panic!("{name}: {n} not in the table"));
-            assert_eq!(i.dir, Direction::Exit, "{name}: {n}");
-            assert_eq!(i.name, name, "{name}: {n} is {}", i.enum_name);
-            assert_eq!(
-                i.flags & ef::OLD_VERSION,
-                0,
-                "{name}: {n} is an old version"
-            );
-            let newer = EVENTS.iter().enumerate().find(|(k, e)| {
-                *k > usize::from(n)
-                    && e.name == name
-                    && e.dir == Direction::Exit
-                    && e.flags & ef::OLD_VERSION == 0
-            });
-            assert!(newer.is_none(), "{name}: newer exit {newer:?}");
-        }
-    }
-}
+mod tests;
