@@ -1,7 +1,7 @@
 //! The inspection loop: source → state → filter → output.
 
 use super::args::Args;
-use super::source::{LiveOptions, Next, Source};
+use super::source::{kernel_selection, LiveOptions, Next, Source};
 use super::summary::Summary;
 use anyhow::{Context, Result};
 use osprey_event::render::{BufFormat, RenderOptions};
@@ -154,6 +154,7 @@ pub fn run(a: &Args) -> Result<()> {
                     snaplen: a.snaplen.unwrap_or(80),
                     users: !a.exclude_users,
                     for_writing: writer.is_some(),
+                    only: kernel_selection(filter.as_ref()),
                 },
                 Arc::clone(&stop),
             ),
@@ -293,11 +294,12 @@ pub fn run(a: &Args) -> Result<()> {
                 };
                 if ok {
                     lines.push(b'\n');
-                    // sysdig flushes every JSON line, and every line with --unbuffered.
-                    if a.unbuffered || a.json || lines.len() >= BATCH {
+                    // Lines go out in large writes (a write per line costs more
+                    // than formatting it), or one by one with --unbuffered.
+                    if a.unbuffered || lines.len() >= BATCH {
                         out.write_all(&lines)?;
                         lines.clear();
-                        if a.unbuffered || a.json {
+                        if a.unbuffered {
                             out.flush()?;
                         }
                     }

@@ -46,7 +46,7 @@ pub enum Source {
 }
 
 /// Options of a live capture.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LiveOptions {
     /// Bytes kept of each I/O buffer (`-s`).
     pub snaplen: u32,
@@ -55,6 +55,24 @@ pub struct LiveOptions {
     /// The snapshot will be written to a capture file: keep fd kinds that
     /// sysdig 0.29.3 can read.
     pub for_writing: bool,
+    /// Syscalls the kernel sends (`None`: all), from [`kernel_selection`].
+    pub only: Option<Vec<String>>,
+}
+
+/// The syscalls a live capture needs the kernel to send for `filter`: `None`
+/// for all of them, else those the filter can match plus those that keep the
+/// thread and fd tables right ([`driver::STATE_SYSCALLS`]).
+pub fn kernel_selection(filter: Option<&osprey_filter::Filter>) -> Option<Vec<String>> {
+    let set = filter?.event_types();
+    // Syscalls without a PPM_SC code can only be selected all together.
+    if set.is_all() || set.contains_generic(0) {
+        return None;
+    }
+    let mut names: Vec<String> = set.syscall_names().into_iter().map(String::from).collect();
+    names.extend(driver::STATE_SYSCALLS.iter().map(|s| (*s).to_string()));
+    names.sort_unstable();
+    names.dedup();
+    Some(names)
 }
 
 impl Source {
@@ -80,6 +98,7 @@ impl Source {
         }
         let cfg = driver::Config {
             snaplen: opts.snaplen,
+            only: opts.only,
             ..driver::Config::default()
         };
         let driver = Driver::open(&cfg).map_err(|e| format!("cannot start live capture: {e}"))?;
