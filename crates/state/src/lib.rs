@@ -10,6 +10,13 @@
 //! the fd of the matching enter event, and threads share their main thread's fds
 //! and cwd (`CLONE_FILES`/`CLONE_FS`).
 //!
+//! [`State::set_full`] switches to **full mode**, for live capture and for
+//! captures written by Osprey, whose events are exit-only (one exit event of
+//! the newest type per syscall, carrying the arguments, as current drivers
+//! emit them): every event type of the table is parsed, and the exits listed
+//! in [`FULL_EXIT_EVENTS`] update fds, cwd and ids on their own. The default
+//! stays the sysdig 0.29.3 behaviour.
+//!
 //! It leaves reading captures to `osprey-scap` (which produces the
 //! [`osprey_event::snapshot::Snapshot`] and the events), and field extraction,
 //! formatting and filtering to `osprey-filter` and the CLI, which read this crate
