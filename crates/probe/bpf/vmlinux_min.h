@@ -77,6 +77,7 @@ struct super_block {
 };
 
 struct inode {
+	unsigned short i_mode;
 	unsigned long i_ino;
 	struct super_block *i_sb;
 };
@@ -113,6 +114,24 @@ struct sock_common {
 
 struct sock {
 	struct sock_common __sk_common;
+	u32 sk_ack_backlog;
+	u32 sk_max_ack_backlog;
+};
+
+struct sockaddr_un {
+	unsigned short sun_family;
+	char sun_path[108];
+};
+
+struct unix_address {
+	int len;
+	struct sockaddr_un name[];
+};
+
+struct unix_sock {
+	struct sock sk;
+	struct unix_address *addr;
+	struct sock *peer;
 };
 
 struct socket {
