@@ -11,7 +11,8 @@
  * dirfd parameter); flags are converted to the PPM_* encodings the render
  * tables expect, or passed through where both encodings agree (unlinkat,
  * linkat, renameat2, chmod modes, mount, umount2, memfd_create).
- * vm_size/vm_rss/vm_swap of the memory events are left empty, as in put_proc().
+ * The memory events carry the process's vm_size/vm_rss/vm_swap (fs_put_vm(),
+ * which put_proc() could use too).
  *
  * Helpers here are prefixed fs_ (fill_net.h shares the translation unit).
  */
@@ -156,6 +157,38 @@ static __always_inline void fs_put_fd(struct w *w, u64 v)
 static __always_inline void fs_put_str(struct w *w, u64 p)
 {
 	put_ustr(w, (const void *)p);
+}
+
+/* vm_size, vm_rss and vm_swap (KiB) of the current process; empty for a
+ * kernel thread. */
+static __always_inline void fs_put_vm(struct w *w)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	s64 file, anon, swap, shmem, rss;
+	if (!mm) {
+		put_empty(w);
+		put_empty(w);
+		put_empty(w);
+		return;
+	}
+	/* counters: MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES */
+	if (bpf_core_type_exists(struct mm_rss_stat)) {
+		struct mm_struct___old *o = (void *)mm;
+		file = BPF_CORE_READ(o, rss_stat.count[0].counter);
+		anon = BPF_CORE_READ(o, rss_stat.count[1].counter);
+		swap = BPF_CORE_READ(o, rss_stat.count[2].counter);
+		shmem = BPF_CORE_READ(o, rss_stat.count[3].counter);
+	} else {
+		file = BPF_CORE_READ(mm, rss_stat[0].count);
+		anon = BPF_CORE_READ(mm, rss_stat[1].count);
+		swap = BPF_CORE_READ(mm, rss_stat[2].count);
+		shmem = BPF_CORE_READ(mm, rss_stat[3].count);
+	}
+	rss = file + anon + shmem;
+	put_u32(w, (u32)(BPF_CORE_READ(mm, total_vm) << 2));	/* 4 KiB pages */
+	put_u32(w, rss > 0 ? (u32)(rss << 2) : 0);
+	put_u32(w, swap > 0 ? (u32)(swap << 2) : 0);
 }
 
 /* A DYN parameter: its type index, then an 8-byte or 1-byte value. */
@@ -655,9 +688,7 @@ static __always_inline int fill_fs(struct config *c, long id, struct stash *a, s
 	case NR_mmap:
 	case NR_munmap:
 	case NR_brk:
-		put_empty(&w); /* vm_size */
-		put_empty(&w); /* vm_rss */
-		put_empty(&w); /* vm_swap */
+		fs_put_vm(&w);
 		put_u64(&w, x[0]);
 		if (id == NR_brk)
 			break;

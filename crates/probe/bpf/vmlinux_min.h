@@ -65,11 +65,32 @@ struct cred {
 	kernel_cap_t cap_effective;
 };
 
+/* The RSS counters: percpu counters since Linux 6.2 ... */
+struct percpu_counter {
+	s64 count;
+};
+
 struct mm_struct {
 	unsigned long arg_start;
 	unsigned long arg_end;
 	unsigned long env_start;
 	unsigned long env_end;
+	unsigned long total_vm;
+	struct percpu_counter rss_stat[4];
+};
+
+/* ... atomics in a struct of their own before (the ___old flavor is matched
+ * by CO-RE against the kernel's struct mm_struct). */
+typedef struct {
+	s64 counter;
+} atomic64_t;
+
+struct mm_rss_stat {
+	atomic64_t count[4];
+};
+
+struct mm_struct___old {
+	struct mm_rss_stat rss_stat;
 };
 
 struct super_block {
