@@ -315,4 +315,10 @@ pub struct Snapshot {
     pub groups: Vec<GroupInfo>,
     /// Interfaces.
     pub interfaces: Vec<InterfaceInfo>,
+    /// The events are those of a live Osprey capture: exit-only, one exit
+    /// event of the newest type per syscall carrying its arguments (capture
+    /// files mark this with the section header option `shb_userappl` =
+    /// `osprey-live`). Consumers parse them with a state engine that knows
+    /// every event type.
+    pub exit_only: bool,
 }

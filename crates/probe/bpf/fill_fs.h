@@ -11,7 +11,7 @@
  * dirfd parameter); flags are converted to the PPM_* encodings the render
  * tables expect, or passed through where both encodings agree (unlinkat,
  * linkat, renameat2, chmod modes, mount, umount2, memfd_create).
- * The memory events carry the process's vm_size/vm_rss/vm_swap (fs_put_vm(),
+ * The memory events carry the process's vm_size/vm_rss/vm_swap (put_vm(),
  * which put_proc() could use too).
  *
  * Helpers here are prefixed fs_ (fill_net.h shares the translation unit).
@@ -161,36 +161,6 @@ static __always_inline void fs_put_str(struct w *w, u64 p)
 
 /* vm_size, vm_rss and vm_swap (KiB) of the current process; empty for a
  * kernel thread. */
-static __always_inline void fs_put_vm(struct w *w)
-{
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
-	s64 file, anon, swap, shmem, rss;
-	if (!mm) {
-		put_empty(w);
-		put_empty(w);
-		put_empty(w);
-		return;
-	}
-	/* counters: MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES */
-	if (bpf_core_type_exists(struct mm_rss_stat)) {
-		struct mm_struct___old *o = (void *)mm;
-		file = BPF_CORE_READ(o, rss_stat.count[0].counter);
-		anon = BPF_CORE_READ(o, rss_stat.count[1].counter);
-		swap = BPF_CORE_READ(o, rss_stat.count[2].counter);
-		shmem = BPF_CORE_READ(o, rss_stat.count[3].counter);
-	} else {
-		file = BPF_CORE_READ(mm, rss_stat[0].count);
-		anon = BPF_CORE_READ(mm, rss_stat[1].count);
-		swap = BPF_CORE_READ(mm, rss_stat[2].count);
-		shmem = BPF_CORE_READ(mm, rss_stat[3].count);
-	}
-	rss = file + anon + shmem;
-	put_u32(w, (u32)(BPF_CORE_READ(mm, total_vm) << 2));	/* 4 KiB pages */
-	put_u32(w, rss > 0 ? (u32)(rss << 2) : 0);
-	put_u32(w, swap > 0 ? (u32)(swap << 2) : 0);
-}
-
 /* A DYN parameter: its type index, then an 8-byte or 1-byte value. */
 static __always_inline void fs_put_dyn(struct w *w, u8 idx, u64 v, u32 size)
 {
@@ -353,45 +323,6 @@ static __always_inline void fs_put_iov(struct w *w, u64 iov, u64 cnt, u64 want)
 	set_len(w, total);
 }
 
-/* The PROCESS/exec params of execveat's exit: those of execve's but the
- * trailing filename. */
-static __always_inline void fs_emit_execveat(struct config *c, s64 ret)
-{
-	struct w w;
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	const struct cred *cr = BPF_CORE_READ(t, real_cred);
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	unsigned long es = mm ? BPF_CORE_READ(mm, env_start) : 0;
-	unsigned long ee = mm ? BPF_CORE_READ(mm, env_end) : 0;
-	/* the path a successful exec saved is not a param of this event */
-	bpf_map_delete_elem(&exec_fn, &tid);
-	if (!ev_begin(&w, c, EV_EXECVEAT_X, 30))
-		return;
-	put_u64(&w, (u64)ret);
-	put_proc(&w, t);
-	put_empty(&w); /* cgroups */
-	if (es && ee > es)
-		put_ubuf(&w, (const void *)es, ee - es > ARGS_MAX ? ARGS_MAX : ee - es);
-	else
-		put_empty(&w);
-	put_empty(&w); /* tty */
-	put_empty(&w); /* vpgid */
-	put_u32(&w, BPF_CORE_READ(t, loginuid.val));
-	put_empty(&w); /* flags */
-	put_u64(&w, BPF_CORE_READ(cr, cap_inheritable.val));
-	put_u64(&w, BPF_CORE_READ(cr, cap_permitted.val));
-	put_u64(&w, BPF_CORE_READ(cr, cap_effective.val));
-	put_empty(&w); /* exe_ino */
-	put_empty(&w); /* exe_ino_ctime */
-	put_empty(&w); /* exe_ino_mtime */
-	put_u32(&w, BPF_CORE_READ(cr, uid.val));
-	put_empty(&w); /* trusted_exepath */
-	put_empty(&w); /* pgid */
-	put_u32(&w, BPF_CORE_READ(cr, gid.val));
-	ev_submit(&w);
-}
-
 /* Event type and parameter count of syscall `id`; 0 when not decoded here. */
 static __always_inline u32 fs_layout(long id)
 {
@@ -469,7 +400,7 @@ static __always_inline int fill_fs(struct config *c, long id, struct stash *a, s
 	u64 *x = a->a;
 
 	if (id == NR_execveat) {
-		fs_emit_execveat(c, ret);
+		emit_execve(c, EV_EXECVEAT_X, 30, a, ret);
 		return 1;
 	}
 	layout = fs_layout(id);
@@ -688,7 +619,7 @@ static __always_inline int fill_fs(struct config *c, long id, struct stash *a, s
 	case NR_mmap:
 	case NR_munmap:
 	case NR_brk:
-		fs_put_vm(&w);
+		put_vm(&w);
 		put_u64(&w, x[0]);
 		if (id == NR_brk)
 			break;

@@ -186,8 +186,10 @@ static __always_inline void ev_submit(struct w *w)
 {
 	u32 len = w->off;
 	u32 zero = 0;
-	if (len > SCRATCH)
+	if (len >= SCRATCH)
 		return;
+	/* A mask the verifier can see bounds the size on every path. */
+	len &= SCRATCH - 1;
 
 	long err;
 	*(u32 *)&w->buf[PREFIX + 16] = len - PREFIX;
@@ -395,6 +397,37 @@ static __always_inline void put_sockaddr(struct w *w, const void *ua, u64 len)
 	}
 }
 
+/* vm_size, vm_rss and vm_swap of the current process, in KiB. */
+static __always_inline void put_vm(struct w *w)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	s64 file, anon, swap, shmem, rss;
+	if (!mm) {
+		put_empty(w);
+		put_empty(w);
+		put_empty(w);
+		return;
+	}
+	/* counters: MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES */
+	if (bpf_core_type_exists(struct mm_rss_stat)) {
+		struct mm_struct___old *o = (void *)mm;
+		file = BPF_CORE_READ(o, rss_stat.count[0].counter);
+		anon = BPF_CORE_READ(o, rss_stat.count[1].counter);
+		swap = BPF_CORE_READ(o, rss_stat.count[2].counter);
+		shmem = BPF_CORE_READ(o, rss_stat.count[3].counter);
+	} else {
+		file = BPF_CORE_READ(mm, rss_stat[0].count);
+		anon = BPF_CORE_READ(mm, rss_stat[1].count);
+		swap = BPF_CORE_READ(mm, rss_stat[2].count);
+		shmem = BPF_CORE_READ(mm, rss_stat[3].count);
+	}
+	rss = file + anon + shmem;
+	put_u32(w, (u32)(BPF_CORE_READ(mm, total_vm) << 2));	/* 4 KiB pages */
+	put_u32(w, rss > 0 ? (u32)(rss << 2) : 0);
+	put_u32(w, swap > 0 ? (u32)(swap << 2) : 0);
+}
+
 /* The process-description params shared by execve and clone exits, from
  * `exe` through `comm`: exe, args, tid, pid, ptid, cwd, fdlimit, pgft_maj,
  * pgft_min, vm_size, vm_rss, vm_swap, comm. */
@@ -419,9 +452,7 @@ static __always_inline void put_proc(struct w *w, struct task_struct *t)
 	put_u64(w, BPF_CORE_READ(t, signal, rlim[7].rlim_cur)); /* RLIMIT_NOFILE */
 	put_u64(w, BPF_CORE_READ(t, maj_flt));
 	put_u64(w, BPF_CORE_READ(t, min_flt));
-	put_empty(w); /* vm_size */
-	put_empty(w); /* vm_rss */
-	put_empty(w); /* vm_swap */
+	put_vm(w);
 	if (w->off < HALF) {
 		long n = bpf_core_read_str(&w->buf[w->off & (HALF - 1)], 16, &t->comm);
 		set_len(w, n > 0 ? (u32)n : 0);
@@ -552,7 +583,9 @@ static __always_inline void emit_clone(struct config *c, u16 type, s64 ret)
 	ev_submit(&w);
 }
 
-static __always_inline void emit_execve(struct config *c, struct stash *a, s64 ret)
+/* execve's exit (EXECVE_19_X, 31 params), or execveat's (EXECVEAT_X, the
+ * same 30 params without the trailing filename). */
+static __always_inline void emit_execve(struct config *c, u16 type, u32 np, struct stash *a, s64 ret)
 {
 	struct w w;
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -562,7 +595,7 @@ static __always_inline void emit_execve(struct config *c, struct stash *a, s64 r
 	char *fn = bpf_map_lookup_elem(&exec_fn, &tid);
 	unsigned long es = mm ? BPF_CORE_READ(mm, env_start) : 0;
 	unsigned long ee = mm ? BPF_CORE_READ(mm, env_end) : 0;
-	if (!ev_begin(&w, c, EV_EXECVE_19_X, 31))
+	if (!ev_begin(&w, c, type, np))
 		return;
 	put_u64(&w, (u64)ret);
 	put_proc(&w, t);
@@ -585,7 +618,9 @@ static __always_inline void emit_execve(struct config *c, struct stash *a, s64 r
 	put_empty(&w); /* trusted_exepath */
 	put_empty(&w); /* pgid */
 	put_u32(&w, BPF_CORE_READ(cr, gid.val));
-	if (ret == 0 && fn && w.off < HALF) {
+	if (type != EV_EXECVE_19_X) {
+		/* no filename param */
+	} else if (ret == 0 && fn && w.off < HALF) {
 		long n = bpf_probe_read_kernel_str(&w.buf[w.off & (HALF - 1)], PATH_MAX, fn);
 		set_len(&w, n > 0 ? (u32)n : 0);
 	} else if (ret != 0) {
@@ -624,7 +659,7 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret)
 	case NR_openat2: get_args(regs, &a); emit_open(c, EV_OPENAT2_X, &a, ret); return;
 	case NR_close: get_args(regs, &a); emit_close(c, &a, ret); return;
 	case NR_connect: get_args(regs, &a); emit_connect(c, &a, ret); return;
-	case NR_execve: get_args(regs, &a); emit_execve(c, &a, ret); return;
+	case NR_execve: get_args(regs, &a); emit_execve(c, EV_EXECVE_19_X, 31, &a, ret); return;
 	case NR_clone: emit_clone(c, EV_CLONE_20_X, ret); return;
 	case NR_fork: emit_clone(c, EV_FORK_20_X, ret); return;
 	case NR_vfork: emit_clone(c, EV_VFORK_20_X, ret); return;

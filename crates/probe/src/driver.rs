@@ -65,12 +65,53 @@ const DROP_E: u16 = 148;
 /// caller that only needs a few syscalls should still select (like Falco's
 /// base syscalls). `procexit` is always sent.
 pub const STATE_SYSCALLS: &[&str] = &[
-    "open", "openat", "openat2", "creat", "close", "dup", "dup2", "dup3", "pipe", "pipe2",
-    "socket", "socketpair", "connect", "accept", "accept4", "bind", "eventfd", "eventfd2",
-    "signalfd", "signalfd4", "timerfd_create", "inotify_init", "inotify_init1", "epoll_create",
-    "epoll_create1", "memfd_create", "pidfd_open", "pidfd_getfd", "userfaultfd", "fcntl",
-    "chdir", "fchdir", "chroot", "clone", "clone3", "fork", "vfork", "execve", "execveat",
-    "setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setsid", "prctl",
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "close",
+    "dup",
+    "dup2",
+    "dup3",
+    "pipe",
+    "pipe2",
+    "socket",
+    "socketpair",
+    "connect",
+    "accept",
+    "accept4",
+    "bind",
+    "eventfd",
+    "eventfd2",
+    "signalfd",
+    "signalfd4",
+    "timerfd_create",
+    "inotify_init",
+    "inotify_init1",
+    "epoll_create",
+    "epoll_create1",
+    "memfd_create",
+    "pidfd_open",
+    "pidfd_getfd",
+    "userfaultfd",
+    "fcntl",
+    "chdir",
+    "fchdir",
+    "chroot",
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "execve",
+    "execveat",
+    "setuid",
+    "setgid",
+    "setresuid",
+    "setresgid",
+    "setreuid",
+    "setregid",
+    "setsid",
+    "prctl",
 ];
 
 /// Where the kernel publishes its BTF.
@@ -318,9 +359,7 @@ impl Driver {
             // Rings no CPU writes to get the smallest size the kernel takes.
             loader.set_max_entries(name, if i < cpus { cfg.ring_size } else { 4096 });
         }
-        let mut ebpf = loader
-            .load(OBJECT)
-            .map_err(|e| Error::Load(Box::new(e)))?;
+        let mut ebpf = loader.load(OBJECT).map_err(|e| Error::Load(Box::new(e)))?;
 
         {
             let map = ebpf.map_mut("config").ok_or(Error::MissingMap("config"))?;
@@ -340,7 +379,8 @@ impl Driver {
                     .as_ref()
                     .is_none_or(|only| only.iter().any(|n| n == name));
                 let id = ppm.iter().find(|(n, _)| *n == nr).map_or(0, |(_, id)| *id);
-                sc.set(nr, sc_info(id, emit), 0).map_err(map_err("sc_map"))?;
+                sc.set(nr, sc_info(id, emit), 0)
+                    .map_err(map_err("sc_map"))?;
             }
         }
 
@@ -366,8 +406,11 @@ impl Driver {
             let Some(Map::RingBuf(map)) = ebpf.map(name) else {
                 return Err(Error::MissingMap(name));
             };
-            let ring = ring::Ring::new(map.fd(), u64::from(cfg.ring_size))
-                .map_err(|e| Error::Mmap { map: name, source: e })?;
+            let ring =
+                ring::Ring::new(map.fd(), u64::from(cfg.ring_size)).map_err(|e| Error::Mmap {
+                    map: name,
+                    source: e,
+                })?;
             rings.push(ring);
         }
         let drops = ebpf.take_map("drops").ok_or(Error::MissingMap("drops"))?;
@@ -413,9 +456,9 @@ impl Driver {
             let mut best: Option<(usize, u64)> = None;
             for (i, ring) in self.rings.iter_mut().enumerate() {
                 if let Some((rec, _)) = ring.peek() {
-                    let ts = rec.get(2..10).map_or(0, |b| {
-                        u64::from_le_bytes(b.try_into().expect("8 bytes"))
-                    });
+                    let ts = rec
+                        .get(2..10)
+                        .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
                     if best.is_none_or(|(_, t)| ts < t) {
                         best = Some((i, ts));
                     }

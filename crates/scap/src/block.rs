@@ -4,6 +4,14 @@
 pub const SHB: u32 = 0x0A0D_0D0A;
 /// Byte-order magic stored in the section header.
 pub const SHB_MAGIC: u32 = 0x1A2B_3C4D;
+/// pcapng custom block ("do not copy" variant): Osprey writes one, holding a
+/// zero enterprise number and [`EXIT_ONLY_TAG`], before the metadata of a
+/// capture whose events are exit-only. Readers that do not know it (sysdig)
+/// skip it; section header options would stop sysdig 0.29.3.
+pub const CUSTOM: u32 = 0x4000_0BAD;
+/// Payload of the [`CUSTOM`] block marking exit-only events
+/// ([`osprey_event::snapshot::Snapshot::exit_only`]).
+pub const EXIT_ONLY_TAG: &[u8] = b"osprey-live\0";
 /// Machine info.
 pub const MI: u32 = 0x201;
 /// Machine info, legacy code.

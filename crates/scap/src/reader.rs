@@ -350,6 +350,15 @@ impl Reader {
                 }
                 block::IL | block::IL_INT | block::IL_V2 => meta::parse_il(body, h.btype, snap),
                 block::UL | block::UL_INT | block::UL_V2 => meta::parse_ul(body, h.btype, snap),
+                block::CUSTOM => {
+                    if body
+                        .get(4..)
+                        .is_some_and(|p| p.starts_with(block::EXIT_ONLY_TAG))
+                    {
+                        snap.exit_only = true;
+                    }
+                    Ok(())
+                }
                 // Unknown blocks (and stray section headers) are skipped.
                 _ => Ok(()),
             };
@@ -695,13 +704,17 @@ mod tests {
                     linkspeed: 1000,
                 },
             ],
+            exit_only: false,
         }
     }
 
     #[test]
     fn snapshot_round_trips_through_writer() {
-        let snap = rich_snapshot();
-        for gzip in [false, true] {
+        for (gzip, exit_only) in [(false, false), (true, false), (false, true)] {
+            let snap = Snapshot {
+                exit_only,
+                ..rich_snapshot()
+            };
             let mut w = if gzip {
                 Writer::new_gzip(Vec::new())
             } else {
@@ -722,6 +735,7 @@ mod tests {
             assert_eq!(got.users, snap.users);
             assert_eq!(got.groups, snap.groups);
             assert_eq!(got.interfaces, snap.interfaces);
+            assert_eq!(got.exit_only, exit_only, "custom block");
         }
     }
 

@@ -90,6 +90,12 @@ impl<W: Write> Writer<W> {
         b.extend_from_slice(&2u16.to_le_bytes());
         b.extend_from_slice(&u64::MAX.to_le_bytes());
         self.block(block::SHB, &b)?;
+        if snap.exit_only {
+            b.clear();
+            b.extend_from_slice(&0u32.to_le_bytes()); // private enterprise number
+            b.extend_from_slice(block::EXIT_ONLY_TAG);
+            self.block(block::CUSTOM, &b)?;
+        }
 
         if let Some(m) = &snap.machine {
             b.clear();

@@ -139,7 +139,7 @@ pub fn run(a: &Args) -> Result<()> {
         None => None,
     };
     let quiet = a.quiet || writer.is_some();
-    let mut summary = a.summary.then(Summary::new);
+    let mut summary: Option<Summary> = None;
     let mut lines = Vec::with_capacity(BATCH + 4096);
     let mut scratch = Values::new();
     let started = std::time::Instant::now();
@@ -161,6 +161,12 @@ pub fn run(a: &Args) -> Result<()> {
         }
         .map_err(usage)?;
         let mut state = State::new();
+        // Exit-only events (live, or a capture written live) need the state
+        // engine that parses every event type from exits alone.
+        state.set_full(source.snapshot().exit_only);
+        if a.summary && summary.is_none() {
+            summary = Some(Summary::new(state.is_full()));
+        }
         if !a.exclude_users {
             state.load(source.snapshot());
         } else {
@@ -201,8 +207,8 @@ pub fn run(a: &Args) -> Result<()> {
                 }
             };
             let etype = ev.etype();
-            if etype >= LEGACY_EVENT_MAX {
-                // Still update state (user/group tables, unless -E) but neither
+            if etype >= LEGACY_EVENT_MAX && !state.is_full() {
+                // sysdig 0.29.3 does not know these types. Still update state (user/group tables, unless -E) but neither
                 // number nor show it.
                 if !a.exclude_users {
                     state.process(&ev);

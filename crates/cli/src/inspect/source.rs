@@ -102,13 +102,15 @@ impl Source {
             ..driver::Config::default()
         };
         let driver = Driver::open(&cfg).map_err(|e| format!("cannot start live capture: {e}"))?;
-        let snapshot = proc::scan(&ScanOptions {
+        let mut snapshot = proc::scan(&ScanOptions {
             users: opts.users,
             exclude_pids: vec![i64::from(std::process::id())],
             legacy_fd_kinds: opts.for_writing,
             ..ScanOptions::default()
         })
         .map_err(|e| format!("cannot read the system state: {e}"))?;
+        // The driver's events are exit-only; a capture written from them says so.
+        snapshot.exit_only = true;
         Ok(Source::Live {
             driver: Box::new(driver),
             snapshot,

@@ -14,6 +14,11 @@ use std::io::{self, Write};
 /// of the summary table.
 const EVENT_SLOTS: usize = osprey_state::LEGACY_EVENT_MAX as usize;
 
+/// First slot of the event types newer than sysdig 0.29.3's table (counted in
+/// full mode only), after the generic-syscall slots so that the order of ties
+/// among the older ones stays sysdig's.
+const NEWER_SLOTS: usize = EVENT_SLOTS + 2 * PPM_SC_MAX;
+
 /// How many rows are printed at most.
 const MAX_ROWS: usize = 100;
 
@@ -35,17 +40,18 @@ pub struct Summary {
     table: Vec<Entry>,
 }
 
-impl Default for Summary {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Summary {
-    /// An empty table.
-    pub fn new() -> Self {
+    /// An empty table; `full` adds the event types newer than sysdig 0.29.3's
+    /// (without them the table has sysdig's size, which its sort's order of
+    /// ties depends on).
+    pub fn new(full: bool) -> Self {
+        let newer = if full {
+            osprey_event::table::EVENTS.len() - EVENT_SLOTS
+        } else {
+            0
+        };
         Summary {
-            table: (0..EVENT_SLOTS + 2 * PPM_SC_MAX)
+            table: (0..NEWER_SLOTS + newer)
                 .map(|slot| Entry { slot, calls: 0 })
                 .collect(),
         }
@@ -59,6 +65,8 @@ impl Summary {
                 Some(id) if id < PPM_SC_MAX => EVENT_SLOTS + 2 * id + usize::from(etype),
                 _ => return,
             }
+        } else if usize::from(etype) >= EVENT_SLOTS {
+            NEWER_SLOTS + usize::from(etype) - EVENT_SLOTS
         } else {
             usize::from(etype)
         };
@@ -77,7 +85,22 @@ impl Summary {
             if e.calls == 0 {
                 break;
             }
-            let (dir, name) = if e.slot >= EVENT_SLOTS {
+            let etype = if e.slot >= NEWER_SLOTS {
+                Some(e.slot - NEWER_SLOTS + EVENT_SLOTS)
+            } else if e.slot < EVENT_SLOTS {
+                Some(e.slot)
+            } else {
+                None
+            };
+            let (dir, name) = if let Some(t) = etype {
+                let Some(t) = u16::try_from(t).ok() else {
+                    continue;
+                };
+                match (osprey_event::info(t), osprey_event::render::event_name(t)) {
+                    (Some(i), Some(name)) => (i.dir.as_char(), name),
+                    _ => continue,
+                }
+            } else {
                 let code = (e.slot - EVENT_SLOTS) / 2;
                 let exit = (e.slot - EVENT_SLOTS) % 2 == 1;
                 let name = u16::try_from(code)
@@ -85,14 +108,6 @@ impl Summary {
                     .and_then(syscall_name)
                     .unwrap_or("<unknown>");
                 (if exit { '<' } else { '>' }, name)
-            } else {
-                let Some(t) = u16::try_from(e.slot).ok() else {
-                    continue;
-                };
-                match (osprey_event::info(t), osprey_event::render::event_name(t)) {
-                    (Some(i), Some(name)) => (i.dir.as_char(), name),
-                    _ => continue,
-                }
             };
             // Names are padded or cut to 16 characters.
             let name = name.get(..16).unwrap_or(name);
@@ -297,7 +312,7 @@ mod tests {
 
     #[test]
     fn generic_syscalls_count_by_code() {
-        let mut s = Summary::new();
+        let mut s = Summary::new(false);
         s.count(0, Some(3));
         s.count(1, Some(3));
         s.count(1, Some(3));
@@ -309,7 +324,7 @@ mod tests {
             text.ends_with("< read            2\n> read            1\n"),
             "{text}"
         );
-        let mut s = Summary::new();
+        let mut s = Summary::new(false);
         // PPM_SC 195 is inotify_add_watch: 17 characters, cut to 16.
         assert_eq!(syscall_name(195), Some("inotify_add_watch"));
         s.count(1, Some(195));

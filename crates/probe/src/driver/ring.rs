@@ -111,7 +111,11 @@ impl Ring {
 
     fn data(&self, off: u64) -> *const u8 {
         // SAFETY: off < size, inside the first copy of the data area.
-        unsafe { self.prod.as_ptr().add(self.page + (off & (self.size - 1)) as usize) }
+        unsafe {
+            self.prod
+                .as_ptr()
+                .add(self.page + (off & (self.size - 1)) as usize)
+        }
     }
 
     /// The next committed record, without consuming it: its bytes and the
@@ -138,8 +142,7 @@ impl Ring {
             }
             // SAFETY: the record is committed and lies within the double
             // mapping, so it is contiguous; it stays valid until consumed.
-            let bytes =
-                unsafe { std::slice::from_raw_parts(hdr.add(HDR as usize), body as usize) };
+            let bytes = unsafe { std::slice::from_raw_parts(hdr.add(HDR as usize), body as usize) };
             return Some((bytes, total));
         }
     }
