@@ -42,16 +42,39 @@ fn start(args: &[&str], out: &Path) -> Child {
         .expect("start osprey")
 }
 
-/// The child's work: `tee` writes "hello" to `file` through the fd it opens
-/// (dd and shell redirections move it to fd 1 with dup2 first), then `cat`
-/// fails to open `missing`.
-fn run_child(file: &Path, missing: &Path) {
-    let status = Command::new("/bin/sh")
+/// Arguments the child passes to `/bin/true` when it execs it.
+const EXEC_ARGS: [&str; 2] = ["osprey-arg1", "arg two"];
+
+/// A loopback TCP listener that accepts and drains connections in the
+/// background; its port.
+fn loopback_listener() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = l.local_addr().expect("local addr").port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            let mut conn = conn;
+            let _ = std::io::copy(&mut conn, &mut std::io::sink());
+        }
+    });
+    port
+}
+
+/// The child's work, one bash process: `tee` writes "hello" to `file`
+/// through the fd it opens, `cat` fails to open `missing`, bash connects to
+/// 127.0.0.1:`port` and sends "ping" (its /dev/tcp redirection: socket,
+/// connect, then dup2 onto fd 3), and finally execs /bin/true with
+/// [`EXEC_ARGS`].
+fn run_child(file: &Path, missing: &Path, port: u16) {
+    let status = Command::new("/bin/bash")
         .arg("-c")
         .arg(format!(
-            "printf hello | tee {} > /dev/null; cat {} 2>/dev/null; true",
+            "printf hello | tee {} > /dev/null; cat {} 2>/dev/null; \
+             exec 3<>/dev/tcp/127.0.0.1/{port}; printf ping >&3; exec 3>&-; \
+             exec /bin/true {} '{}'",
             file.display(),
-            missing.display()
+            missing.display(),
+            EXEC_ARGS[0],
+            EXEC_ARGS[1],
         ))
         .status()
         .expect("run child");
@@ -63,6 +86,7 @@ fn run_child(file: &Path, missing: &Path) {
 fn capture_until(
     args: &[&str],
     dir: &Path,
+    port: u16,
     done: impl Fn(&str) -> bool,
 ) -> (String, std::process::ExitStatus) {
     let out = dir.join("osprey.out");
@@ -71,7 +95,7 @@ fn capture_until(
     let missing = dir.join("missing.txt");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        run_child(&file, &missing);
+        run_child(&file, &missing, port);
         std::thread::sleep(Duration::from_millis(500));
         let text = std::fs::read_to_string(&out).unwrap_or_default();
         if done(&text) || Instant::now() > deadline {
@@ -101,11 +125,19 @@ fn live_text_shows_the_childs_events() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_string_lossy().to_string();
-    let filter = format!("fd.name contains {d} or evt.arg.name contains {d}");
-    let fmt = "%proc.name %evt.type %evt.dir %fd.name %evt.res %evt.args";
+    let port = loopback_listener();
+    let filter = format!(
+        "fd.name contains {d} or evt.arg.name contains {d} or fd.sport={port} \
+         or (evt.type=execve and proc.name=true)"
+    );
+    // `*`: print events without an fd too (the execve) with <NA> for fd.name.
+    let fmt = "*%proc.name %evt.type %evt.dir %fd.name %evt.res %evt.args";
     let target = format!("{d}/target.txt");
-    let (text, _) = capture_until(&["-p", fmt, &filter], dir.path(), |t| {
-        t.contains(" write < ") && t.contains("ENOENT")
+    let (text, _) = capture_until(&["-p", fmt, &filter], dir.path(), port, |t| {
+        t.contains(" write < ")
+            && t.contains("ENOENT")
+            && t.contains("data=ping")
+            && t.contains("true execve < ")
     });
     // tee opens the file for writing (O_CREAT|O_TRUNC) and writes 5 bytes.
     let open = text
@@ -129,6 +161,51 @@ fn live_text_shows_the_childs_events() {
         failed.contains("ENOENT") && failed.contains("fd=-2(ENOENT)"),
         "{failed}"
     );
+    // bash connects to the listener: the fd is named by its tuple.
+    let connect = text
+        .lines()
+        .find(|l| l.starts_with("bash connect < "))
+        .unwrap_or_else(|| panic!("no connect:\n{text}"));
+    let tuple = connect
+        .split(' ')
+        .nth(3)
+        .unwrap_or_else(|| panic!("no fd.name in `{connect}`"));
+    let (local, remote) = tuple
+        .split_once("->")
+        .unwrap_or_else(|| panic!("fd.name `{tuple}` is not a tuple"));
+    let local_port: u16 = local
+        .strip_prefix("127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("local end `{local}` of `{connect}`"));
+    assert_eq!(remote, format!("127.0.0.1:{port}"), "{connect}");
+    assert!(
+        connect.contains(" SUCCESS res=0 ")
+            && connect.contains(&format!("tuple={tuple} "))
+            && connect.ends_with(&format!("addr=127.0.0.1:{port} ")),
+        "{connect}"
+    );
+    // "ping" goes out on the socket (bash dup2s fd 3 onto fd 1 for printf).
+    let ping = text
+        .lines()
+        .find(|l| l.starts_with("bash write < ") && l.contains("data=ping"))
+        .unwrap_or_else(|| panic!("no write of ping:\n{text}"));
+    let conn = format!("127.0.0.1:{local_port}->127.0.0.1:{port}");
+    assert!(
+        ping.starts_with(&format!("bash write < {conn} SUCCESS res=4 data=ping fd="))
+            && ping.ends_with(&format!("(<4t>{conn}) size=4 ")),
+        "{ping}"
+    );
+    // bash execs /bin/true with the known arguments.
+    let exec = text
+        .lines()
+        .find(|l| l.starts_with("true execve < "))
+        .unwrap_or_else(|| panic!("no execve of /bin/true:\n{text}"));
+    assert!(
+        exec.starts_with("true execve < <NA> SUCCESS res=0 exe=/bin/true ")
+            && exec.contains(&format!("args={}.{}. ", EXEC_ARGS[0], EXEC_ARGS[1]))
+            && exec.contains("filename=/bin/true"),
+        "{exec}"
+    );
 }
 
 #[test]
@@ -143,6 +220,7 @@ fn live_capture_file_reads_back() {
     let d = dir.path().to_string_lossy().to_string();
     let scap = dir.path().join("live.scap");
     let scap_s = scap.to_string_lossy().to_string();
+    let port = loopback_listener();
     let filter =
         format!("proc.name in (tee, cat) and (fd.name contains {d} or evt.arg.name contains {d})");
     // -w prints nothing, so wait on the file growing instead of on output.
@@ -158,7 +236,7 @@ fn live_capture_file_reads_back() {
         // Give the driver time to attach before the child runs.
         let mut osprey = start(&["-w", &scap_s, &filter], &out);
         std::thread::sleep(attach_wait);
-        run_child(&file, &missing);
+        run_child(&file, &missing, port);
         std::thread::sleep(Duration::from_millis(700));
         Command::new("kill")
             .args(["-INT", &osprey.id().to_string()])
