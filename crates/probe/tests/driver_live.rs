@@ -61,13 +61,19 @@ fn skip_or_fail(why: &str) {
     eprintln!("\n*** SKIPPED driver_live: {why} ***\n");
 }
 
-/// Runs the child under capture and returns its events (tid == child pid).
-fn capture(snaplen: u32, dir: &Path) -> Option<Vec<Ev>> {
-    let cfg = Config {
-        snaplen,
-        ..Config::default()
-    };
-    let mut driver = match Driver::open(&cfg) {
+/// What one capture of the child saw.
+struct Capture {
+    /// The child's events (tid == child pid), in delivery order.
+    evs: Vec<Ev>,
+    /// The `ratio` of every drop event (DROP_E, 148) delivered.
+    drop_events: Vec<u32>,
+    /// The driver's counters at the end.
+    stats: osprey_probe::driver::Stats,
+}
+
+/// Runs the child under capture with `cfg`.
+fn capture(cfg: &Config, dir: &Path) -> Option<Capture> {
+    let mut driver = match Driver::open(cfg) {
         Ok(d) => d,
         Err(e @ (Error::NotRoot | Error::NoBtf)) => {
             skip_or_fail(&e.to_string());
@@ -78,12 +84,16 @@ fn capture(snaplen: u32, dir: &Path) -> Option<Vec<Ev>> {
     let exe = std::env::current_exe().expect("current exe");
     let mut c = std::process::Command::new(exe)
         .env(CHILD_ENV, dir)
+        // A large environment makes the execve event larger than 4 KiB.
+        .env("OSPREY_PAD", "x".repeat(5000))
         .spawn()
         .expect("spawn child");
     let pid = u64::from(c.id());
     let status = c.wait().expect("wait child");
     assert!(status.success(), "child failed: {status}");
     let mut out = Vec::new();
+    let mut drop_events = Vec::new();
+    let mut last_ts = 0;
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         match driver
@@ -91,20 +101,35 @@ fn capture(snaplen: u32, dir: &Path) -> Option<Vec<Ev>> {
             .expect("event")
         {
             Some(e) if e.tid() == pid => {
+                // The rings are merged by timestamp: one thread's events
+                // come in order even when it moves between CPUs.
+                assert!(e.ts() >= last_ts, "child's events out of order");
+                last_ts = e.ts();
                 out.push(Ev::from(&e));
                 if e.etype() == 186 {
                     break;
                 }
+            }
+            Some(e) if e.etype() == 148 => {
+                let ratio = e.param(0).and_then(|p| p.try_into().ok());
+                drop_events.push(u32::from_le_bytes(ratio.expect("4-byte ratio")));
             }
             _ => {}
         }
     }
     let stats = driver.stats().expect("stats");
     eprintln!(
-        "driver_live: snaplen {snaplen}: {} events of the child, {stats:?}",
+        "driver_live: snaplen {} ring {} only {:?}: {} events of the child, {stats:?}",
+        cfg.snaplen,
+        cfg.ring_size,
+        cfg.only,
         out.len()
     );
-    Some(out)
+    Some(Capture {
+        evs: out,
+        drop_events,
+        stats,
+    })
 }
 
 fn main() {
@@ -113,7 +138,9 @@ fn main() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    let Some(evs) = capture(80, dir) else { return };
+    let Some(Capture { evs, .. }) = capture(&Config::default(), dir) else {
+        return;
+    };
     let file = dir.join("f.txt");
     let file_c = format!("{}\0", file.display());
     let missing_c = format!("{}\0", dir.join("missing").display());
@@ -198,12 +225,57 @@ fn main() {
     assert!(by_type.contains_key(&1), "no generic events");
 
     // snaplen 3
-    let Some(evs) = capture(3, dir) else { return };
+    let cfg = Config {
+        snaplen: 3,
+        ..Config::default()
+    };
+    let Some(Capture { evs, .. }) = capture(&cfg, dir) else {
+        return;
+    };
     let write = evs
         .iter()
         .find(|e| e.etype == 9 && e.i64(0) == 5)
         .unwrap_or_else(|| panic!("no write with snaplen 3 in {evs:#?}"));
     assert_eq!(write.params[1], b"hel");
     assert_eq!(write.u32(3), 5);
+
+    // Kernel-side selection: only write (and procexit, always) arrive.
+    let cfg = Config {
+        only: Some(vec!["write".to_string()]),
+        ..Config::default()
+    };
+    let Some(Capture { evs, .. }) = capture(&cfg, dir) else {
+        return;
+    };
+    let types: std::collections::BTreeSet<u16> = evs.iter().map(|e| e.etype).collect();
+    assert_eq!(
+        types,
+        [9, 186].into_iter().collect(),
+        "selected write only: {evs:#?}"
+    );
+
+    // A one-page ring cannot hold the execve event (its environment is cut
+    // at 4 KiB and OSPREY_PAD makes it that long): it is dropped, counted,
+    // and announced by drop events.
+    let cfg = Config {
+        ring_size: 4096,
+        ..Config::default()
+    };
+    let Some(cap) = capture(&cfg, dir) else {
+        return;
+    };
+    assert!(cap.stats.drops > 0, "no drops with a 4 KiB ring");
+    assert!(
+        !cap.evs
+            .iter()
+            .any(|e| e.etype == 293 && e.params[30] == b"/bin/true\0"),
+        "the execve fit in a 4 KiB ring?"
+    );
+    let announced: u64 = cap.drop_events.iter().map(|&r| u64::from(r)).sum();
+    assert!(
+        announced > 0 && announced <= cap.stats.drops,
+        "drop events announce {announced} of {} drops",
+        cap.stats.drops
+    );
     eprintln!("driver_live: ok");
 }
