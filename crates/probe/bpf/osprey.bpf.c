@@ -5,9 +5,9 @@
  * Every event is built in a per-CPU scratch buffer in Osprey's v2 event layout
  * (the capture-file layout: 26-byte header ts/tid/len/type/nparams, one u16
  * length per parameter, then the parameter values) and copied with
- * BPF_RB_NO_WAKEUP into ring "ringN", N = CPU number mod 8 (so up to 8 CPUs
- * each have a ring of their own); userspace polls the rings on a timer and
- * merges them in timestamp order. Each ring record is a u16 CPU number
+ * BPF_RB_NO_WAKEUP into ring "ringN", N = (CPU number >> ring_shift) mod 8:
+ * each group of 2^ring_shift CPUs shares a ring; userspace polls the rings on
+ * a timer and merges them in timestamp order. Each ring record is a u16 CPU number
  * followed by one event.
  *
  * Syscalls are captured exit-only, from sys_exit alone: on x86_64 the user
@@ -77,6 +77,8 @@ struct config {
 	u32 snaplen;
 	u32 exclude_tgid;
 	u64 boot_to_epoch_ns;
+	u32 ring_shift;	/* ring = (CPU >> ring_shift) mod 8 */
+	u32 pad;
 };
 
 struct stash {
@@ -142,6 +144,7 @@ struct w {
 	u8 *buf;
 	u32 off;
 	u32 n;
+	u32 ring;
 };
 
 static __always_inline struct config *get_config(void)
@@ -164,7 +167,9 @@ static __always_inline struct scratch *ev_begin(struct w *w, struct config *c, u
 	w->buf = s->b;
 	w->n = 0;
 	w->off = PREFIX + HDR + 2 * np;
-	*(u16 *)&s->b[0] = (u16)bpf_get_smp_processor_id();
+	u32 cpu = bpf_get_smp_processor_id();
+	w->ring = (cpu >> (c->ring_shift & 31)) & 7;
+	*(u16 *)&s->b[0] = (u16)cpu;
 	*(u64 *)&s->b[PREFIX + 0] = bpf_ktime_get_boot_ns() + c->boot_to_epoch_ns;
 	*(u64 *)&s->b[PREFIX + 8] = (u32)bpf_get_current_pid_tgid();
 	*(u16 *)&s->b[PREFIX + 20] = type;
@@ -193,7 +198,7 @@ static __always_inline void ev_submit(struct w *w)
 
 	long err;
 	*(u32 *)&w->buf[PREFIX + 16] = len - PREFIX;
-	switch (bpf_get_smp_processor_id() & 7) {
+	switch (w->ring) {
 	case 0: err = bpf_ringbuf_output(&ring0, w->buf, len, BPF_RB_NO_WAKEUP); break;
 	case 1: err = bpf_ringbuf_output(&ring1, w->buf, len, BPF_RB_NO_WAKEUP); break;
 	case 2: err = bpf_ringbuf_output(&ring2, w->buf, len, BPF_RB_NO_WAKEUP); break;

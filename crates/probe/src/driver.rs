@@ -19,8 +19,9 @@
 //! selection); `procexit` always is. [`STATE_SYSCALLS`] lists those that keep
 //! the thread and fd tables right, for callers that narrow the selection.
 //!
-//! Events are submitted without waking userspace, into one ring per CPU (CPUs
-//! beyond the eighth share: ring = CPU mod 8); [`Driver::next_event`] polls
+//! Events are submitted without waking userspace, into one ring per group of
+//! [`Config::cpus_per_ring`] CPUs (at most 8 rings; more groups share them);
+//! [`Driver::next_event`] polls
 //! the rings on a timer ([`Config::poll_interval`]), reads records in place
 //! and merges the rings in timestamp order. Events the kernel could not queue
 //! because a ring was full are counted ([`Stats::drops`]) and announced by a
@@ -122,9 +123,14 @@ const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
 pub struct Config {
     /// Bytes of I/O data kept per read/write buffer (default 80, at most [`MAX_SNAPLEN`]).
     pub snaplen: u32,
-    /// Size in bytes of each CPU's ring buffer: a power of two, multiple of
-    /// the page size (default 8 MiB).
+    /// Size in bytes of each ring buffer: a power of two, multiple of the
+    /// page size (default 8 MiB).
     pub ring_size: u32,
+    /// How many CPUs share one ring buffer: a power of two (default 2, as
+    /// Falco does; 1 gives each CPU its own). Each ring costs `2 * ring_size`
+    /// of mapped memory (its data area is mapped twice), sharing costs some
+    /// contention between the CPUs of a group.
+    pub cpus_per_ring: u32,
     /// Names of the syscalls to capture; `None` captures all of them. Names
     /// this architecture does not have are ignored.
     pub only: Option<Vec<String>>,
@@ -139,6 +145,7 @@ impl Default for Config {
         Config {
             snaplen: 80,
             ring_size: 8 << 20,
+            cpus_per_ring: 2,
             only: None,
             exclude_tgid: std::process::id(),
             poll_interval: Duration::from_millis(10),
@@ -259,11 +266,12 @@ impl std::fmt::Debug for Driver {
 }
 
 /// Record layout of the BPF `config` map value (see `struct config` in the C).
-fn config_bytes(cfg: &Config) -> [u8; 16] {
-    let mut v = [0u8; 16];
+fn config_bytes(cfg: &Config) -> [u8; 24] {
+    let mut v = [0u8; 24];
     v[0..4].copy_from_slice(&cfg.snaplen.to_le_bytes());
     v[4..8].copy_from_slice(&cfg.exclude_tgid.to_le_bytes());
     v[8..16].copy_from_slice(&sys::boot_to_epoch_ns().to_le_bytes());
+    v[16..20].copy_from_slice(&cfg.cpus_per_ring.trailing_zeros().to_le_bytes());
     v
 }
 
@@ -345,6 +353,9 @@ impl Driver {
                 "ring_size must be a power of two of at least 4096",
             ));
         }
+        if !cfg.cpus_per_ring.is_power_of_two() {
+            return Err(Error::Config("cpus_per_ring must be a power of two"));
+        }
         if !sys::is_root() {
             return Err(Error::NotRoot);
         }
@@ -352,18 +363,20 @@ impl Driver {
             return Err(Error::NoBtf);
         }
         let btf = Btf::from_sys_fs().map_err(|_| Error::NoBtf)?;
-        let cpus = aya::util::nr_cpus().map_or(RINGS, |n| n.clamp(1, RINGS));
+        let cpus = aya::util::nr_cpus().unwrap_or(RINGS);
+        let per = cfg.cpus_per_ring as usize;
+        let rings_used = cpus.div_ceil(per).clamp(1, RINGS);
         let mut loader = EbpfLoader::new();
         loader.btf(Some(&btf));
         for (i, name) in RING_NAMES.iter().enumerate() {
             // Rings no CPU writes to get the smallest size the kernel takes.
-            loader.set_max_entries(name, if i < cpus { cfg.ring_size } else { 4096 });
+            loader.set_max_entries(name, if i < rings_used { cfg.ring_size } else { 4096 });
         }
         let mut ebpf = loader.load(OBJECT).map_err(|e| Error::Load(Box::new(e)))?;
 
         {
             let map = ebpf.map_mut("config").ok_or(Error::MissingMap("config"))?;
-            let mut config: Array<_, [u8; 16]> = Array::try_from(map).map_err(map_err("config"))?;
+            let mut config: Array<_, [u8; 24]> = Array::try_from(map).map_err(map_err("config"))?;
             config
                 .set(0, config_bytes(cfg), 0)
                 .map_err(map_err("config"))?;
@@ -401,8 +414,8 @@ impl Driver {
             "procexit_raw",
         )?;
 
-        let mut rings = Vec::with_capacity(cpus);
-        for name in &RING_NAMES[..cpus] {
+        let mut rings = Vec::with_capacity(rings_used);
+        for name in &RING_NAMES[..rings_used] {
             let Some(Map::RingBuf(map)) = ebpf.map(name) else {
                 return Err(Error::MissingMap(name));
             };
@@ -415,6 +428,8 @@ impl Driver {
         }
         let drops = ebpf.take_map("drops").ok_or(Error::MissingMap("drops"))?;
         let drops = PerCpuArray::try_from(drops).map_err(map_err("drops"))?;
+        drop(btf);
+        sys::trim_heap();
         Ok(Driver {
             rings,
             pending: Pending::None,

@@ -1,4 +1,4 @@
-//! The two libc calls the driver needs that std does not offer.
+//! The libc calls the driver needs that std does not offer.
 #![allow(unsafe_code)]
 
 /// Whether the effective user is root.
@@ -31,4 +31,14 @@ pub(crate) fn boot_to_epoch_ns() -> u64 {
 /// Nanoseconds since the Unix epoch.
 pub(crate) fn epoch_ns() -> u64 {
     clock_ns(libc::CLOCK_REALTIME)
+}
+
+/// Gives the heap pages freed after loading (the parsed kernel BTF is tens of
+/// MB) back to the system, so they do not stay in the resident set.
+pub(crate) fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free heap memory; no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
