@@ -499,8 +499,21 @@ struct Capture {
     wait: f64,
     cpu_secs: f64,
     drain_secs: f64,
+    /// Resident set at the end of the load (VmRSS).
+    rss_kib: u64,
     maxrss_kib: i64,
     file_bytes: Option<u64>,
+}
+
+/// VmRSS of `pid` in KiB (0 when unreadable).
+fn vm_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 impl Capture {
@@ -601,6 +614,7 @@ fn run_captured(o: &Opts, dir: &Path, load: &Load, args: &[String]) -> Result<Ru
     let result = run_load(dir, load);
     let load_secs = t0.elapsed().as_secs_f64();
     let ticks1 = cpu_ticks(pid)?;
+    let rss_kib = vm_rss_kib(pid);
     let wait = delay_secs(wait0, run_delay_ns(&pid.to_string()));
     tracers.extend(other_tracers(Some(pid)));
     // Caught up when the CPU time stops growing (at most a tick in 300 ms).
@@ -638,6 +652,7 @@ fn run_captured(o: &Opts, dir: &Path, load: &Load, args: &[String]) -> Result<Ru
         wait,
         cpu_secs: exit.cpu_secs,
         drain_secs,
+        rss_kib,
         maxrss_kib: exit.maxrss_kib,
         file_bytes: None,
     };
@@ -708,9 +723,9 @@ fn print_table(rows: &[Row], runs: usize) {
     println!();
     println!(
         "| load | osprey | syscalls/s | ns/syscall | slowdown | iters/s | events | drops | drop % \
-         | osprey CPU % (load) | osprey CPU s | catch-up s | max RSS MB | wait % L/O |"
+         | osprey CPU % (load) | osprey CPU s | catch-up s | RSS MB | max RSS MB | wait % L/O |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let res = &r.run.result;
         let mut line = format!(
@@ -726,13 +741,14 @@ fn print_table(rows: &[Row], runs: usize) {
             Some(c) => {
                 let _ = write!(
                     line,
-                    " {} | {} | {:.2} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0}/{:.0} |",
+                    " {} | {} | {:.2} | {:.0} | {:.2} | {:.1} | {:.1} | {:.1} | {:.0}/{:.0} |",
                     with_commas(c.events),
                     with_commas(c.drops),
                     c.drop_pct(),
                     c.cpu_pct,
                     c.cpu_secs,
                     c.drain_secs,
+                    c.rss_kib as f64 / 1024.0,
                     c.maxrss_kib as f64 / 1024.0,
                     res.wait * 100.0 / res.secs,
                     c.wait * 100.0 / res.secs,
@@ -741,7 +757,7 @@ fn print_table(rows: &[Row], runs: usize) {
             None => {
                 let _ = write!(
                     line,
-                    " - | - | - | - | - | - | - | {:.0}/- |",
+                    " - | - | - | - | - | - | - | - | {:.0}/- |",
                     res.wait * 100.0 / res.secs
                 );
             }
@@ -786,13 +802,14 @@ fn print_table(rows: &[Row], runs: usize) {
                 line,
                 "; {} events captured, {} dropped ({:.2} %); osprey {:.0} % of a CPU \
                  during the load, {:.2} s CPU in all, caught up {:.1} s after the load, \
-                 max RSS {:.1} MB",
+                 RSS {:.1} MB (peak {:.1} MB)",
                 with_commas(c.events),
                 with_commas(c.drops),
                 c.drop_pct(),
                 c.cpu_pct,
                 c.cpu_secs,
                 c.drain_secs,
+                c.rss_kib as f64 / 1024.0,
                 c.maxrss_kib as f64 / 1024.0,
             );
             if let Some(b) = c.file_bytes {
