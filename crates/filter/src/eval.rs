@@ -20,7 +20,7 @@ use crate::ast::{Op, Transformer};
 use crate::compile::{
     cmp_num, CheckNode, Filter, Lit, LitKind, LitSet, Node, Num, Scratch, Src, Test,
 };
-use crate::field::{Extract, Value, Values};
+use crate::field::{Extract, Fast, Value, Values};
 
 impl Filter {
     /// Whether the event seen through `ev` matches, using the filter's own
@@ -52,6 +52,16 @@ fn eval_node<E: Extract + ?Sized>(n: &Node, ev: &E, slots: &mut [Values]) -> boo
 }
 
 pub(crate) fn eval_check<E: Extract + ?Sized>(c: &CheckNode, ev: &E, slots: &mut [Values]) -> bool {
+    // A field whose value is one borrowed string is tested without a copy.
+    if let Src::Field(f) = &c.lhs {
+        if !matches!(c.test, Test::Field { .. }) {
+            match ev.borrow_bytes(f) {
+                Fast::Done(b) => return test_bytes(&c.test, b),
+                Fast::Missing => return false,
+                Fast::Unsupported => {}
+            }
+        }
+    }
     let (l, rest) = slots.split_at_mut(c.lhs_slots.min(slots.len()));
     if !eval_src(&c.lhs, ev, l) {
         return false;
@@ -251,8 +261,45 @@ fn pmatch(paths: &[Box<[u8]>], t: &[u8]) -> bool {
         .any(|p| t.starts_with(p) && (t.len() == p.len() || t.get(p.len()) == Some(&b'/')))
 }
 
+/// Typed equality of a byte-string value with a literal.
+fn eq_bytes(b: &[u8], lit: &Lit) -> bool {
+    match lit.kind {
+        LitKind::Addr(_) | LitKind::Net(_) => false,
+        _ => b == &*lit.text,
+    }
+}
+
+/// A byte-string value against a single-value test (what [`test_one`] does
+/// for a [`Value::Bytes`]).
+fn test_bytes(t: &Test, b: &[u8]) -> bool {
+    match t {
+        Test::Exists => true,
+        Test::Eq(l) => eq_bytes(b, l),
+        Test::Ne(l) => !eq_bytes(b, l),
+        Test::Ord(op, l) => ord_holds(*op, Some(b.cmp(&l.text))),
+        Test::Contains(f) => f.find(b).is_some(),
+        Test::IContains(n) => icontains(b, n),
+        Test::StartsWith(p) => b.starts_with(p),
+        Test::EndsWith(p) => b.ends_with(p),
+        Test::Glob { pat, icase } => glob_match(pat, b, *icase),
+        Test::Regex(re) => re.is_match(b),
+        Test::Set { set, .. } => match set {
+            LitSet::Linear(lits) => lits.iter().any(|l| eq_bytes(b, l)),
+            LitSet::Hash(h) => h.contains(b),
+            LitSet::Ints(_) => false,
+        },
+        Test::PMatch(paths) => pmatch(paths, b),
+        Test::Many { tests, all: true } => tests.iter().all(|t| test_bytes(t, b)),
+        Test::Many { tests, all: false } => tests.iter().any(|t| test_bytes(t, b)),
+        Test::Field { .. } => false,
+    }
+}
+
 /// One value against a single-value test.
 fn test_one(t: &Test, v: Value, vals: &Values) -> bool {
+    if let Value::Bytes(s, e) = v {
+        return test_bytes(t, vals.bytes(s, e));
+    }
     match t {
         Test::Exists => true,
         Test::Eq(l) => eq_lit(v, vals, l),

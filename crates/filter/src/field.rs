@@ -57,13 +57,63 @@ pub trait FieldCatalog {
     fn resolve(&self, name: &str, arg: FieldArg) -> Result<FieldRef, FieldError>;
 }
 
+/// The outcome of an extractor's fast path ([`Extract::borrow_bytes`],
+/// [`Extract::write_text`], [`Extract::write_json`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fast<T> {
+    /// The field has this one value (or was written).
+    Done(T),
+    /// The field has no value for this event (nothing was written).
+    Missing,
+    /// No fast path for this field: use [`Extract::extract`].
+    Unsupported,
+}
+
 /// Extracts field values for one event. Implemented by a per-event context.
+///
+/// Only [`Extract::extract`] is required. The other methods are fast paths for
+/// the hottest fields, which must give exactly what `extract` would; their
+/// defaults decline ([`Fast::Unsupported`]) or build on [`Extract::borrow_bytes`].
 pub trait Extract {
     /// Appends the values of `field` for the current event to `out`.
     /// Returns `false` (and appends nothing) when the field has no value here.
     /// Most fields yield one value; some (`fdlist.*`, `proc.aname` without index)
     /// yield several.
     fn extract(&self, field: &FieldRef, out: &mut Values) -> bool;
+
+    /// The single byte-string value of `field`, borrowed rather than copied,
+    /// for fields whose value already exists as bytes.
+    fn borrow_bytes(&self, _field: &FieldRef) -> Fast<&[u8]> {
+        Fast::Unsupported
+    }
+
+    /// Appends `field` as text output shows it (one value, as
+    /// [`crate::format::write_values_text`] would write it) straight to `out`.
+    /// On [`Fast::Missing`] and [`Fast::Unsupported`] nothing is appended.
+    fn write_text(&self, field: &FieldRef, out: &mut Vec<u8>) -> Fast<()> {
+        match self.borrow_bytes(field) {
+            Fast::Done(b) => {
+                out.extend_from_slice(b);
+                Fast::Done(())
+            }
+            Fast::Missing => Fast::Missing,
+            Fast::Unsupported => Fast::Unsupported,
+        }
+    }
+
+    /// Appends `field` as a JSON value (as JSON output shows a single value)
+    /// straight to `out`. On [`Fast::Missing`] and [`Fast::Unsupported`]
+    /// nothing is appended.
+    fn write_json(&self, field: &FieldRef, out: &mut Vec<u8>) -> Fast<()> {
+        match self.borrow_bytes(field) {
+            Fast::Done(b) => {
+                crate::format::write_json_string(out, b);
+                Fast::Done(())
+            }
+            Fast::Missing => Fast::Missing,
+            Fast::Unsupported => Fast::Unsupported,
+        }
+    }
 }
 
 /// One extracted value. Strings and buffers live in the owning [`Values`]' byte buffer.

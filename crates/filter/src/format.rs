@@ -9,7 +9,7 @@
 //! `*` meaning "print even when some fields have no value" (they show as `<NA>`,
 //! or `null` in JSON). Without the `*`, an event with a missing field is skipped.
 
-use crate::field::{Extract, FieldArg, FieldCatalog, FieldRef, Value, Values};
+use crate::field::{Extract, Fast, FieldArg, FieldCatalog, FieldRef, Value, Values};
 use std::io::Write as _;
 
 /// Why a format string was rejected.
@@ -71,8 +71,9 @@ enum Part {
 pub struct Format {
     all_optional: bool,
     parts: Vec<Part>,
-    /// Indices of field parts, sorted by JSON key (the field name), duplicates removed.
-    json_order: Vec<usize>,
+    /// Field parts in JSON key order (sorted by field name, duplicates removed),
+    /// each with the text written before its value: `{"key":` or `,"key":`.
+    json_order: Vec<(usize, Box<[u8]>)>,
 }
 
 /// Catalogue hook for JSON output: which field to print in place of another.
@@ -246,10 +247,22 @@ impl Format {
             }
             dedup.push(idx);
         }
+        let json_order = dedup
+            .into_iter()
+            .enumerate()
+            .map(|(n, idx)| {
+                let mut key = vec![if n == 0 { b'{' } else { b',' }];
+                if let Part::Field(s) = &parts[idx] {
+                    write_json_string(&mut key, s.field.name.as_bytes());
+                }
+                key.push(b':');
+                (idx, key.into_boxed_slice())
+            })
+            .collect();
         Ok(Format {
             all_optional,
             parts,
-            json_order: dedup,
+            json_order,
         })
     }
 
@@ -265,57 +278,38 @@ impl Format {
     /// Returns `false`, leaving `out` as it was, when a field has no value and the
     /// format has no leading `*`.
     pub fn write_text(&self, ex: &dyn Extract, scratch: &mut Values, out: &mut Vec<u8>) -> bool {
-        // Extract straight into the line: the scratch buffer's byte store *is* the
-        // output while we write, so a string value lands in place, uncopied.
-        std::mem::swap(out, &mut scratch.bytes);
-        let ok = self.write_text_in_place(ex, scratch);
-        std::mem::swap(out, &mut scratch.bytes);
-        ok
-    }
-
-    fn write_text_in_place(&self, ex: &dyn Extract, v: &mut Values) -> bool {
-        let mark = v.bytes.len();
+        let mark = out.len();
         for p in &self.parts {
             match p {
-                Part::Text(t) => v.bytes.extend_from_slice(t),
+                Part::Text(t) => push_text(out, t),
                 Part::Field(slot) => {
-                    v.items.clear();
-                    let start = v.bytes.len();
-                    if ex.extract(&slot.field, v) {
-                        let in_place = matches!(
-                            v.items[..],
-                            [Value::Bytes(s, e)] if s as usize == start && e as usize == v.bytes.len()
-                        );
-                        if !in_place {
-                            // Numbers, or several values: render them after the
-                            // bytes they refer to, then move the text down.
-                            let end = v.bytes.len();
-                            let items = std::mem::take(&mut v.items);
-                            for (i, item) in items.iter().enumerate() {
-                                if i > 0 {
-                                    v.bytes.push(b',');
-                                }
-                                match *item {
-                                    Value::Bytes(s, e) => {
-                                        v.bytes.extend_from_within(s as usize..e as usize);
-                                    }
-                                    _ => write_value_text_into(item, &mut v.bytes),
-                                }
-                            }
-                            v.items = items;
-                            v.bytes.drain(start..end);
+                    let start = out.len();
+                    let found = match ex.write_text(&slot.field, out) {
+                        Fast::Done(()) => true,
+                        Fast::Missing => false,
+                        Fast::Unsupported => {
+                            // Extract straight into the line: the scratch buffer's
+                            // byte store *is* the output while we write, so a
+                            // string value lands in place, uncopied.
+                            std::mem::swap(out, &mut scratch.bytes);
+                            let found = extract_text_in_place(ex, &slot.field, scratch);
+                            std::mem::swap(out, &mut scratch.bytes);
+                            found
                         }
+                    };
+                    if found {
                         if slot.zero_pad > 0 {
-                            zero_pad(&mut v.bytes, start, slot.zero_pad);
+                            zero_pad(out, start, slot.zero_pad);
                         }
                     } else if self.all_optional {
-                        v.bytes.extend_from_slice(b"<NA>");
+                        out.truncate(start);
+                        out.extend_from_slice(b"<NA>");
                     } else {
-                        v.bytes.truncate(mark);
+                        out.truncate(mark);
                         return false;
                     }
                     if let Some(w) = slot.width {
-                        fit_width(&mut v.bytes, start, w);
+                        fit_width(out, start, w);
                     }
                 }
             }
@@ -328,29 +322,88 @@ impl Format {
     /// format has no leading `*`.
     pub fn write_json(&self, ex: &dyn Extract, scratch: &mut Values, out: &mut Vec<u8>) -> bool {
         let mark = out.len();
-        out.push(b'{');
-        for (n, &idx) in self.json_order.iter().enumerate() {
-            let Part::Field(slot) = &self.parts[idx] else {
+        if self.json_order.is_empty() {
+            out.push(b'{');
+        }
+        for (idx, key) in &self.json_order {
+            let Part::Field(slot) = &self.parts[*idx] else {
                 continue;
             };
-            if n > 0 {
-                out.push(b',');
-            }
-            write_json_string(out, slot.field.name.as_bytes());
-            out.push(b':');
-            scratch.clear();
+            out.extend_from_slice(key);
             let f = slot.json_field.as_ref().unwrap_or(&slot.field);
-            if ex.extract(f, scratch) {
-                write_values_json(scratch, out);
-            } else if self.all_optional {
-                out.extend_from_slice(b"null");
-            } else {
-                out.truncate(mark);
-                return false;
+            let found = match ex.write_json(f, out) {
+                Fast::Done(()) => true,
+                Fast::Missing => false,
+                Fast::Unsupported => {
+                    scratch.clear();
+                    let found = ex.extract(f, scratch);
+                    if found {
+                        write_values_json(scratch, out);
+                    }
+                    found
+                }
+            };
+            if !found {
+                if self.all_optional {
+                    out.extend_from_slice(b"null");
+                } else {
+                    out.truncate(mark);
+                    return false;
+                }
             }
         }
         out.push(b'}');
         true
+    }
+}
+
+/// Extracts `field` into `v`, whose byte buffer is the output line, and leaves
+/// its text at the end of the line; `false` (the line as it was) when it has
+/// no value.
+fn extract_text_in_place(ex: &dyn Extract, field: &FieldRef, v: &mut Values) -> bool {
+    v.items.clear();
+    let start = v.bytes.len();
+    if !ex.extract(field, v) {
+        v.bytes.truncate(start);
+        return false;
+    }
+    let in_place = matches!(
+        v.items[..],
+        [Value::Bytes(s, e)] if s as usize == start && e as usize == v.bytes.len()
+    );
+    if !in_place {
+        // Numbers, or several values: render them after the bytes they refer
+        // to, then move the text down.
+        let end = v.bytes.len();
+        let items = std::mem::take(&mut v.items);
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                v.bytes.push(b',');
+            }
+            match *item {
+                Value::Bytes(s, e) => {
+                    v.bytes.extend_from_within(s as usize..e as usize);
+                }
+                _ => write_value_text_into(item, &mut v.bytes),
+            }
+        }
+        v.items = items;
+        v.bytes.drain(start..end);
+    }
+    true
+}
+
+/// Appends literal format text; the short pieces between fields are copied
+/// inline rather than through a `memcpy` call.
+#[inline]
+fn push_text(out: &mut Vec<u8>, t: &[u8]) {
+    if t.len() <= 4 {
+        out.reserve(4);
+        for &c in t {
+            out.push(c);
+        }
+    } else {
+        out.extend_from_slice(t);
     }
 }
 
@@ -450,11 +503,28 @@ fn write_value_json(v: &Values, item: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// Whether JSON writes byte `c` as is in a string (printable ASCII but `"` and `\\`).
+#[inline]
+pub(crate) fn json_plain(c: u8) -> bool {
+    (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\'
+}
+
 /// Writes `s` as a JSON string literal. Bytes that are not valid UTF-8 are
 /// written as `\u00XX` escapes of their Latin-1 reading, so output is always valid JSON.
 pub fn write_json_string(out: &mut Vec<u8>, s: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
+    if s.iter().all(|&c| json_plain(c)) {
+        // The common case: printable ASCII, copied whole.
+        out.extend_from_slice(s);
+    } else {
+        write_json_escaped(out, s);
+    }
+    out.push(b'"');
+}
+
+/// The body of a JSON string that needs escapes.
+fn write_json_escaped(out: &mut Vec<u8>, s: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut rest = s;
     while !rest.is_empty() {
         let (valid, bad) = match std::str::from_utf8(rest) {
@@ -464,8 +534,13 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &[u8]) {
                 Some(e.error_len().unwrap_or(rest.len() - e.valid_up_to())),
             ),
         };
-        for &c in valid {
-            match c {
+        let mut run = valid;
+        while let Some(at) = run
+            .iter()
+            .position(|&c| c < 0x20 || matches!(c, b'"' | b'\\' | 0x7f))
+        {
+            out.extend_from_slice(&run[..at]);
+            match run[at] {
                 b'"' => out.extend_from_slice(b"\\\""),
                 b'\\' => out.extend_from_slice(b"\\\\"),
                 b'\n' => out.extend_from_slice(b"\\n"),
@@ -473,14 +548,15 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &[u8]) {
                 b'\t' => out.extend_from_slice(b"\\t"),
                 0x08 => out.extend_from_slice(b"\\b"),
                 0x0c => out.extend_from_slice(b"\\f"),
-                c if c < 0x20 || c == 0x7f => {
+                c => {
                     out.extend_from_slice(b"\\u00");
                     out.push(HEX[usize::from(c >> 4)]);
                     out.push(HEX[usize::from(c & 15)]);
                 }
-                c => out.push(c),
             }
+            run = &run[at + 1..];
         }
+        out.extend_from_slice(run);
         let consumed = valid.len();
         match bad {
             Some(n) => {
@@ -494,7 +570,6 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &[u8]) {
             None => rest = &[],
         }
     }
-    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -629,6 +704,55 @@ mod tests {
             Format::parse("%evt.arg", &Cat),
             Err(FormatError::BadField { .. })
         ));
+    }
+
+    /// `Ev` with the borrowed fast path for `proc.name`, used by the default
+    /// `write_text` and `write_json`.
+    struct Fast0;
+    impl Extract for Fast0 {
+        fn extract(&self, f: &FieldRef, out: &mut Values) -> bool {
+            Ev.extract(f, out)
+        }
+        fn borrow_bytes(&self, f: &FieldRef) -> Fast<&[u8]> {
+            match f.id {
+                0 => Fast::Done(b"ca\"t"),
+                4 => Fast::Missing,
+                _ => Fast::Unsupported,
+            }
+        }
+    }
+
+    #[test]
+    fn fast_paths_write_what_extraction_writes() {
+        struct Quoted;
+        impl Extract for Quoted {
+            fn extract(&self, f: &FieldRef, out: &mut Values) -> bool {
+                if f.id == 0 {
+                    out.push_bytes(b"ca\"t");
+                    return true;
+                }
+                Ev.extract(f, out)
+            }
+        }
+        for fmt in [
+            "%evt.num %proc.name %5proc.name %fd.name",
+            "*%evt.num %proc.name %2proc.name %fd.name %evt.time",
+            "*%fd.name",
+        ] {
+            let f = Format::parse(fmt, &Cat).unwrap();
+            let (mut a, mut b) = (b"x".to_vec(), b"x".to_vec());
+            let (mut va, mut vb) = (Values::new(), Values::new());
+            assert_eq!(
+                f.write_text(&Fast0, &mut va, &mut a),
+                f.write_text(&Quoted, &mut vb, &mut b)
+            );
+            assert_eq!(a, b, "{fmt}");
+            assert_eq!(
+                f.write_json(&Fast0, &mut va, &mut a),
+                f.write_json(&Quoted, &mut vb, &mut b)
+            );
+            assert_eq!(a, b, "{fmt}");
+        }
     }
 
     #[test]

@@ -63,5 +63,5 @@ pub mod timefmt;
 pub use compile::{Filter, NoResolver, Resolver, Scratch};
 pub use error::Error;
 pub use evttypes::EventTypeSet;
-pub use field::{Extract, FieldArg, FieldCatalog, FieldError, FieldRef, Value, Values};
+pub use field::{Extract, Fast, FieldArg, FieldCatalog, FieldError, FieldRef, Value, Values};
 pub use parser::{parse, parse_with_max_depth, DEFAULT_MAX_DEPTH};

@@ -36,15 +36,111 @@ fn push2(out: &mut Vec<u8>, v: u32) {
     out.push(b'0' + u8::try_from(v % 10).unwrap_or(0));
 }
 
-/// Appends `v` zero-padded to 9 digits.
-pub fn push_ns9(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [b'0'; 9];
-    let mut n = v % NS;
-    for slot in buf.iter_mut().rev() {
-        *slot = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        n /= 10;
+/// `"00"` to `"99"`, for writing integers two digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// The two digits of `v % 100`.
+#[inline]
+fn pair(v: u64) -> [u8; 2] {
+    let i = usize::from((v % 100) as u8) * 2;
+    [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
+}
+
+/// The `len` (at most 16) low decimal digits of `n`, as ASCII in the low
+/// `len` bytes of a little-endian `u128`, most significant digit first.
+/// Digits are assembled in a register and stored at once: writing them to
+/// memory one by one and reading them back stalls on store forwarding.
+#[inline]
+fn packed_digits(mut n: u64, len: usize) -> u128 {
+    let mut acc: u128 = 0;
+    let mut k = len;
+    while k >= 2 {
+        acc = (acc << 16) | u128::from(u16::from_le_bytes(pair(n)));
+        n /= 100;
+        k -= 2;
     }
-    out.extend_from_slice(&buf);
+    if k == 1 {
+        acc = (acc << 8) | u128::from(b'0' + (n % 10) as u8);
+    }
+    acc
+}
+
+/// [`packed_digits`] for at most 8 digits, in a `u64`.
+#[inline]
+fn packed_digits8(mut n: u64, len: usize) -> u64 {
+    let mut acc: u64 = 0;
+    let mut k = len;
+    while k >= 2 {
+        acc = (acc << 16) | u64::from(u16::from_le_bytes(pair(n)));
+        n /= 100;
+        k -= 2;
+    }
+    if k == 1 {
+        acc = (acc << 8) | u64::from(b'0' + (n % 10) as u8);
+    }
+    acc
+}
+
+/// Appends the `len` (at most 16) low decimal digits of `n`, zero-padded.
+#[inline]
+fn push_digits(out: &mut Vec<u8>, n: u64, len: usize) {
+    let at = out.len();
+    if len <= 8 {
+        out.extend_from_slice(&packed_digits8(n, len).to_le_bytes());
+    } else {
+        out.extend_from_slice(&packed_digits(n, len).to_le_bytes());
+    }
+    out.truncate(at + len);
+}
+
+/// Appends `v` (modulo 10^9) zero-padded to 9 digits.
+pub fn push_ns9(out: &mut Vec<u8>, v: u64) {
+    push_digits(out, v % NS, 9);
+}
+
+/// Number of decimal digits of `n` (1 for 0).
+#[inline]
+fn digit_count(n: u64) -> usize {
+    const POW10: [u64; 20] = {
+        let mut p = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    // An estimate from the bit length, corrected once.
+    let bits = 64 - (n | 1).leading_zeros() as usize;
+    let t = (bits * 1233) >> 12;
+    (t + 1 - usize::from(n < POW10[t])).max(1)
+}
+
+/// Appends `n` in decimal, as `itoa` writes it, without a `memcpy` call.
+#[inline]
+pub fn push_u64(out: &mut Vec<u8>, n: u64) {
+    const E16: u64 = 10_000_000_000_000_000;
+    if n < E16 {
+        push_digits(out, n, digit_count(n));
+    } else {
+        let hi = n / E16;
+        push_digits(out, hi, digit_count(hi));
+        push_digits(out, n % E16, 16);
+    }
+}
+
+/// Appends `n` in decimal (see [`push_u64`]).
+#[inline]
+pub fn push_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
 }
 
 /// Appends `secs.nnnnnnnnn` for a duration in nanoseconds.
@@ -162,6 +258,26 @@ pub fn iso8601(out: &mut Vec<u8>, ts: u64) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn integers_match_itoa() {
+        let mut cases: Vec<u64> =
+            vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        for k in 0..20 {
+            let p = 10u64.pow(k);
+            cases.extend([p - 1, p, p + 1, p.wrapping_mul(7) / 3]);
+        }
+        for n in cases {
+            let mut o = b"x".to_vec();
+            push_u64(&mut o, n);
+            assert_eq!(&o[1..], itoa::Buffer::new().format(n).as_bytes());
+        }
+        for n in [0i64, -1, 42, -987_654_321, i64::MIN, i64::MAX] {
+            let mut o = Vec::new();
+            push_i64(&mut o, n);
+            assert_eq!(o, itoa::Buffer::new().format(n).as_bytes());
+        }
+    }
+
     fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut v = Vec::new();
         f(&mut v);
@@ -182,6 +298,8 @@ mod tests {
         assert_eq!(a.len(), 18);
         assert_ne!(&a[..8], &d[..8]);
         assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(s(|o| push_ns9(o, 1_000_000_320)), "000000320");
+        assert_eq!(s(|o| push_ns9(o, 987_654_321)), "987654321");
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 }

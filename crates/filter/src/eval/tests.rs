@@ -484,3 +484,71 @@ fn glob_edge_cases() {
     assert!(glob_match(b"[", b"[", false));
     assert!(glob_match(b"[A-C]", b"b", true));
 }
+
+/// `Ev` with the borrowed-bytes fast path for its single-string fields.
+struct Borrowing(Ev);
+
+impl Extract for Borrowing {
+    fn extract(&self, f: &FieldRef, out: &mut Values) -> bool {
+        self.0.extract(f, out)
+    }
+
+    fn borrow_bytes(&self, f: &FieldRef) -> crate::Fast<&[u8]> {
+        let v = match FIELDS[f.id as usize].0 {
+            "proc.name" => self.0.name,
+            "proc.pname" => self.0.pname,
+            "fd.name" => self.0.fd,
+            _ => return crate::Fast::Unsupported,
+        };
+        v.map_or(crate::Fast::Missing, |s| crate::Fast::Done(s.as_bytes()))
+    }
+}
+
+#[test]
+fn borrowed_strings_test_like_extracted_ones() {
+    let exprs = [
+        "proc.name=nginx",
+        "proc.name!=nginx",
+        "proc.name=bash",
+        "proc.name exists",
+        "not proc.name exists",
+        "proc.name < nginy",
+        "proc.name >= nginx",
+        "proc.name > 5",
+        "proc.name = 5",
+        "proc.name = 127.0.0.1",
+        "proc.name contains gin",
+        "proc.name icontains GIN",
+        "proc.name startswith ng",
+        "proc.name endswith nx",
+        "proc.name glob n*x",
+        "proc.name iglob N*X",
+        "proc.name regex '^ng.n'",
+        "proc.name in (bash, nginx)",
+        "proc.name in (bash, sh)",
+        "proc.name intersects (nginx)",
+        "proc.name pmatch (/etc)",
+        "fd.name pmatch (/etc, /tmp)",
+        "fd.name in (1, 2)",
+        "proc.name = proc.pname",
+        "proc.name != proc.pname",
+        "tolower(proc.name) = nginx",
+        "fd.name bcontains 706173",
+        "fd.name startswith /etc and proc.pname = bash",
+    ];
+    let mut missing = ev();
+    missing.name = None;
+    missing.fd = None;
+    for e in [ev(), missing] {
+        for src in exprs {
+            let f = Filter::compile(src, &Toy).unwrap_or_else(|err| panic!("{src}: {err:?}"));
+            assert_eq!(
+                f.matches(&Borrowing(e.clone())),
+                f.matches(&e),
+                "{src} on {:?}",
+                e.name
+            );
+        }
+    }
+    assert!(m("proc.name=nginx", &ev()));
+}

@@ -6,7 +6,8 @@
 //! allocate once buffers are warm.
 
 use super::catalog::{FieldId, FIELD_COUNT};
-use crate::field::{Extract, FieldArg, FieldRef, Value, Values};
+use crate::field::{Extract, Fast, FieldArg, FieldRef, Value, Values};
+use crate::format;
 use crate::timefmt::{self, LocalClock};
 use osprey_event::render::{self, ArgStyle, FdDesc, RenderOptions, Resolver};
 use osprey_event::table::{category, flags as ef, Direction};
@@ -171,15 +172,16 @@ impl Resolver for EventCtx<'_> {
 }
 
 fn le_int(b: &[u8], signed: bool) -> Option<Value> {
-    let n = b.len();
-    if !matches!(n, 1 | 2 | 4 | 8) {
-        return None;
-    }
-    let mut a = [0u8; 8];
-    a[..n].copy_from_slice(b);
-    let u = u64::from_le_bytes(a);
+    // Fixed-size reads: no `memcpy` call for a variable length.
+    let (u, n) = match *b {
+        [a] => (u64::from(a), 1),
+        [a, b] => (u64::from(u16::from_le_bytes([a, b])), 2),
+        [a, b, c, d] => (u64::from(u32::from_le_bytes([a, b, c, d])), 4),
+        [a, b, c, d, e, f, g, h] => (u64::from_le_bytes([a, b, c, d, e, f, g, h]), 8),
+        _ => return None,
+    };
     Some(if signed {
-        let shift = 64 - 8 * n as u32;
+        let shift = 64 - 8 * n;
         Value::Int(((u << shift) as i64) >> shift)
     } else {
         Value::Uint(u)
@@ -424,6 +426,47 @@ impl<'a> EventCtx<'a> {
         }
     }
 
+    /// `evt.outputtime` as text, in the `-t` mode.
+    fn outputtime(&self, b: &mut Vec<u8>) {
+        let ts = self.ev.ts();
+        match self.env.time_mode {
+            TimeMode::Human => self.env.clock.time(b, ts),
+            TimeMode::Absolute => {
+                timefmt::push_u64(b, ts / NS);
+                b.push(b'.');
+                timefmt::push_u64(b, ts % NS);
+            }
+            TimeMode::Relative => timefmt::push_secs_ns(b, self.reltime()),
+            TimeMode::Delta => timefmt::push_secs_ns(b, self.latency()),
+            TimeMode::DeltaPrinted => {
+                let prev = self.env.prev_print_ts.get();
+                timefmt::push_secs_ns(
+                    b,
+                    if prev == 0 {
+                        0
+                    } else {
+                        ts.saturating_sub(prev)
+                    },
+                );
+            }
+        }
+    }
+
+    /// The value of a field that is one borrowed string (`None`: no value);
+    /// only for the ids [`EventCtx::borrow_bytes`] lists.
+    fn str_field(&self, id: FieldId) -> Option<&'a [u8]> {
+        Some(match id {
+            FieldId::EvtDir => match self.ev.info()?.dir {
+                Direction::Enter => b">",
+                Direction::Exit => b"<",
+            },
+            FieldId::EvtType => self.evt_type().as_bytes(),
+            FieldId::ProcName => &self.thread()?.comm,
+            FieldId::ProcExe => &self.thread()?.exe,
+            _ => return None,
+        })
+    }
+
     fn push_cmdline(out: &mut Values, first: &[u8], t: &Thread) {
         let s = out.begin_bytes();
         let b = out.bytes_mut();
@@ -561,27 +604,7 @@ impl<'a> EventCtx<'a> {
             F::EvtTimeIso8601 => self.push_rendered(out, |b, _| timefmt::iso8601(b, ts)),
             F::EvtDatetime => self.push_rendered(out, |b, c| c.env.clock.datetime(b, ts)),
             F::EvtDatetimeS => self.push_rendered(out, |b, c| c.env.clock.datetime_s(b, ts)),
-            F::EvtOutputtime => self.push_rendered(out, |b, c| match c.env.time_mode {
-                TimeMode::Human => c.env.clock.time(b, ts),
-                TimeMode::Absolute => {
-                    b.extend_from_slice(itoa::Buffer::new().format(ts / NS).as_bytes());
-                    b.push(b'.');
-                    b.extend_from_slice(itoa::Buffer::new().format(ts % NS).as_bytes());
-                }
-                TimeMode::Relative => timefmt::push_secs_ns(b, c.reltime()),
-                TimeMode::Delta => timefmt::push_secs_ns(b, c.latency()),
-                TimeMode::DeltaPrinted => {
-                    let prev = c.env.prev_print_ts.get();
-                    timefmt::push_secs_ns(
-                        b,
-                        if prev == 0 {
-                            0
-                        } else {
-                            ts.saturating_sub(prev)
-                        },
-                    );
-                }
-            }),
+            F::EvtOutputtime => self.push_rendered(out, |b, c| c.outputtime(b)),
             F::EvtRawtime => out.push(Value::Uint(ts)),
             F::EvtRawtimeS => out.push(Value::Uint(ts / NS)),
             F::EvtRawtimeNs => out.push(Value::Uint(ts % NS)),
@@ -619,11 +642,9 @@ impl<'a> EventCtx<'a> {
                     _ => d % NS,
                 }));
             }
-            F::EvtDir => out.push_bytes(match info?.dir {
-                Direction::Enter => b">",
-                Direction::Exit => b"<",
-            }),
-            F::EvtType => out.push_bytes(self.evt_type().as_bytes()),
+            F::EvtDir | F::EvtType | F::ProcName | F::ProcExe => {
+                out.push_bytes(self.str_field(id)?);
+            }
             F::EvtTypeIs => {
                 let FieldArg::Name(n) = &field.arg else {
                     return None;
@@ -832,8 +853,6 @@ impl<'a> EventCtx<'a> {
 
             // Process and thread fields.
             F::ProcPid => out.push(Value::Int(self.thread()?.pid)),
-            F::ProcExe => out.push_bytes(&self.thread()?.exe),
-            F::ProcName => out.push_bytes(&self.thread()?.comm),
             F::ProcArgs => {
                 let t = self.thread()?;
                 let s = out.begin_bytes();
@@ -1363,6 +1382,67 @@ fn human_time(out: &mut Vec<u8>, ns: u64) {
 }
 
 impl Extract for EventCtx<'_> {
+    fn borrow_bytes(&self, field: &FieldRef) -> Fast<&[u8]> {
+        match FieldId::from_u32(field.id) {
+            Some(
+                id @ (FieldId::EvtDir | FieldId::EvtType | FieldId::ProcName | FieldId::ProcExe),
+            ) => self.str_field(id).map_or(Fast::Missing, Fast::Done),
+            _ => Fast::Unsupported,
+        }
+    }
+
+    fn write_text(&self, field: &FieldRef, out: &mut Vec<u8>) -> Fast<()> {
+        use FieldId as F;
+        let Some(id) = FieldId::from_u32(field.id) else {
+            return Fast::Unsupported;
+        };
+        match id {
+            F::EvtNum => timefmt::push_u64(out, self.num),
+            F::EvtCpu => timefmt::push_u64(out, u64::from(self.ev.cpu)),
+            F::ThreadTid => timefmt::push_i64(out, self.state.current().tid),
+            F::EvtRawtime => timefmt::push_u64(out, self.ev.ts()),
+            F::EvtTime => self.env.clock.time(out, self.ev.ts()),
+            F::EvtOutputtime => self.outputtime(out),
+            F::EvtInfo | F::EvtArgs => render::render_info(out, self.ev, self, &self.env.render),
+            F::EvtDir | F::EvtType | F::ProcName | F::ProcExe => match self.str_field(id) {
+                Some(b) => out.extend_from_slice(b),
+                None => return Fast::Missing,
+            },
+            _ => return Fast::Unsupported,
+        }
+        Fast::Done(())
+    }
+
+    fn write_json(&self, field: &FieldRef, out: &mut Vec<u8>) -> Fast<()> {
+        use FieldId as F;
+        let Some(id) = FieldId::from_u32(field.id) else {
+            return Fast::Unsupported;
+        };
+        match id {
+            F::EvtNum | F::EvtCpu | F::ThreadTid | F::EvtRawtime => {
+                return self.write_text(field, out)
+            }
+            F::EvtInfo | F::EvtArgs => {
+                // Rendered in place; text that needs escapes (rare) is left to
+                // the general path.
+                let mark = out.len();
+                out.push(b'"');
+                render::render_info(out, self.ev, self, &self.env.render);
+                if !out[mark + 1..].iter().all(|&c| format::json_plain(c)) {
+                    out.truncate(mark);
+                    return Fast::Unsupported;
+                }
+                out.push(b'"');
+            }
+            F::EvtDir | F::EvtType | F::ProcName | F::ProcExe => match self.str_field(id) {
+                Some(b) => format::write_json_string(out, b),
+                None => return Fast::Missing,
+            },
+            _ => return Fast::Unsupported,
+        }
+        Fast::Done(())
+    }
+
     fn extract(&self, field: &FieldRef, out: &mut Values) -> bool {
         let mark = out.len();
         let bytes_mark = out.begin_bytes();
