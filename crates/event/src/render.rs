@@ -929,10 +929,17 @@ pub fn param_name(etype: u16, idx: usize) -> Option<&'static str> {
 /// Renders the whole `evt.info`/`evt.args` text: `name=value ` for every
 /// parameter present (each followed by one space, so a non-empty result ends
 /// with a space). Generic `syscall` events (types 0 and 1) render nothing.
+#[inline]
 pub fn render_info(out: &mut Vec<u8>, ev: &EventRef<'_>, res: &dyn Resolver, opts: &RenderOptions) {
-    if ev.etype() < 2 {
-        return;
+    // Generic syscall events (the commonest in a storm) show nothing: decided
+    // here, inlined, without the call to the renderer.
+    if ev.etype() >= 2 {
+        render_params(out, ev, res, opts);
     }
+}
+
+/// [`render_info`] for events of a specific type.
+fn render_params(out: &mut Vec<u8>, ev: &EventRef<'_>, res: &dyn Resolver, opts: &RenderOptions) {
     let Some(info) = ev.info() else { return };
     for (i, (p, b)) in info.params.iter().zip(ev.params()).enumerate() {
         let name = flags::compat_param(ev.etype(), i).map_or(p.name, |c| c.0);

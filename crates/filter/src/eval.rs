@@ -262,6 +262,7 @@ fn pmatch(paths: &[Box<[u8]>], t: &[u8]) -> bool {
 }
 
 /// Typed equality of a byte-string value with a literal.
+#[inline]
 fn eq_bytes(b: &[u8], lit: &Lit) -> bool {
     match lit.kind {
         LitKind::Addr(_) | LitKind::Net(_) => false,

@@ -66,14 +66,53 @@ enum Part {
     Field(Slot),
 }
 
+/// Literal format text. Short pieces (the separators between fields, JSON
+/// keys) are copied as one fixed 32-byte block and cut, rather than through `memcpy`.
+#[derive(Debug, Clone)]
+struct Lit {
+    short: [u8; 32],
+    len: usize,
+    long: Box<[u8]>,
+}
+
+impl Lit {
+    fn new(t: &[u8]) -> Lit {
+        let mut short = [0u8; 32];
+        if let Some(s) = short.get_mut(..t.len()) {
+            s.copy_from_slice(t);
+        }
+        Lit {
+            short,
+            len: t.len(),
+            long: t.into(),
+        }
+    }
+
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        if self.len <= self.short.len() {
+            let at = out.len();
+            out.extend_from_slice(&self.short);
+            out.truncate(at + self.len);
+        } else {
+            out.extend_from_slice(&self.long);
+        }
+    }
+}
+
 /// A parsed output format.
 #[derive(Debug, Clone)]
 pub struct Format {
     all_optional: bool,
-    parts: Vec<Part>,
-    /// Field parts in JSON key order (sorted by field name, duplicates removed),
-    /// each with the text written before its value: `{"key":` or `,"key":`.
-    json_order: Vec<(usize, Box<[u8]>)>,
+    /// The fields, in order.
+    slots: Vec<Slot>,
+    /// The text before each field (as many as `slots`).
+    before: Vec<Lit>,
+    /// The text after the last field.
+    tail: Lit,
+    /// Field indices in JSON key order (sorted by field name, duplicates
+    /// removed), each with the text written before its value: `{"key":` or `,"key":`.
+    json_order: Vec<(usize, Lit)>,
 }
 
 /// Catalogue hook for JSON output: which field to print in place of another.
@@ -226,15 +265,21 @@ impl Format {
         if !text.is_empty() {
             parts.push(Part::Text(text));
         }
-        let mut json_order: Vec<usize> = parts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| matches!(p, Part::Field(_)).then_some(i))
-            .collect();
-        let key = |i: &usize| match &parts[*i] {
-            Part::Field(s) => s.field.name.clone(),
-            Part::Text(_) => Box::from(""),
-        };
+        let mut slots = Vec::new();
+        let mut before = Vec::new();
+        let mut text: Vec<u8> = Vec::new();
+        for p in parts {
+            match p {
+                Part::Text(t) => text.extend_from_slice(&t),
+                Part::Field(slot) => {
+                    before.push(Lit::new(&std::mem::take(&mut text)));
+                    slots.push(slot);
+                }
+            }
+        }
+        let tail = Lit::new(&text);
+        let mut json_order: Vec<usize> = (0..slots.len()).collect();
+        let key = |i: &usize| slots[*i].field.name.clone();
         json_order.sort_by_key(key);
         // jsoncpp keeps the last value written for a repeated key.
         let mut dedup: Vec<usize> = Vec::with_capacity(json_order.len());
@@ -252,84 +297,88 @@ impl Format {
             .enumerate()
             .map(|(n, idx)| {
                 let mut key = vec![if n == 0 { b'{' } else { b',' }];
-                if let Part::Field(s) = &parts[idx] {
-                    write_json_string(&mut key, s.field.name.as_bytes());
-                }
+                write_json_string(&mut key, slots[idx].field.name.as_bytes());
                 key.push(b':');
-                (idx, key.into_boxed_slice())
+                (idx, Lit::new(&key))
             })
             .collect();
         Ok(Format {
             all_optional,
-            parts,
+            slots,
+            before,
+            tail,
             json_order,
         })
     }
 
     /// The fields this format prints, in order.
     pub fn fields(&self) -> impl Iterator<Item = &FieldRef> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Field(s) => Some(&s.field),
-            Part::Text(_) => None,
-        })
+        self.slots.iter().map(|s| &s.field)
     }
 
     /// Writes one text line for the event (without a trailing newline).
     /// Returns `false`, leaving `out` as it was, when a field has no value and the
     /// format has no leading `*`.
-    pub fn write_text(&self, ex: &dyn Extract, scratch: &mut Values, out: &mut Vec<u8>) -> bool {
+    pub fn write_text<E: Extract + ?Sized>(
+        &self,
+        ex: &E,
+        scratch: &mut Values,
+        out: &mut Vec<u8>,
+    ) -> bool {
         let mark = out.len();
-        for p in &self.parts {
-            match p {
-                Part::Text(t) => push_text(out, t),
-                Part::Field(slot) => {
-                    let start = out.len();
-                    let found = match ex.write_text(&slot.field, out) {
-                        Fast::Done(()) => true,
-                        Fast::Missing => false,
-                        Fast::Unsupported => {
-                            // Extract straight into the line: the scratch buffer's
-                            // byte store *is* the output while we write, so a
-                            // string value lands in place, uncopied.
-                            std::mem::swap(out, &mut scratch.bytes);
-                            let found = extract_text_in_place(ex, &slot.field, scratch);
-                            std::mem::swap(out, &mut scratch.bytes);
-                            found
-                        }
-                    };
-                    if found {
-                        if slot.zero_pad > 0 {
-                            zero_pad(out, start, slot.zero_pad);
-                        }
-                    } else if self.all_optional {
-                        out.truncate(start);
-                        out.extend_from_slice(b"<NA>");
-                    } else {
-                        out.truncate(mark);
-                        return false;
-                    }
-                    if let Some(w) = slot.width {
-                        fit_width(out, start, w);
-                    }
+        for (slot, before) in self.slots.iter().zip(&self.before) {
+            before.write(out);
+            let start = out.len();
+            let found = match ex.write_text(&slot.field, out) {
+                Fast::Done(()) => true,
+                Fast::Missing => false,
+                Fast::Unsupported => {
+                    // Extract straight into the line: the scratch buffer's
+                    // byte store *is* the output while we write, so a
+                    // string value lands in place, uncopied.
+                    std::mem::swap(out, &mut scratch.bytes);
+                    let found = extract_text_in_place(ex, &slot.field, scratch);
+                    std::mem::swap(out, &mut scratch.bytes);
+                    found
                 }
+            };
+            if found {
+                if slot.zero_pad > 0 {
+                    zero_pad(out, start, slot.zero_pad);
+                }
+            } else if self.all_optional {
+                out.truncate(start);
+                out.extend_from_slice(b"<NA>");
+            } else {
+                out.truncate(mark);
+                return false;
+            }
+            if let Some(w) = slot.width {
+                fit_width(out, start, w);
             }
         }
+        self.tail.write(out);
         true
     }
 
     /// Writes one JSON object for the event (keys sorted, no trailing newline).
     /// Returns `false`, leaving `out` as it was, when a field has no value and the
     /// format has no leading `*`.
-    pub fn write_json(&self, ex: &dyn Extract, scratch: &mut Values, out: &mut Vec<u8>) -> bool {
+    pub fn write_json<E: Extract + ?Sized>(
+        &self,
+        ex: &E,
+        scratch: &mut Values,
+        out: &mut Vec<u8>,
+    ) -> bool {
         let mark = out.len();
         if self.json_order.is_empty() {
             out.push(b'{');
         }
         for (idx, key) in &self.json_order {
-            let Part::Field(slot) = &self.parts[*idx] else {
+            let Some(slot) = self.slots.get(*idx) else {
                 continue;
             };
-            out.extend_from_slice(key);
+            key.write(out);
             let f = slot.json_field.as_ref().unwrap_or(&slot.field);
             let found = match ex.write_json(f, out) {
                 Fast::Done(()) => true,
@@ -360,7 +409,7 @@ impl Format {
 /// Extracts `field` into `v`, whose byte buffer is the output line, and leaves
 /// its text at the end of the line; `false` (the line as it was) when it has
 /// no value.
-fn extract_text_in_place(ex: &dyn Extract, field: &FieldRef, v: &mut Values) -> bool {
+fn extract_text_in_place<E: Extract + ?Sized>(ex: &E, field: &FieldRef, v: &mut Values) -> bool {
     v.items.clear();
     let start = v.bytes.len();
     if !ex.extract(field, v) {
@@ -391,20 +440,6 @@ fn extract_text_in_place(ex: &dyn Extract, field: &FieldRef, v: &mut Values) -> 
         v.bytes.drain(start..end);
     }
     true
-}
-
-/// Appends literal format text; the short pieces between fields are copied
-/// inline rather than through a `memcpy` call.
-#[inline]
-fn push_text(out: &mut Vec<u8>, t: &[u8]) {
-    if t.len() <= 4 {
-        out.reserve(4);
-        for &c in t {
-            out.push(c);
-        }
-    } else {
-        out.extend_from_slice(t);
-    }
 }
 
 fn parse_bracket_arg(s: &str) -> FieldArg {

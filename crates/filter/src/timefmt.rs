@@ -100,7 +100,9 @@ fn push_digits(out: &mut Vec<u8>, n: u64, len: usize) {
 
 /// Appends `v` (modulo 10^9) zero-padded to 9 digits.
 pub fn push_ns9(out: &mut Vec<u8>, v: u64) {
-    push_digits(out, v % NS, 9);
+    let n = v % NS;
+    out.push(b'0' + (n / 100_000_000) as u8);
+    out.extend_from_slice(&packed_digits8(n % 100_000_000, 8).to_le_bytes());
 }
 
 /// Number of decimal digits of `n` (1 for 0).
@@ -131,6 +133,45 @@ pub fn push_u64(out: &mut Vec<u8>, n: u64) {
         let hi = n / E16;
         push_digits(out, hi, digit_count(hi));
         push_digits(out, n % E16, 16);
+    }
+}
+
+/// The decimal text of the last integer written, reused for the same value
+/// and updated in place for its successor (event numbers count up by one).
+#[derive(Debug, Default)]
+pub struct DecimalCache {
+    /// (value, its digits as [`packed_digits`] gives them, digit count).
+    last: Cell<Option<(u64, u128, usize)>>,
+}
+
+impl DecimalCache {
+    /// A cache with nothing in it.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends `n` in decimal, as [`push_u64`] does.
+    #[inline]
+    pub fn push(&self, out: &mut Vec<u8>, n: u64) {
+        const E16: u64 = 10_000_000_000_000_000;
+        if n >= E16 {
+            return push_u64(out, n);
+        }
+        let (acc, len) = match self.last.get() {
+            Some((p, acc, len)) if p == n => (acc, len),
+            // Only the last digit changes, and it does not wrap.
+            Some((p, acc, len)) if p.wrapping_add(1) == n && !n.is_multiple_of(10) => {
+                (acc + (1u128 << ((len - 1) * 8)), len)
+            }
+            _ => {
+                let len = digit_count(n);
+                (packed_digits(n, len), len)
+            }
+        };
+        self.last.set(Some((n, acc, len)));
+        let at = out.len();
+        out.extend_from_slice(&acc.to_le_bytes());
+        out.truncate(at + len);
     }
 }
 
@@ -269,6 +310,14 @@ mod tests {
         for n in cases {
             let mut o = b"x".to_vec();
             push_u64(&mut o, n);
+            assert_eq!(&o[1..], itoa::Buffer::new().format(n).as_bytes());
+        }
+        let cache = DecimalCache::new();
+        let mut seq: Vec<u64> = (0..2_000).chain(99_990..100_020).collect();
+        seq.extend([7, 7, 6, 10_000_000_000_000_000, 9_999_999_999_999_999, 5]);
+        for n in seq {
+            let mut o = b"x".to_vec();
+            cache.push(&mut o, n);
             assert_eq!(&o[1..], itoa::Buffer::new().format(n).as_bytes());
         }
         for n in [0i64, -1, 42, -987_654_321, i64::MIN, i64::MAX] {

@@ -8,7 +8,7 @@
 use super::catalog::{FieldId, FIELD_COUNT};
 use crate::field::{Extract, Fast, FieldArg, FieldRef, Value, Values};
 use crate::format;
-use crate::timefmt::{self, LocalClock};
+use crate::timefmt::{self, DecimalCache, LocalClock};
 use osprey_event::render::{self, ArgStyle, FdDesc, RenderOptions, Resolver};
 use osprey_event::table::{category, flags as ef, Direction};
 use osprey_event::{errno, syscalls, EventRef, ParamType};
@@ -52,6 +52,30 @@ pub struct Env {
     /// CPU accounting for `thread.exectime`/`thread.totexectime`, updated on
     /// the switch events these fields are read on.
     pub exec: RefCell<ExecTimes>,
+    /// Decimal text of hot integer fields, reused from event to event.
+    pub decimals: Decimals,
+}
+
+/// The decimal text of `evt.num` and `thread.tid`, reused from event to event.
+#[derive(Debug, Default)]
+pub struct Decimals {
+    num: DecimalCache,
+    tid: DecimalCache,
+    /// The seconds of `evt.rawtime`.
+    secs: DecimalCache,
+}
+
+impl Decimals {
+    /// Appends a timestamp in ns in decimal: its seconds (cached, they seldom
+    /// change) then its nanoseconds.
+    fn push_ts(&self, out: &mut Vec<u8>, ts: u64) {
+        if ts < NS {
+            timefmt::push_u64(out, ts);
+        } else {
+            self.secs.push(out, ts / NS);
+            timefmt::push_ns9(out, ts);
+        }
+    }
 }
 
 /// Per-run state behind `thread.exectime` and `thread.totexectime`: on a switch
@@ -1383,7 +1407,7 @@ fn human_time(out: &mut Vec<u8>, ns: u64) {
 
 impl Extract for EventCtx<'_> {
     fn borrow_bytes(&self, field: &FieldRef) -> Fast<&[u8]> {
-        match FieldId::from_u32(field.id) {
+        match hot_field(field.id) {
             Some(
                 id @ (FieldId::EvtDir | FieldId::EvtType | FieldId::ProcName | FieldId::ProcExe),
             ) => self.str_field(id).map_or(Fast::Missing, Fast::Done),
@@ -1393,14 +1417,17 @@ impl Extract for EventCtx<'_> {
 
     fn write_text(&self, field: &FieldRef, out: &mut Vec<u8>) -> Fast<()> {
         use FieldId as F;
-        let Some(id) = FieldId::from_u32(field.id) else {
+        let Some(id) = hot_field(field.id) else {
             return Fast::Unsupported;
         };
         match id {
-            F::EvtNum => timefmt::push_u64(out, self.num),
+            F::EvtNum => self.env.decimals.num.push(out, self.num),
             F::EvtCpu => timefmt::push_u64(out, u64::from(self.ev.cpu)),
-            F::ThreadTid => timefmt::push_i64(out, self.state.current().tid),
-            F::EvtRawtime => timefmt::push_u64(out, self.ev.ts()),
+            F::ThreadTid => match u64::try_from(self.state.current().tid) {
+                Ok(tid) => self.env.decimals.tid.push(out, tid),
+                Err(_) => timefmt::push_i64(out, self.state.current().tid),
+            },
+            F::EvtRawtime => self.env.decimals.push_ts(out, self.ev.ts()),
             F::EvtTime => self.env.clock.time(out, self.ev.ts()),
             F::EvtOutputtime => self.outputtime(out),
             F::EvtInfo | F::EvtArgs => render::render_info(out, self.ev, self, &self.env.render),
@@ -1415,7 +1442,7 @@ impl Extract for EventCtx<'_> {
 
     fn write_json(&self, field: &FieldRef, out: &mut Vec<u8>) -> Fast<()> {
         use FieldId as F;
-        let Some(id) = FieldId::from_u32(field.id) else {
+        let Some(id) = hot_field(field.id) else {
             return Fast::Unsupported;
         };
         match id {
@@ -1460,6 +1487,40 @@ impl Extract for EventCtx<'_> {
     }
 }
 
+/// The fields with fast paths ([`EventCtx::write_text`] and the like), from
+/// their number: a [`FieldId`]'s value is its number, so no table is read.
+#[inline]
+fn hot_field(id: u32) -> Option<FieldId> {
+    use FieldId as F;
+    const EVT_NUM: u32 = F::EvtNum as u32;
+    const EVT_CPU: u32 = F::EvtCpu as u32;
+    const THREAD_TID: u32 = F::ThreadTid as u32;
+    const EVT_RAWTIME: u32 = F::EvtRawtime as u32;
+    const EVT_TIME: u32 = F::EvtTime as u32;
+    const EVT_OUTPUTTIME: u32 = F::EvtOutputtime as u32;
+    const EVT_INFO: u32 = F::EvtInfo as u32;
+    const EVT_ARGS: u32 = F::EvtArgs as u32;
+    const EVT_DIR: u32 = F::EvtDir as u32;
+    const EVT_TYPE: u32 = F::EvtType as u32;
+    const PROC_NAME: u32 = F::ProcName as u32;
+    const PROC_EXE: u32 = F::ProcExe as u32;
+    Some(match id {
+        EVT_NUM => F::EvtNum,
+        EVT_CPU => F::EvtCpu,
+        THREAD_TID => F::ThreadTid,
+        EVT_RAWTIME => F::EvtRawtime,
+        EVT_TIME => F::EvtTime,
+        EVT_OUTPUTTIME => F::EvtOutputtime,
+        EVT_INFO => F::EvtInfo,
+        EVT_ARGS => F::EvtArgs,
+        EVT_DIR => F::EvtDir,
+        EVT_TYPE => F::EvtType,
+        PROC_NAME => F::ProcName,
+        PROC_EXE => F::ProcExe,
+        _ => return None,
+    })
+}
+
 impl FieldId {
     /// The field id with this number, if any.
     pub fn from_u32(v: u32) -> Option<FieldId> {
@@ -1491,5 +1552,22 @@ impl crate::format::JsonFields for super::catalog::SyscallCatalog {
         } else {
             0
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hot_fields_are_numbered_like_the_catalogue() {
+        let mut hot = 0;
+        for n in 0..=u32::try_from(FIELD_COUNT).unwrap() {
+            if let Some(id) = hot_field(n) {
+                assert_eq!(FieldId::from_u32(n), Some(id));
+                hot += 1;
+            }
+        }
+        assert_eq!(hot, 12);
     }
 }
