@@ -478,6 +478,7 @@ impl<'a> EventCtx<'a> {
 
     /// The value of a field that is one borrowed string (`None`: no value);
     /// only for the ids [`EventCtx::borrow_bytes`] lists.
+    #[inline]
     fn str_field(&self, id: FieldId) -> Option<&'a [u8]> {
         Some(match id {
             FieldId::EvtDir => match self.ev.info()?.dir {
@@ -1415,6 +1416,7 @@ impl Extract for EventCtx<'_> {
         }
     }
 
+    #[inline]
     fn write_text(&self, field: &FieldRef, out: &mut Vec<u8>) -> Fast<()> {
         use FieldId as F;
         let Some(id) = hot_field(field.id) else {
