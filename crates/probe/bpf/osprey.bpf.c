@@ -265,15 +265,26 @@ static __always_inline u64 snap(struct config *c, u64 want)
 	return want < s ? want : s;
 }
 
-/* The calling thread's syscall arguments, still in its user registers. */
-static __always_inline void get_args(struct pt_regs *regs, struct stash *out)
+/* pt_regs from r10 to orig_ax: x86_64's pt_regs layout is fixed (it is the
+ * ptrace ABI), so one read gets the syscall number and its six arguments. */
+struct regs_tail {
+	u64 r10, r9, r8, ax, cx, dx, si, di, orig_ax;
+};
+
+/* The calling thread's syscall number (-1 if unreadable), with its
+ * arguments, still in its user registers, copied to `out`. */
+static __always_inline long read_syscall(struct pt_regs *regs, struct stash *out)
 {
-	out->a[0] = BPF_CORE_READ(regs, di);
-	out->a[1] = BPF_CORE_READ(regs, si);
-	out->a[2] = BPF_CORE_READ(regs, dx);
-	out->a[3] = BPF_CORE_READ(regs, r10);
-	out->a[4] = BPF_CORE_READ(regs, r8);
-	out->a[5] = BPF_CORE_READ(regs, r9);
+	struct regs_tail t;
+	if (bpf_core_read(&t, sizeof(t), &regs->r10))
+		return -1;
+	out->a[0] = t.di;
+	out->a[1] = t.si;
+	out->a[2] = t.dx;
+	out->a[3] = t.r10;
+	out->a[4] = t.r8;
+	out->a[5] = t.r9;
+	return (long)t.orig_ax;
 }
 
 static __always_inline u32 open_flags(u64 f)
@@ -650,27 +661,26 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret)
 	long id;
 	if (!c || excluded(c))
 		return;
-	id = BPF_CORE_READ(regs, orig_ax);
+	id = read_syscall(regs, &a);
 	key = (u32)id;
 	sc = key < SC_IDS ? bpf_map_lookup_elem(&sc_map, &key) : 0;
 	if (!sc || !sc->emit)
 		return;
 	switch (id) {
-	case NR_read: get_args(regs, &a); emit_rw(c, EV_READ_X, &a, ret); return;
-	case NR_write: get_args(regs, &a); emit_rw(c, EV_WRITE_X, &a, ret); return;
-	case NR_open: get_args(regs, &a); emit_open(c, EV_OPEN_X, &a, ret); return;
-	case NR_creat: get_args(regs, &a); emit_open(c, EV_CREAT_X, &a, ret); return;
-	case NR_openat: get_args(regs, &a); emit_open(c, EV_OPENAT_2_X, &a, ret); return;
-	case NR_openat2: get_args(regs, &a); emit_open(c, EV_OPENAT2_X, &a, ret); return;
-	case NR_close: get_args(regs, &a); emit_close(c, &a, ret); return;
-	case NR_connect: get_args(regs, &a); emit_connect(c, &a, ret); return;
-	case NR_execve: get_args(regs, &a); emit_execve(c, EV_EXECVE_19_X, 31, &a, ret); return;
+	case NR_read: emit_rw(c, EV_READ_X, &a, ret); return;
+	case NR_write: emit_rw(c, EV_WRITE_X, &a, ret); return;
+	case NR_open: emit_open(c, EV_OPEN_X, &a, ret); return;
+	case NR_creat: emit_open(c, EV_CREAT_X, &a, ret); return;
+	case NR_openat: emit_open(c, EV_OPENAT_2_X, &a, ret); return;
+	case NR_openat2: emit_open(c, EV_OPENAT2_X, &a, ret); return;
+	case NR_close: emit_close(c, &a, ret); return;
+	case NR_connect: emit_connect(c, &a, ret); return;
+	case NR_execve: emit_execve(c, EV_EXECVE_19_X, 31, &a, ret); return;
 	case NR_clone: emit_clone(c, EV_CLONE_20_X, ret); return;
 	case NR_fork: emit_clone(c, EV_FORK_20_X, ret); return;
 	case NR_vfork: emit_clone(c, EV_VFORK_20_X, ret); return;
 	case NR_clone3: emit_clone(c, EV_CLONE3_X, ret); return;
 	}
-	get_args(regs, &a);
 	if (fill_net(c, id, &a, ret) || fill_fs(c, id, &a, ret))
 		return;
 	emit_generic(c, id, sc->ppm);
