@@ -11,13 +11,14 @@
 // The child issues raw syscalls: the point is to control each one exactly.
 #![allow(unsafe_code)]
 
-use osprey_event::{render_info, EventRef, NoState, RenderOptions};
-use osprey_probe::driver::{Config, Driver, Error};
+mod common;
+
+use common::{capture, Capture, Ev};
+use osprey_probe::driver::Config;
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "OSPREY_FS_CHILD";
 const MEMFD_NAME: &str = "osprey-memfd";
@@ -25,49 +26,6 @@ const COMM: &str = "osprey-fs";
 const VM_DATA: &[u8; 16] = b"hello-vm-readv!!";
 const MAP_LEN: usize = 3 * 4096;
 const MISSING: &str = "/nonexistent-osprey";
-
-/// One captured event, owned.
-#[derive(Debug, Clone)]
-struct Ev {
-    etype: u16,
-    raw: Vec<u8>,
-    params: Vec<Vec<u8>>,
-}
-
-impl Ev {
-    fn from(e: &EventRef<'_>) -> Ev {
-        Ev {
-            etype: e.etype(),
-            raw: e.raw().to_vec(),
-            params: e.params().map(<[u8]>::to_vec).collect(),
-        }
-    }
-    fn i64(&self, i: usize) -> i64 {
-        i64::from_le_bytes(self.params[i].as_slice().try_into().expect("8-byte param"))
-    }
-    fn u32(&self, i: usize) -> u32 {
-        u32::from_le_bytes(self.params[i].as_slice().try_into().expect("4-byte param"))
-    }
-    fn u16(&self, i: usize) -> u16 {
-        u16::from_le_bytes(self.params[i].as_slice().try_into().expect("2-byte param"))
-    }
-    fn u8(&self, i: usize) -> u8 {
-        let [b] = self.params[i].as_slice() else {
-            panic!("1-byte param {i} in {self:?}")
-        };
-        *b
-    }
-    fn str(&self, i: usize) -> &[u8] {
-        &self.params[i]
-    }
-    /// `evt.info` as sysdig would print it without state.
-    fn info(&self) -> String {
-        let ev = EventRef::parse(&self.raw, 0, 0).expect("valid event");
-        let mut out = Vec::new();
-        render_info(&mut out, &ev, &NoState, &RenderOptions::default());
-        String::from_utf8_lossy(&out).into_owned()
-    }
-}
 
 fn c(s: &str) -> CString {
     CString::new(s).expect("no NUL")
@@ -308,52 +266,6 @@ fn child(dir: &str) -> ! {
     std::process::exit(0);
 }
 
-fn skip_or_fail(why: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("driver_fs cannot run under CI: {why}");
-    }
-    eprintln!("\n*** SKIPPED driver_fs: {why} ***\n");
-}
-
-/// Runs the child under capture and returns its events (tid == child pid).
-fn capture(dir: &Path) -> Option<Vec<Ev>> {
-    let mut driver = match Driver::open(&Config::default()) {
-        Ok(d) => d,
-        Err(e @ (Error::NotRoot | Error::NoBtf)) => {
-            skip_or_fail(&e.to_string());
-            return None;
-        }
-        Err(e) => panic!("driver open: {e}"),
-    };
-    let exe = std::env::current_exe().expect("current exe");
-    let mut child = std::process::Command::new(exe)
-        .env(CHILD_ENV, dir)
-        .spawn()
-        .expect("spawn child");
-    let pid = u64::from(child.id());
-    let status = child.wait().expect("wait child");
-    assert!(status.success(), "child failed: {status}");
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        match driver
-            .next_event(Duration::from_millis(100))
-            .expect("event")
-        {
-            Some(e) if e.tid() == pid => {
-                out.push(Ev::from(&e));
-                if e.etype() == 186 {
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
-    let stats = driver.stats().expect("stats");
-    eprintln!("driver_fs: {} events of the child, {stats:?}", out.len());
-    Some(out)
-}
-
 /// The child's events, by type.
 struct Evs<'a>(BTreeMap<u16, Vec<&'a Ev>>);
 
@@ -382,7 +294,10 @@ fn main() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    let Some(evs) = capture(dir) else { return };
+    let Some(Capture { evs, .. }) = capture("driver_fs", &Config::default(), CHILD_ENV, dir, &[])
+    else {
+        return;
+    };
     let facts: BTreeMap<String, i64> = std::fs::read_to_string(dir.join("facts"))
         .expect("facts")
         .lines()

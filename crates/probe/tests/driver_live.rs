@@ -5,38 +5,17 @@
 //! opens and writes a file, fails to open a missing path and execs /bin/true;
 //! the parent captures with the driver and checks the exact parameters.
 
-use osprey_event::EventRef;
-use osprey_probe::driver::{Config, Driver, Error};
+mod common;
+
+use common::{capture, Capture, Ev};
+use osprey_probe::driver::Config;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "OSPREY_DRIVER_CHILD";
 const ARGS: [&str; 2] = ["osprey-arg1", "arg two"];
-
-/// One captured event, owned.
-#[derive(Debug, Clone)]
-struct Ev {
-    etype: u16,
-    params: Vec<Vec<u8>>,
-}
-
-impl Ev {
-    fn from(e: &EventRef<'_>) -> Ev {
-        Ev {
-            etype: e.etype(),
-            params: e.params().map(<[u8]>::to_vec).collect(),
-        }
-    }
-    fn i64(&self, i: usize) -> i64 {
-        i64::from_le_bytes(self.params[i].as_slice().try_into().expect("8-byte param"))
-    }
-    fn u32(&self, i: usize) -> u32 {
-        u32::from_le_bytes(self.params[i].as_slice().try_into().expect("4-byte param"))
-    }
-}
 
 fn child(dir: &str) -> ! {
     let path = Path::new(dir).join("f.txt");
@@ -54,82 +33,16 @@ fn child(dir: &str) -> ! {
     panic!("exec failed: {err}");
 }
 
-fn skip_or_fail(why: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("driver_live cannot run under CI: {why}");
-    }
-    eprintln!("\n*** SKIPPED driver_live: {why} ***\n");
-}
-
-/// What one capture of the child saw.
-struct Capture {
-    /// The child's events (tid == child pid), in delivery order.
-    evs: Vec<Ev>,
-    /// The `ratio` of every drop event (DROP_E, 148) delivered.
-    drop_events: Vec<u32>,
-    /// The driver's counters at the end.
-    stats: osprey_probe::driver::Stats,
-}
-
-/// Runs the child under capture with `cfg`.
-fn capture(cfg: &Config, dir: &Path) -> Option<Capture> {
-    let mut driver = match Driver::open(cfg) {
-        Ok(d) => d,
-        Err(e @ (Error::NotRoot | Error::NoBtf)) => {
-            skip_or_fail(&e.to_string());
-            return None;
-        }
-        Err(e) => panic!("driver open: {e}"),
-    };
-    let exe = std::env::current_exe().expect("current exe");
-    let mut c = std::process::Command::new(exe)
-        .env(CHILD_ENV, dir)
-        // A large environment makes the execve event larger than 4 KiB.
-        .env("OSPREY_PAD", "x".repeat(5000))
-        .spawn()
-        .expect("spawn child");
-    let pid = u64::from(c.id());
-    let status = c.wait().expect("wait child");
-    assert!(status.success(), "child failed: {status}");
-    let mut out = Vec::new();
-    let mut drop_events = Vec::new();
-    let mut last_ts = 0;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        match driver
-            .next_event(Duration::from_millis(100))
-            .expect("event")
-        {
-            Some(e) if e.tid() == pid => {
-                // The rings are merged by timestamp: one thread's events
-                // come in order even when it moves between CPUs.
-                assert!(e.ts() >= last_ts, "child's events out of order");
-                last_ts = e.ts();
-                out.push(Ev::from(&e));
-                if e.etype() == 186 {
-                    break;
-                }
-            }
-            Some(e) if e.etype() == 148 => {
-                let ratio = e.param(0).and_then(|p| p.try_into().ok());
-                drop_events.push(u32::from_le_bytes(ratio.expect("4-byte ratio")));
-            }
-            _ => {}
-        }
-    }
-    let stats = driver.stats().expect("stats");
-    eprintln!(
-        "driver_live: snaplen {} ring {} only {:?}: {} events of the child, {stats:?}",
-        cfg.snaplen,
-        cfg.ring_size,
-        cfg.only,
-        out.len()
-    );
-    Some(Capture {
-        evs: out,
-        drop_events,
-        stats,
-    })
+/// A capture of the child with `cfg`; its large environment (OSPREY_PAD)
+/// makes the execve event larger than 4 KiB.
+fn live_capture(cfg: &Config, dir: &Path) -> Option<Capture> {
+    capture(
+        "driver_live",
+        cfg,
+        CHILD_ENV,
+        dir,
+        &[("OSPREY_PAD", "x".repeat(5000))],
+    )
 }
 
 fn main() {
@@ -138,7 +51,7 @@ fn main() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    let Some(Capture { evs, .. }) = capture(&Config::default(), dir) else {
+    let Some(Capture { evs, .. }) = live_capture(&Config::default(), dir) else {
         return;
     };
     let file = dir.join("f.txt");
@@ -229,7 +142,7 @@ fn main() {
         snaplen: 3,
         ..Config::default()
     };
-    let Some(Capture { evs, .. }) = capture(&cfg, dir) else {
+    let Some(Capture { evs, .. }) = live_capture(&cfg, dir) else {
         return;
     };
     let write = evs
@@ -244,7 +157,7 @@ fn main() {
         only: Some(vec!["write".to_string()]),
         ..Config::default()
     };
-    let Some(Capture { evs, .. }) = capture(&cfg, dir) else {
+    let Some(Capture { evs, .. }) = live_capture(&cfg, dir) else {
         return;
     };
     let types: std::collections::BTreeSet<u16> = evs.iter().map(|e| e.etype).collect();
@@ -261,7 +174,7 @@ fn main() {
         ring_size: 4096,
         ..Config::default()
     };
-    let Some(cap) = capture(&cfg, dir) else {
+    let Some(cap) = live_capture(&cfg, dir) else {
         return;
     };
     assert!(cap.stats.drops > 0, "no drops with a 4 KiB ring");

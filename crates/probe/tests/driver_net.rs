@@ -11,46 +11,16 @@
 // The child makes its syscalls through libc, each with a SAFETY comment.
 #![allow(unsafe_code)]
 
-use osprey_event::EventRef;
-use osprey_probe::driver::{Config, Driver, Error};
+mod common;
+
+use common::{capture, Capture, Ev};
+use osprey_probe::driver::Config;
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::mem::size_of;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "OSPREY_NET_CHILD";
-
-/// One captured event, owned.
-#[derive(Debug, Clone)]
-struct Ev {
-    etype: u16,
-    params: Vec<Vec<u8>>,
-}
-
-impl Ev {
-    fn from(e: &EventRef<'_>) -> Ev {
-        Ev {
-            etype: e.etype(),
-            params: e.params().map(<[u8]>::to_vec).collect(),
-        }
-    }
-    fn i64(&self, i: usize) -> i64 {
-        i64::from_le_bytes(self.params[i].as_slice().try_into().expect("8-byte param"))
-    }
-    fn u32(&self, i: usize) -> u32 {
-        u32::from_le_bytes(self.params[i].as_slice().try_into().expect("4-byte param"))
-    }
-    fn u16(&self, i: usize) -> u16 {
-        u16::from_le_bytes(self.params[i].as_slice().try_into().expect("2-byte param"))
-    }
-    fn u8(&self, i: usize) -> u8 {
-        let [b] = self.params[i].as_slice() else {
-            panic!("1-byte param {i} in {self:?}")
-        };
-        *b
-    }
-}
 
 /// Panics with the OS error when a libc call failed.
 fn ok(r: i64, what: &str) -> i64 {
@@ -322,55 +292,6 @@ fn child(dir: &str) -> ! {
     std::process::exit(0);
 }
 
-fn skip_or_fail(why: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("driver_net cannot run under CI: {why}");
-    }
-    eprintln!("\n*** SKIPPED driver_net: {why} ***\n");
-}
-
-/// Runs the child under capture and returns its events (tid == child pid).
-fn capture(dir: &Path) -> Option<Vec<Ev>> {
-    let cfg = Config {
-        snaplen: 80,
-        ..Config::default()
-    };
-    let mut driver = match Driver::open(&cfg) {
-        Ok(d) => d,
-        Err(e @ (Error::NotRoot | Error::NoBtf)) => {
-            skip_or_fail(&e.to_string());
-            return None;
-        }
-        Err(e) => panic!("driver open: {e}"),
-    };
-    let exe = std::env::current_exe().expect("current exe");
-    let mut c = std::process::Command::new(exe)
-        .env(CHILD_ENV, dir)
-        .spawn()
-        .expect("spawn child");
-    let pid = u64::from(c.id());
-    let status = c.wait().expect("wait child");
-    assert!(status.success(), "child failed: {status}");
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        match driver
-            .next_event(Duration::from_millis(100))
-            .expect("event")
-        {
-            Some(e) if e.tid() == pid => {
-                out.push(Ev::from(&e));
-                if e.etype() == 186 {
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
-    eprintln!("driver_net: {} events of the child", out.len());
-    Some(out)
-}
-
 /// SOCKTUPLE bytes of an IPv4 pair.
 fn tuple4(sip: [u8; 4], sport: u16, dip: [u8; 4], dport: u16) -> Vec<u8> {
     let mut v = vec![2];
@@ -418,7 +339,10 @@ fn main() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    let Some(evs) = capture(dir) else { return };
+    let Some(Capture { evs, .. }) = capture("driver_net", &Config::default(), CHILD_ENV, dir, &[])
+    else {
+        return;
+    };
     let report = std::fs::read_to_string(dir.join("report.txt")).expect("child report");
     let r: BTreeMap<&str, i64> = report
         .lines()
