@@ -211,6 +211,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("osprey-audit", 3),
     ("osprey-hub", 4),
     ("osprey-top", 4),
+    ("osprey-guard", 5),
     ("osprey-cli", 5),
     ("osprey-bench", 6),
 ];

@@ -1,0 +1,3 @@
+//! `osprey-guard`'s engine pieces: configuration (falco.yaml), alert outputs
+//! (stdout, file, syslog, program, http) with rate limiting, and the event
+//! loop that feeds rules from a capture file or the live driver.
