@@ -208,6 +208,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("osprey-filter", 2),
     ("osprey-chisel", 3),
     ("osprey-rules", 3),
+    ("osprey-capture", 3),
     ("osprey-audit", 3),
     ("osprey-hub", 4),
     ("osprey-top", 4),

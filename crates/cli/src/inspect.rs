@@ -2,7 +2,6 @@
 
 pub mod args;
 pub mod run;
-pub mod source;
 pub mod summary;
 
 use clap::Parser;

@@ -1,9 +1,9 @@
 //! The inspection loop: source → state → filter → output.
 
 use super::args::Args;
-use super::source::{kernel_selection, LiveOptions, Next, Source};
 use super::summary::Summary;
 use anyhow::{Context, Result};
+use osprey_capture::{kernel_selection, LiveOptions, Next, Source};
 use osprey_event::render::{BufFormat, RenderOptions};
 use osprey_event::table::category;
 use osprey_event::EventRef;
@@ -159,7 +159,7 @@ pub fn run(a: &Args) -> Result<()> {
                 Arc::clone(&stop),
             ),
         }
-        .map_err(usage)?;
+        .map_err(|e| usage(e.to_string()))?;
         let mut state = State::new();
         // Exit-only events (live, or a capture written live) need the state
         // engine that parses every event type from exits alone.
@@ -203,7 +203,7 @@ pub fn run(a: &Args) -> Result<()> {
                     // Everything read before the damage is printed first.
                     out.write_all(&lines)?;
                     out.flush()?;
-                    return Err(usage(e));
+                    return Err(usage(e.to_string()));
                 }
             };
             let etype = ev.etype();

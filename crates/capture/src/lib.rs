@@ -1,4 +1,7 @@
-//! Where events come from: capture files (`-r`), or the running system.
+//! Where events come from: a capture file, or the running system through the
+//! eBPF driver, behind one [`Source`] that hands out events, idle moments
+//! (a chance to flush output) and the end. `osprey` and `osprey-guard` read
+//! events through it.
 
 use osprey_event::snapshot::Snapshot;
 use osprey_event::EventRef;
@@ -20,6 +23,34 @@ pub enum Next<'a> {
     Idle,
     /// The end: the file ended, or the capture was interrupted.
     End,
+}
+
+/// Why a source could not start or deliver events. Each message is one line
+/// a command-line tool can print as is.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The capture file could not be opened or read.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong, with its location in the file.
+        #[source]
+        source: osprey_scap::Error,
+    },
+    /// The snaplen is larger than the driver takes.
+    #[error("snaplen {0} is too large for live capture (at most {max})", max = driver::MAX_SNAPLEN)]
+    Snaplen(u32),
+    /// The driver could not start.
+    #[error("cannot start live capture: {0}")]
+    Driver(#[source] driver::Error),
+    /// The /proc scan failed.
+    #[error("cannot read the system state: {0}")]
+    Scan(#[source] proc::Error),
+    /// The driver failed while capturing.
+    #[error("live capture: {0}")]
+    Live(#[source] driver::Error),
 }
 
 /// An event source with the state it reports before its first event.
@@ -77,8 +108,11 @@ pub fn kernel_selection(filter: Option<&osprey_filter::Filter>) -> Option<Vec<St
 
 impl Source {
     /// Opens a capture file.
-    pub fn file(path: &str, stop: Arc<AtomicBool>) -> Result<Source, String> {
-        let reader = osprey_scap::Reader::open(path).map_err(|e| format!("{path}: {e}"))?;
+    pub fn file(path: &str, stop: Arc<AtomicBool>) -> Result<Source, Error> {
+        let reader = osprey_scap::Reader::open(path).map_err(|source| Error::File {
+            path: path.to_string(),
+            source,
+        })?;
         Ok(Source::File {
             path: path.to_string(),
             reader,
@@ -88,27 +122,23 @@ impl Source {
 
     /// Starts capturing the running system: the driver first, then the /proc
     /// scan, so that nothing between the two is missed.
-    pub fn live(opts: LiveOptions, stop: Arc<AtomicBool>) -> Result<Source, String> {
+    pub fn live(opts: LiveOptions, stop: Arc<AtomicBool>) -> Result<Source, Error> {
         if opts.snaplen > driver::MAX_SNAPLEN {
-            return Err(format!(
-                "snaplen {} is too large for live capture (at most {})",
-                opts.snaplen,
-                driver::MAX_SNAPLEN
-            ));
+            return Err(Error::Snaplen(opts.snaplen));
         }
         let cfg = driver::Config {
             snaplen: opts.snaplen,
             only: opts.only,
             ..driver::Config::default()
         };
-        let driver = Driver::open(&cfg).map_err(|e| format!("cannot start live capture: {e}"))?;
+        let driver = Driver::open(&cfg).map_err(Error::Driver)?;
         let mut snapshot = proc::scan(&ScanOptions {
             users: opts.users,
             exclude_pids: vec![i64::from(std::process::id())],
             legacy_fd_kinds: opts.for_writing,
             ..ScanOptions::default()
         })
-        .map_err(|e| format!("cannot read the system state: {e}"))?;
+        .map_err(Error::Scan)?;
         // The driver's events are exit-only; a capture written from them says so.
         snapshot.exit_only = true;
         Ok(Source::Live {
@@ -127,7 +157,7 @@ impl Source {
     }
 
     /// Waits for the next event, an idle moment, or the end.
-    pub fn poll(&mut self) -> Result<Next<'_>, String> {
+    pub fn poll(&mut self) -> Result<Next<'_>, Error> {
         match self {
             Source::File { path, reader, stop } => {
                 if stop.load(Ordering::Relaxed) {
@@ -136,7 +166,10 @@ impl Source {
                 match reader.next_event() {
                     Ok(Some(ev)) => Ok(Next::Event(ev)),
                     Ok(None) => Ok(Next::End),
-                    Err(e) => Err(format!("{path}: {e}")),
+                    Err(source) => Err(Error::File {
+                        path: path.clone(),
+                        source,
+                    }),
                 }
             }
             Source::Live { driver, stop, .. } => {
@@ -146,7 +179,7 @@ impl Source {
                 match driver.next_event(IDLE) {
                     Ok(Some(ev)) => Ok(Next::Event(ev)),
                     Ok(None) => Ok(Next::Idle),
-                    Err(e) => Err(format!("live capture: {e}")),
+                    Err(e) => Err(Error::Live(e)),
                 }
             }
         }
