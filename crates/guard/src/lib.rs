@@ -1,3 +1,5 @@
 //! `osprey-guard`'s engine pieces: configuration (falco.yaml), alert outputs
 //! (stdout, file, syslog, program, http) with rate limiting, and the event
 //! loop that feeds rules from a capture file or the live driver.
+
+pub mod output;
