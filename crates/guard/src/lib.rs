@@ -2,4 +2,5 @@
 //! (stdout, file, syslog, program, http) with rate limiting, and the event
 //! loop that feeds rules from a capture file or the live driver.
 
+pub mod config;
 pub mod output;
