@@ -533,3 +533,6 @@ fn each_slot(slots: &mut [Slot], op: fn(&mut SyncSink) -> Result<(), Error>) -> 
     }
     first.map_or(Ok(()), Err)
 }
+
+#[cfg(test)]
+mod tests;
