@@ -168,7 +168,8 @@ pub struct HttpConfig {
     pub retry_backoff_ms: u64,
     /// Osprey extension: the longest retry delay in ms (default 10000).
     pub retry_backoff_max_ms: u64,
-    /// Osprey extension: the whole-request timeout in ms (default 5000).
+    /// Osprey extension: the whole-request timeout in ms, 0 for none
+    /// (default 5000). Delays and timeouts are capped at one day.
     pub timeout_ms: u64,
 }
 

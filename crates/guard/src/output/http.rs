@@ -108,8 +108,9 @@ impl HttpOutput {
         if config.queue_capacity == 0 {
             return Err(invalid("queue_capacity must be at least 1"));
         }
+        let timeout = (config.timeout_ms > 0).then(|| clamped_ms(config.timeout_ms));
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_millis(config.timeout_ms)))
+            .timeout_global(timeout)
             .http_status_as_error(false)
             .user_agent(config.user_agent.as_str())
             .build()
@@ -125,8 +126,8 @@ impl HttpOutput {
             },
             te_gzip: config.compress_uploads,
             max_retries: config.max_retries,
-            backoff: Duration::from_millis(config.retry_backoff_ms),
-            backoff_max: Duration::from_millis(config.retry_backoff_max_ms),
+            backoff: clamped_ms(config.retry_backoff_ms),
+            backoff_max: clamped_ms(config.retry_backoff_max_ms),
             shared: Arc::clone(&shared),
         };
         let (tx, rx) = mpsc::sync_channel(config.queue_capacity);
@@ -187,7 +188,8 @@ impl HttpOutput {
         let Some(handle) = self.worker.take() else {
             return;
         };
-        *self.shared.deadline() = Some(Instant::now() + timeout);
+        // A timeout too large for an Instant means no deadline.
+        *self.shared.deadline() = Instant::now().checked_add(timeout);
         self.shared.wake.notify_all();
         // Disconnecting makes the worker stop once the queue is empty.
         self.tx = None;
@@ -212,6 +214,12 @@ impl HttpOutput {
         }
         self.frozen = Some(stats);
     }
+}
+
+/// Delays and timeouts from the config, capped at a day so that adding them
+/// to an `Instant` cannot overflow.
+fn clamped_ms(ms: u64) -> Duration {
+    Duration::from_millis(ms.min(86_400_000))
 }
 
 /// Falco accepts a URL in quotes; so do we.
@@ -271,7 +279,7 @@ impl Worker {
             }
             attempt += 1;
             count(&c.retries);
-            backoff = (backoff * 2).min(self.backoff_max);
+            backoff = backoff.saturating_mul(2).min(self.backoff_max);
         }
     }
 

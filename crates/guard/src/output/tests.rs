@@ -84,6 +84,12 @@ fn stats_of(stats: &Stats, kind: OutputKind) -> OutputStats {
 // ---------------------------------------------------------------- basics
 
 #[test]
+fn outputs_can_move_to_another_thread() {
+    fn is_send<T: Send>() {}
+    is_send::<Outputs>();
+}
+
+#[test]
 fn priority_names_parse_case_insensitively() {
     for p in Priority::ALL {
         assert_eq!(p.name().parse::<Priority>().unwrap(), p);
@@ -750,7 +756,8 @@ fn http_server_down_retries_then_drops() {
             Disposition::Dispatched
         );
     }
-    let stats = out.close(PATIENCE).unwrap();
+    // No deadline (too large for an Instant): waits for the retries to end.
+    let stats = out.close(Duration::MAX).unwrap();
     let h = stats_of(&stats, OutputKind::Http);
     // Three attempts per alert, all failed.
     assert_eq!((h.sent, h.dropped, h.errors, h.retries), (0, 3, 9, 6));
