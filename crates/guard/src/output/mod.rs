@@ -501,8 +501,8 @@ impl Outputs {
     /// `timeout`; what it has not delivered by then is counted as dropped.
     ///
     /// # Errors
-    /// The first failure to flush or close a channel; the counters are lost
-    /// with it only in the sense that the caller gets the error instead.
+    /// The first failure to flush or close a channel; every channel is still
+    /// closed and the HTTP queue still drained.
     pub fn close(mut self, timeout: Duration) -> Result<Stats, Error> {
         let result = each_slot(&mut self.sinks, SyncSink::close);
         if let Some(http) = &mut self.http {
