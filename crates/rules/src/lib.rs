@@ -1,4 +1,75 @@
-//! Falco-compatible rules: loading rules files (rules, macros, lists,
-//! exceptions, append and override), compiling conditions and outputs with
-//! `osprey-filter`, indexing rules by event type, evaluating them per event
-//! and describing the alerts they raise.
+//! Falco-compatible rules: the rules-file loader, compiler, event-type index,
+//! evaluation and alerts.
+//!
+//! # Pipeline
+//!
+//! 1. **Read** ([`Ruleset::load`]): each file is a YAML stream of sequences of
+//!    items (`required_engine_version`, `required_plugin_versions`, `list`,
+//!    `macro`, `rule`). Redefinition replaces an item in place; legacy
+//!    `append: true` and `override: {key: append|replace}` are applied in
+//!    file order, with Falco's error and warning codes ([`ErrorCode`],
+//!    [`WarningCode`]) and location chains (`file:line:col` of the item, then
+//!    of the key). Falco stops at the first error, and so does this loader.
+//! 2. **Compile**: lists are flattened (an item naming an earlier list is
+//!    replaced by its items) and expanded *textually* into conditions (items
+//!    with a space are double-quoted); macros are parsed and substituted *on
+//!    the AST* (a macro sees only macros defined before it, a rule sees all);
+//!    exceptions become condition text `(<cond>) and not (<clauses>)`; each
+//!    `syscall` rule's condition is compiled to an [`osprey_filter::Filter`]
+//!    over the syscall field catalogue and its output to formats.
+//!    `skip-if-unknown-filter` turns unknown fields and event types into a
+//!    `LOAD_UNKNOWN_FILTER` warning that drops the rule.
+//! 3. **Index and evaluate**: each rule's event-type set
+//!    ([`osprey_filter::EventTypeSet`]) feeds a per-type table of rule ids in
+//!    load order ([`Ruleset::rules_for`]); [`Ruleset::evaluate`] runs the
+//!    rules of an event's type, stopping at the first match with
+//!    [`Matching::First`] (Falco's default `rule_matching`).
+//! 4. **Alerts** ([`AlertFormatter`]): Falco's text line and JSON object.
+//!
+//! # Sources and plugins
+//!
+//! Only `syscall` rules are compiled. `k8s_audit` rules are read, checked
+//! and kept ([`Rule::is_compiled`] is false): their fields come with the k8s
+//! audit source, a later stage. Other sources give `LOAD_UNKNOWN_SOURCE`
+//! and the rule is skipped, as in Falco without the plugin.
+//!
+//! `required_plugin_versions` naming the `container` plugin (directly or as
+//! an alternative) is satisfied natively: the `container.*` fields are part
+//! of the syscall field catalogue. Any other required plugin fails the load
+//! with `LOAD_ERR_VALIDATE`, as Falco does when the plugin is not loaded.
+//!
+//! # Enter and exit events
+//!
+//! Falco 0.44 evaluates rules once per system call, on the exit event, which
+//! carries the enter event's parameters. [`Ruleset::evaluate`] therefore
+//! ignores enter events of system calls ([`is_evaluated`]); for old captures
+//! with enter and exit events, the state engine pairs them, and the field
+//! extractor reads enter parameters missing from the exit through the
+//! state's record of the enter event.
+//!
+//! # YAML
+//!
+//! Positions come from `yaml-rust2`'s marked event parser, folded into a
+//! small tree ([`Pos`] per node): it is maintained, pure Rust, and its event
+//! API gives the line and column of every scalar and collection, which the
+//! usual `serde` route loses.
+
+mod alert;
+mod compile;
+mod diag;
+mod priority;
+mod reader;
+mod ruleset;
+mod yaml;
+
+pub use alert::{utc_z, Alert, AlertFormatter, AlertOptions};
+pub use diag::{Code, Diagnostic, ErrorCode, LoadResult, Location, Pos, WarningCode};
+pub use priority::Priority;
+pub use reader::ENGINE_VERSION;
+pub use ruleset::{
+    generic_code, is_evaluated, List, LoadOptions, Macro, Matching, Rule, RuleId, RulesFile,
+    Ruleset,
+};
+
+#[cfg(test)]
+mod tests;

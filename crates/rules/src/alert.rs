@@ -1,0 +1,190 @@
+//! Alerts: the text line and Falco's JSON object for a rule that matched.
+//!
+//! Text: `<time>: <Priority> <message>`, the time as local `HH:MM:SS.nnnnnnnnn`
+//! or, with `time_format_iso_8601`, `2016-08-04T16:17:57.881781397+0000`.
+//!
+//! JSON (keys in alphabetical order, as Falco's JSON library writes them):
+//! `hostname`, `message` (optional), `output` (the text line), `output_fields`
+//! (every `%field` of the output plus the time field, typed: numbers for
+//! numeric fields, the raw nanosecond integer for the time, strings, `null`
+//! when missing), `priority`, `rule`, `source`, `tags` (sorted), `time`
+//! (UTC, 9 fractional digits, `Z`).
+
+use osprey_filter::format::write_json_string;
+use osprey_filter::timefmt::{self, LocalClock};
+use osprey_filter::{Extract, Values};
+
+use crate::ruleset::{Rule, RuleId};
+
+/// One alert: which rule matched, on the event of which timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alert {
+    /// The rule.
+    pub rule: RuleId,
+    /// The event timestamp (ns since the epoch).
+    pub ts: u64,
+}
+
+/// The falco.yaml options that shape alerts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertOptions {
+    /// `time_format_iso_8601` (default false).
+    pub time_format_iso_8601: bool,
+    /// `json_include_output_property` (default true).
+    pub json_include_output_property: bool,
+    /// `json_include_tags_property` (default true).
+    pub json_include_tags_property: bool,
+    /// `json_include_output_fields_property` (default true).
+    pub json_include_output_fields_property: bool,
+    /// `json_include_message_property` (default false).
+    pub json_include_message_property: bool,
+    /// The `hostname` of JSON alerts (`FALCO_HOSTNAME` or the host name).
+    pub hostname: String,
+}
+
+impl Default for AlertOptions {
+    fn default() -> Self {
+        Self {
+            time_format_iso_8601: false,
+            json_include_output_property: true,
+            json_include_tags_property: true,
+            json_include_output_fields_property: true,
+            json_include_message_property: false,
+            hostname: String::new(),
+        }
+    }
+}
+
+/// Renders alerts into caller buffers, reusing its own buffers.
+#[derive(Debug, Default)]
+pub struct AlertFormatter {
+    opts: AlertOptions,
+    clock: LocalClock,
+    scratch: Values,
+    message: Vec<u8>,
+    line: Vec<u8>,
+}
+
+impl AlertFormatter {
+    /// A formatter with these options.
+    pub fn new(opts: AlertOptions) -> Self {
+        Self {
+            opts,
+            ..Self::default()
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &AlertOptions {
+        &self.opts
+    }
+
+    fn write_message<E: Extract + ?Sized>(&mut self, rule: &Rule, ev: &E) -> bool {
+        self.message.clear();
+        let Some(f) = rule.format() else {
+            return false;
+        };
+        f.write_text(ev, &mut self.scratch, &mut self.message)
+    }
+
+    fn write_prefix(&self, rule: &Rule, ts: u64, out: &mut Vec<u8>) {
+        if self.opts.time_format_iso_8601 {
+            timefmt::iso8601(out, ts);
+        } else {
+            self.clock.time(out, ts);
+        }
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(rule.priority.as_str().as_bytes());
+        out.push(b' ');
+    }
+
+    /// Appends the text line `<time>: <Priority> <message>` (no newline).
+    /// Returns false (nothing written) for a rule that is not compiled.
+    pub fn write_text<E: Extract + ?Sized>(
+        &mut self,
+        rule: &Rule,
+        ev: &E,
+        ts: u64,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        if !self.write_message(rule, ev) {
+            return false;
+        }
+        self.write_prefix(rule, ts, out);
+        out.extend_from_slice(&self.message);
+        true
+    }
+
+    /// Appends Falco's JSON object for the alert (no newline). Returns false
+    /// (nothing written) for a rule that is not compiled.
+    pub fn write_json<E: Extract + ?Sized>(
+        &mut self,
+        rule: &Rule,
+        ev: &E,
+        ts: u64,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        if !self.write_message(rule, ev) {
+            return false;
+        }
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        self.write_prefix(rule, ts, &mut line);
+        line.extend_from_slice(&self.message);
+
+        out.extend_from_slice(b"{\"hostname\":");
+        write_json_string(out, self.opts.hostname.as_bytes());
+        if self.opts.json_include_message_property {
+            out.extend_from_slice(b",\"message\":");
+            write_json_string(out, &self.message);
+        }
+        if self.opts.json_include_output_property {
+            out.extend_from_slice(b",\"output\":");
+            write_json_string(out, &line);
+        }
+        self.line = line;
+        if self.opts.json_include_output_fields_property {
+            if let Some(fmts) = &rule.formats {
+                let f = if self.opts.time_format_iso_8601 {
+                    &fmts.json_iso
+                } else {
+                    &fmts.json_time
+                };
+                out.extend_from_slice(b",\"output_fields\":");
+                f.write_json(ev, &mut self.scratch, out);
+            }
+        }
+        out.extend_from_slice(b",\"priority\":");
+        write_json_string(out, rule.priority.as_str().as_bytes());
+        out.extend_from_slice(b",\"rule\":");
+        write_json_string(out, rule.name.as_bytes());
+        out.extend_from_slice(b",\"source\":");
+        write_json_string(out, rule.source.as_bytes());
+        if self.opts.json_include_tags_property {
+            out.extend_from_slice(b",\"tags\":[");
+            for (i, t) in rule.tags.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_string(out, t.as_bytes());
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(b",\"time\":\"");
+        utc_z(out, ts);
+        out.extend_from_slice(b"\"}");
+        true
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` in UTC.
+pub fn utc_z(out: &mut Vec<u8>, ts: u64) {
+    let start = out.len();
+    timefmt::iso8601(out, ts);
+    if out.ends_with(b"+0000") {
+        out.truncate(out.len() - 5);
+    }
+    if out.len() > start {
+        out.push(b'Z');
+    }
+}
