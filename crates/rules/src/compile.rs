@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use osprey_filter::ast::{Expr, Op, Operand, Rhs};
 use osprey_filter::fields::catalog::SyscallCatalog;
-use osprey_filter::format::FormatError;
+use osprey_filter::format::{Format, FormatError};
 use osprey_filter::{parse_with_max_depth, EventTypeSet, FieldCatalog, Filter, Resolver};
 
 use crate::diag::{ErrorCode, LoadResult, Location, WarningCode};
@@ -282,10 +282,10 @@ fn expand_lists(text: &str, lists: &mut [CList]) -> String {
     s
 }
 
-/// The names of fields, unknown to the syscall catalogue, and of unknown
-/// event types, read by a (macro-substituted) condition: Falco's
-/// "nonexistent field" and "unknown event type" errors.
-fn unknown_filter(ast: &Expr) -> Option<String> {
+/// Falco's "nonexistent field" and "unknown event type" errors for the
+/// fields unknown to the syscall catalogue and the unknown event types a
+/// (macro-substituted) condition uses, in text order, without repeats.
+fn unknown_filters(ast: &Expr) -> Vec<String> {
     fn operand_field(o: &Operand) -> Option<String> {
         match o {
             Operand::Field(f) => {
@@ -298,34 +298,72 @@ fn unknown_filter(ast: &Expr) -> Option<String> {
             Operand::Transform { inner, .. } => operand_field(inner),
         }
     }
-    let mut msg = None;
-    ast.for_each_check(&mut |c| {
-        if msg.is_some() {
-            return;
+    let mut msgs: Vec<String> = Vec::new();
+    let mut add = |m: String| {
+        if !msgs.contains(&m) {
+            msgs.push(m);
         }
+    };
+    ast.for_each_check(&mut |c| {
         if let Some(f) = operand_field(&c.lhs) {
-            msg = Some(format!("filter_check called with nonexistent field {f}"));
-            return;
+            add(format!("filter_check called with nonexistent field {f}"));
         }
         if let Rhs::Operand(o) = &c.rhs {
             if let Some(f) = operand_field(o) {
-                msg = Some(format!("filter_check called with nonexistent field {f}"));
-                return;
+                add(format!("filter_check called with nonexistent field {f}"));
             }
         }
-        let is_type = matches!(&c.lhs, Operand::Field(f) if f.name == "evt.type" && f.arg.is_none());
+        let is_type =
+            matches!(&c.lhs, Operand::Field(f) if f.name == "evt.type" && f.arg.is_none());
         if is_type && matches!(c.op, Op::Eq | Op::EqEq | Op::Ne | Op::In | Op::Intersects) {
             let vals: Vec<&str> = match &c.rhs {
                 Rhs::Value(v) => vec![v.text.as_str()],
                 Rhs::List(items, _) => items.iter().map(|l| l.text.as_str()).collect(),
                 _ => Vec::new(),
             };
-            if let Some(bad) = vals.into_iter().find(|v| EventTypeSet::from_name(v).is_empty()) {
-                msg = Some(format!("unknown event type {bad}"));
+            for bad in vals
+                .into_iter()
+                .filter(|v| EventTypeSet::from_name(v).is_empty())
+            {
+                add(format!("unknown event type {bad}"));
             }
         }
     });
-    msg
+    msgs
+}
+
+/// The `%` tokens of an output format that are not known fields, for
+/// reporting every one of them (the format parser stops at the first).
+fn unknown_output_tokens(output: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let b = output.as_bytes();
+    let mut i = 0;
+    while let Some(p) = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'%')) {
+        let mut j = i + p + 1;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        let start = j;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'.') {
+            j += 1;
+        }
+        if j < b.len() && b[j] == b'[' {
+            if let Some(close) = b[j..].iter().position(|&c| c == b']') {
+                j += close + 1;
+            }
+        }
+        let tok = &output[start..j];
+        if !tok.is_empty() {
+            if let Err(FormatError::BadToken { .. }) =
+                Format::parse(&format!("%{tok}"), &SyscallCatalog)
+            {
+                let name = tok.split('[').next().unwrap_or(tok);
+                out.push(format!("invalid formatting token {name}"));
+            }
+        }
+        i = j.max(i + p + 1);
+    }
+    out
 }
 
 /// Whether a check compares a field with the literal `<NA>`.
@@ -354,7 +392,7 @@ fn evttype_count(set: &EventTypeSet) -> usize {
 }
 
 /// Compiles everything; on error, the error is in `res` and `None` returned.
-pub(crate) fn compile(col: &Collector, res: &mut LoadResult) -> Option<Compiled> {
+pub(crate) fn compile(col: &Collector, lenient: bool, res: &mut LoadResult) -> Option<Compiled> {
     // 1. Lists: flatten references to earlier lists.
     let mut lists: Vec<CList> = Vec::with_capacity(col.lists.items.len());
     let mut used_lists = Vec::new();
@@ -429,7 +467,7 @@ pub(crate) fn compile(col: &Collector, res: &mut LoadResult) -> Option<Compiled>
         if r.unknown_source {
             continue;
         }
-        match compile_rule(r, &mut lists, &mut macros, &by_name, res) {
+        match compile_rule(r, lenient, &mut lists, &mut macros, &by_name, res) {
             Ok(Some(rule)) => rules.push(rule),
             Ok(None) => {}
             Err(Abort) => return None,
@@ -465,6 +503,7 @@ pub(crate) fn compile(col: &Collector, res: &mut LoadResult) -> Option<Compiled>
 /// Compiles one rule; `Ok(None)` when it is skipped with a warning.
 fn compile_rule(
     r: &RuleInfo,
+    lenient: bool,
     lists: &mut [CList],
     macros: &mut [CMacro],
     by_name: &HashMap<String, usize>,
@@ -486,12 +525,22 @@ fn compile_rule(
         );
         output = output.replace("%container.info", "");
     }
+    // In lenient mode a rule with an unknown output field is dropped after
+    // its condition is checked too, so that every unknown name is reported.
+    let mut dropped = false;
     let formats = if syscall {
         match Formats::new(&output) {
             Ok(f) => Some(f),
             Err(e) if format_err_is_unknown(&e) && r.skip_if_unknown_filter => {
                 res.warn(WarningCode::UnknownFilter, e.to_string(), &r.output_ctx);
                 return Ok(None);
+            }
+            Err(e) if format_err_is_unknown(&e) && lenient => {
+                for m in unknown_output_tokens(&output) {
+                    res.warn(WarningCode::UnknownFilter, m, &r.output_ctx);
+                }
+                dropped = true;
+                None
             }
             Err(e) => {
                 res.error(ErrorCode::CompileOutput, e.to_string(), &r.output_ctx);
@@ -538,29 +587,35 @@ fn compile_rule(
     let mut filter = None;
     let mut event_types = EventTypeSet::all();
     if syscall {
-        if let Some(msg) = unknown_filter(&full) {
+        let unknown = unknown_filters(&full);
+        if let Some(first) = unknown.first() {
             if r.skip_if_unknown_filter {
-                res.warn(WarningCode::UnknownFilter, msg, &r.cond_ctx);
+                res.warn(WarningCode::UnknownFilter, first.clone(), &r.cond_ctx);
                 return Ok(None);
             }
-            res.error(ErrorCode::CompileCondition, msg, &r.cond_ctx);
+            if lenient {
+                for m in unknown {
+                    res.warn(WarningCode::UnknownFilter, m, &r.cond_ctx);
+                }
+                return Ok(None);
+            }
+            res.error(ErrorCode::CompileCondition, first.clone(), &r.cond_ctx);
             return Err(Abort);
         }
-        let resolver = Macros(
-            macros
-                .iter()
-                .map(|m| (m.name.as_str(), &m.ast))
-                .collect(),
-        );
-        let f = Filter::from_ast(&ast, &SyscallCatalog as &dyn FieldCatalog, &resolver)
-            .map_err(|e| {
+        if dropped {
+            return Ok(None);
+        }
+        let resolver = Macros(macros.iter().map(|m| (m.name.as_str(), &m.ast)).collect());
+        let f = Filter::from_ast(&ast, &SyscallCatalog as &dyn FieldCatalog, &resolver).map_err(
+            |e| {
                 res.error(
                     ErrorCode::CompileCondition,
                     e.message(),
                     &cond_expr_loc(&r.cond_ctx, e.offset()),
                 );
                 Abort
-            })?;
+            },
+        )?;
         event_types = f.event_types();
         let n = evttype_count(&event_types);
         if (n == 0 || n > 100) && r.warn_evttypes {
@@ -599,7 +654,7 @@ mod tests {
 
     fn exp(c: &str, name: &str, items: &[&str]) -> String {
         let mut s = c.to_string();
-        let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+        let items: Vec<String> = items.iter().map(ToString::to_string).collect();
         expand_list(&mut s, name, &items);
         s
     }

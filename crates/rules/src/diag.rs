@@ -258,9 +258,7 @@ impl LoadResult {
 
     /// Whether there is a warning with this code.
     pub fn has_warning(&self, code: WarningCode) -> bool {
-        self.warnings
-            .iter()
-            .any(|w| w.code == Code::Warning(code))
+        self.warnings.iter().any(|w| w.code == Code::Warning(code))
     }
 
     /// Whether there is an error with this code.

@@ -77,7 +77,10 @@ mod tests {
         assert_eq!(Priority::parse("INFO"), Some(Priority::Informational));
         assert_eq!(Priority::parse("info"), Some(Priority::Informational));
         assert_eq!(Priority::parse("WARNING"), Some(Priority::Warning));
-        assert_eq!(Priority::parse("Informational"), Some(Priority::Informational));
+        assert_eq!(
+            Priority::parse("Informational"),
+            Some(Priority::Informational)
+        );
         assert_eq!(Priority::parse("warn"), None);
         assert!(Priority::Critical < Priority::Warning);
         assert_eq!(Priority::Informational.to_string(), "Informational");

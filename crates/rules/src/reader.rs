@@ -328,7 +328,12 @@ impl Reader<'_> {
         }
     }
 
-    fn required<'n>(&mut self, item: &'n Node, key: &str, ctx: &[Location]) -> Result<&'n Node, Abort> {
+    fn required<'n>(
+        &mut self,
+        item: &'n Node,
+        key: &str,
+        ctx: &[Location],
+    ) -> Result<&'n Node, Abort> {
         item.get(key)
             .ok_or_else(|| self.validate(format!("Item has no mapping for key '{key}'"), ctx))
     }
@@ -349,7 +354,16 @@ impl Reader<'_> {
     }
 
     fn file(&mut self, content: &str) -> Result<(), Abort> {
-        let top = vec![loc("rules content", "", self.file, Pos { line: 1, col: 1, offset: 0 })];
+        let top = vec![loc(
+            "rules content",
+            "",
+            self.file,
+            Pos {
+                line: 1,
+                col: 1,
+                offset: 0,
+            },
+        )];
         let docs = match yaml::parse(content) {
             Ok(d) => d,
             Err(e) => {
@@ -368,12 +382,10 @@ impl Reader<'_> {
                 match &item.kind {
                     Kind::Null => {}
                     Kind::Map(_) => self.item(item, &ctx)?,
-                    _ => {
-                        return Err(self.validate(
-                            "Unexpected element type. Each element should be a yaml associative array.",
-                            &ctx,
-                        ))
-                    }
+                    _ => return Err(self.validate(
+                        "Unexpected element type. Each element should be a yaml associative array.",
+                        &ctx,
+                    )),
                 }
             }
         }
@@ -404,25 +416,29 @@ impl Reader<'_> {
             return Ok(());
         }
         if let Some(v) = item.get("required_plugin_versions") {
-            let ctx = with(ctx, loc("required plugin versions", "", self.file, item.pos));
+            let ctx = with(
+                ctx,
+                loc("required plugin versions", "", self.file, item.pos),
+            );
             return self.plugin_versions(v, &ctx);
         }
         if let Some(v) = item.get("list") {
             let name = self.string(v, "list", ctx)?;
             let ctx = with(ctx, loc("list", &name, self.file, item.pos));
-            return self.list(item, name, &ctx);
+            return self.list(item, &name, &ctx);
         }
         if let Some(v) = item.get("macro") {
             let name = self.string(v, "macro", ctx)?;
             let ctx = with(ctx, loc("macro", &name, self.file, item.pos));
-            return self.macro_(item, name, &ctx);
+            return self.macro_(item, &name, &ctx);
         }
         if let Some(v) = item.get("rule") {
             let name = self.string(v, "rule", ctx)?;
             let ctx = with(ctx, loc("rule", &name, self.file, item.pos));
-            return self.rule(item, name, &ctx);
+            return self.rule(item, &name, &ctx);
         }
-        self.res.warn(WarningCode::UnknownItem, "Unknown top level item", ctx);
+        self.res
+            .warn(WarningCode::UnknownItem, "Unknown top level item", ctx);
         Ok(())
     }
 
@@ -443,10 +459,7 @@ impl Reader<'_> {
             };
             let ver = self.string(ver, "version", ctx)?;
             if parse_version(&ver, false).is_none() {
-                return Err(self.validate(
-                    format!("Plugin version string {ver} not valid"),
-                    ctx,
-                ));
+                return Err(self.validate(format!("Plugin version string {ver} not valid"), ctx));
             }
             let mut names = vec![name.clone()];
             if let Some(Kind::Seq(alts)) = r.get("alternatives").map(|a| &a.kind) {
@@ -511,7 +524,9 @@ impl Reader<'_> {
             if item.get(&key).is_none() {
                 let what = if append { "append" } else { "replace" };
                 return Err(self.validate(
-                    format!("An {what} override for '{key}' was specified but '{key}' is not defined"),
+                    format!(
+                        "An {what} override for '{key}' was specified but '{key}' is not defined"
+                    ),
                     &octx,
                 ));
             }
@@ -554,9 +569,9 @@ impl Reader<'_> {
         Ok(append)
     }
 
-    fn list(&mut self, item: &Node, name: String, ctx: &[Location]) -> Result<(), Abort> {
+    fn list(&mut self, item: &Node, name: &str, ctx: &[Location]) -> Result<(), Abort> {
         self.unknown_keys(item, &["list", "items", "append", "override"], ctx);
-        if !valid_list_name(&name) {
+        if !valid_list_name(name) {
             self.res
                 .warn(WarningCode::InvalidListName, "List has an invalid name. List names should match a regular expression: [^()\"'[:space:]=,]+", ctx);
         }
@@ -566,7 +581,7 @@ impl Reader<'_> {
         let items = self.strings(items_node, "items", ctx)?;
         let append = append || ov.is_some_and(|o| o.iter().any(|(_, a)| *a));
         if append {
-            let Some(prev) = self.col.lists.get_mut(&name) else {
+            let Some(prev) = self.col.lists.get_mut(name) else {
                 return Err(self.err(
                     ErrorCode::Validate,
                     "List has 'append' key or an append override but no list by that name already exists",
@@ -578,8 +593,8 @@ impl Reader<'_> {
         }
         let visibility = self.col.lists.items.len();
         let ctx = ctx.to_vec();
-        self.col.lists.insert(&name, |index| ListInfo {
-            name: name.clone(),
+        self.col.lists.insert(name, |index| ListInfo {
+            name: name.to_string(),
             items,
             index,
             visibility,
@@ -588,9 +603,9 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn macro_(&mut self, item: &Node, name: String, ctx: &[Location]) -> Result<(), Abort> {
+    fn macro_(&mut self, item: &Node, name: &str, ctx: &[Location]) -> Result<(), Abort> {
         self.unknown_keys(item, &["macro", "condition", "append", "override"], ctx);
-        if !valid_macro_name(&name) {
+        if !valid_macro_name(name) {
             self.res.warn(
                 WarningCode::InvalidMacroName,
                 "Macro has an invalid name. Macro names should match a regular expression: [a-zA-Z]+[a-zA-Z0-9_]*",
@@ -604,7 +619,7 @@ impl Reader<'_> {
         let cond = self.string(cond_node, "condition", ctx)?;
         let append = append || ov.is_some_and(|o| o.iter().any(|(_, a)| *a));
         if append {
-            let Some(prev) = self.col.macros.get_mut(&name) else {
+            let Some(prev) = self.col.macros.get_mut(name) else {
                 return Err(self.err(
                     ErrorCode::Validate,
                     "Macro has 'append' key or an append override but no macro by that name already exists",
@@ -617,8 +632,8 @@ impl Reader<'_> {
         }
         let visibility = self.col.macros.items.len();
         let ctx = ctx.to_vec();
-        self.col.macros.insert(&name, |index| MacroInfo {
-            name: name.clone(),
+        self.col.macros.insert(name, |index| MacroInfo {
+            name: name.to_string(),
             cond,
             index,
             visibility,
@@ -666,7 +681,11 @@ impl Reader<'_> {
                             .iter()
                             .map(|x| self.ex_value(x, &vctx))
                             .collect::<Result<_, _>>()?,
-                        _ => return Err(self.validate("Rule exception values must be a sequence", &vctx)),
+                        _ => {
+                            return Err(
+                                self.validate("Rule exception values must be a sequence", &vctx)
+                            )
+                        }
                     }
                 }
             };
@@ -698,15 +717,23 @@ impl Reader<'_> {
                         None => vec!["=".to_string(); fs.len()],
                         Some(ExStrings::Many(c)) => c.clone(),
                         Some(ExStrings::One(_)) => {
-                            return Err(self.validate("Rule exception comps must be a list when fields is a list", &ctx))
+                            return Err(self.validate(
+                                "Rule exception comps must be a list when fields is a list",
+                                &ctx,
+                            ))
                         }
                     };
                     if comps.len() != fs.len() {
-                        return Err(self.validate("Fields and comps lists must have equal length", &ctx));
+                        return Err(
+                            self.validate("Fields and comps lists must have equal length", &ctx)
+                        );
                     }
                     for c in &comps {
                         if !is_operator(c) && !is_modifier_operator(c) {
-                            return Err(self.validate(format!("'{c}' is not a supported comparison operator"), &ctx));
+                            return Err(self.validate(
+                                format!("'{c}' is not a supported comparison operator"),
+                                &ctx,
+                            ));
                         }
                     }
                     ex.comps = Some(ExStrings::Many(comps));
@@ -716,11 +743,17 @@ impl Reader<'_> {
                         None => "in".to_string(),
                         Some(ExStrings::One(c)) => c.clone(),
                         Some(ExStrings::Many(_)) => {
-                            return Err(self.validate("Rule exception comps must be a string when fields is a string", &ctx))
+                            return Err(self.validate(
+                                "Rule exception comps must be a string when fields is a string",
+                                &ctx,
+                            ))
                         }
                     };
                     if !comp_takes_list(&comp) {
-                        return Err(self.validate(format!("'{comp}' is not a supported comparison operator"), &ctx));
+                        return Err(self.validate(
+                            format!("'{comp}' is not a supported comparison operator"),
+                            &ctx,
+                        ));
                     }
                     ex.comps = Some(ExStrings::One(comp));
                 }
@@ -732,7 +765,9 @@ impl Reader<'_> {
                 };
                 for f in names {
                     if !is_known_field(f) {
-                        return Err(self.validate(format!("'{f}' is not a supported filter field"), &ctx));
+                        return Err(
+                            self.validate(format!("'{f}' is not a supported filter field"), &ctx)
+                        );
                     }
                 }
             }
@@ -744,7 +779,10 @@ impl Reader<'_> {
         match &n.kind {
             Kind::Scalar(s) => Ok(ExStrings::One(s.clone())),
             Kind::Seq(_) | Kind::Null => Ok(ExStrings::Many(self.strings(n, key, ctx)?)),
-            Kind::Map(_) => Err(self.validate(format!("Rule exception {key} must be a string or a list"), ctx)),
+            Kind::Map(_) => Err(self.validate(
+                format!("Rule exception {key} must be a string or a list"),
+                ctx,
+            )),
         }
     }
 
@@ -758,7 +796,9 @@ impl Reader<'_> {
                     .map(|i| self.ex_value(i, ctx))
                     .collect::<Result<_, _>>()?,
             )),
-            Kind::Map(_) => Err(self.validate("Rule exception values must be strings or lists", ctx)),
+            Kind::Map(_) => {
+                Err(self.validate("Rule exception values must be strings or lists", ctx))
+            }
         }
     }
 
@@ -771,21 +811,38 @@ impl Reader<'_> {
         for ex in new {
             if let Some(p) = prev.iter_mut().find(|p| p.name == ex.name) {
                 if ex.fields.is_some() {
-                    return Err(self.validate("Can not append exception fields to existing exception, only values", &ex.ctx));
+                    return Err(self.validate(
+                        "Can not append exception fields to existing exception, only values",
+                        &ex.ctx,
+                    ));
                 }
                 if ex.comps.is_some() {
-                    return Err(self.validate("Can not append exception comps to existing exception, only values", &ex.ctx));
+                    return Err(self.validate(
+                        "Can not append exception comps to existing exception, only values",
+                        &ex.ctx,
+                    ));
                 }
                 if ex.values.is_empty() {
-                    self.res.warn(WarningCode::AppendNoValues, "Overriding/appending exception with no values", &ex.ctx);
+                    self.res.warn(
+                        WarningCode::AppendNoValues,
+                        "Overriding/appending exception with no values",
+                        &ex.ctx,
+                    );
                 }
                 p.values.extend(ex.values);
             } else {
                 if ex.fields.is_none() {
-                    return Err(self.validate("Rule exception new item must have fields property with a list of fields", &ex.ctx));
+                    return Err(self.validate(
+                        "Rule exception new item must have fields property with a list of fields",
+                        &ex.ctx,
+                    ));
                 }
                 if ex.values.is_empty() {
-                    self.res.warn(WarningCode::AppendNoValues, "Overriding/appending exception with no values", &ex.ctx);
+                    self.res.warn(
+                        WarningCode::AppendNoValues,
+                        "Overriding/appending exception with no values",
+                        &ex.ctx,
+                    );
                 }
                 prev.push(ex);
             }
@@ -799,7 +856,7 @@ impl Reader<'_> {
         Priority::parse(&s).ok_or_else(|| self.validate("Invalid priority", &pctx))
     }
 
-    fn rule(&mut self, item: &Node, name: String, ctx: &[Location]) -> Result<(), Abort> {
+    fn rule(&mut self, item: &Node, name: &str, ctx: &[Location]) -> Result<(), Abort> {
         self.unknown_keys(item, &RULE_KEYS, ctx);
         let append = self.legacy_append(item, ctx)?;
         let ov = self.overrides(item, &RULE_APPENDABLE, &RULE_REPLACEABLE, ctx)?;
@@ -816,7 +873,7 @@ impl Reader<'_> {
             .map(|c| with(ctx, loc("rule output", "", self.file, c.pos)))
             .unwrap_or_else(|| ctx.to_vec());
         if let Some(ov) = ov {
-            return self.rule_override(item, &name, &source, &ov, ctx, cond_ctx, output_ctx);
+            return self.rule_override(item, name, &source, &ov, ctx, &cond_ctx, &output_ctx);
         }
         if append {
             let cond = match item.get("condition") {
@@ -828,9 +885,12 @@ impl Reader<'_> {
                 None => None,
             };
             if cond.is_none() && exceptions.is_none() {
-                return Err(self.validate("Appended rule must have exceptions or condition property", ctx));
+                return Err(self.validate(
+                    "Appended rule must have exceptions or condition property",
+                    ctx,
+                ));
             }
-            let Some(mut prev) = self.col.rules.get(&name).cloned() else {
+            let Some(mut prev) = self.col.rules.get(name).cloned() else {
                 return Err(self.err(
                     ErrorCode::Validate,
                     "Rule has 'append' key but no rule by that name already exists",
@@ -838,7 +898,11 @@ impl Reader<'_> {
                 ));
             };
             if prev.source != source {
-                return Err(self.err(ErrorCode::Validate, "Rule has been re-defined with a different source", ctx));
+                return Err(self.err(
+                    ErrorCode::Validate,
+                    "Rule has been re-defined with a different source",
+                    ctx,
+                ));
             }
             if let Some(c) = cond.filter(|c| !c.is_empty()) {
                 prev.cond.push(' ');
@@ -847,7 +911,7 @@ impl Reader<'_> {
             if let Some(ex) = exceptions {
                 self.append_exceptions(&mut prev.exceptions, ex)?;
             }
-            *self.col.rules.get_mut(&name).ok_or(Abort)? = prev;
+            *self.col.rules.get_mut(name).ok_or(Abort)? = prev;
             return Ok(());
         }
         let has_body = ["condition", "output", "desc", "priority"]
@@ -861,7 +925,7 @@ impl Reader<'_> {
                     "The standalone 'enabled' key usage is deprecated. The correct approach requires also a 'replace' entry under the 'override' key (i.e. 'enabled: replace').",
                     ctx,
                 );
-                let Some(prev) = self.col.rules.get_mut(&name) else {
+                let Some(prev) = self.col.rules.get_mut(name) else {
                     return Err(self.err(
                         ErrorCode::Validate,
                         "Rule has 'enabled' key but no rule by that name already exists",
@@ -922,14 +986,18 @@ impl Reader<'_> {
                 ctx,
             );
         }
-        if let Some(prev) = self.col.rules.get(&name) {
+        if let Some(prev) = self.col.rules.get(name) {
             if prev.source != source {
-                return Err(self.err(ErrorCode::Validate, "Rule has been re-defined with a different source", ctx));
+                return Err(self.err(
+                    ErrorCode::Validate,
+                    "Rule has been re-defined with a different source",
+                    ctx,
+                ));
             }
         }
         let ctx = ctx.to_vec();
-        self.col.rules.insert(&name, |_| RuleInfo {
-            name: name.clone(),
+        self.col.rules.insert(name, |_| RuleInfo {
+            name: name.to_string(),
             cond,
             output,
             desc,
@@ -958,8 +1026,8 @@ impl Reader<'_> {
         source: &str,
         ov: &[(String, bool)],
         ctx: &[Location],
-        cond_ctx: Vec<Location>,
-        output_ctx: Vec<Location>,
+        cond_ctx: &[Location],
+        output_ctx: &[Location],
     ) -> Result<(), Abort> {
         let Some(mut prev) = self.col.rules.get(name).cloned() else {
             let (key, append) = ov.first().map_or(("", true), |(k, a)| (k.as_str(), *a));
@@ -971,7 +1039,11 @@ impl Reader<'_> {
             return Err(self.err(ErrorCode::Validate, msg, ctx));
         };
         if item.get("source").is_some() && prev.source != source {
-            return Err(self.err(ErrorCode::Validate, "Rule has been re-defined with a different source", ctx));
+            return Err(self.err(
+                ErrorCode::Validate,
+                "Rule has been re-defined with a different source",
+                ctx,
+            ));
         }
         for (key, append) in ov {
             let Some(v) = item.get(key) else { continue };
@@ -984,7 +1056,7 @@ impl Reader<'_> {
                     } else {
                         prev.cond = c;
                     }
-                    prev.cond_ctx = cond_ctx.clone();
+                    prev.cond_ctx = cond_ctx.to_vec();
                 }
                 "output" => {
                     let o = self.string(v, key, ctx)?.trim().to_string();
@@ -994,7 +1066,7 @@ impl Reader<'_> {
                     } else {
                         prev.output = o;
                     }
-                    prev.output_ctx = output_ctx.clone();
+                    prev.output_ctx = output_ctx.to_vec();
                 }
                 "desc" => {
                     let d = self.string(v, key, ctx)?;

@@ -126,12 +126,19 @@ pub struct LoadOptions {
     /// Rules less severe than this are loaded but never evaluated
     /// (falco.yaml `priority`; default `Debug`: every rule).
     pub min_priority: Priority,
+    /// Treat every rule as if it had `skip-if-unknown-filter: true`: a rule
+    /// using a field or event type the catalogue lacks is dropped with one
+    /// `LOAD_UNKNOWN_FILTER` warning per unknown name instead of failing the
+    /// load (not a Falco option: for running upstream rules while the field
+    /// catalogue catches up). Default false.
+    pub skip_unknown_filters: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             min_priority: Priority::Debug,
+            skip_unknown_filters: false,
         }
     }
 }
@@ -200,7 +207,7 @@ impl Ruleset {
                 return (Ruleset::default(), res);
             }
         }
-        let Some(c) = compile::compile(&col, &mut res) else {
+        let Some(c) = compile::compile(&col, opts.skip_unknown_filters, &mut res) else {
             return (Ruleset::default(), res);
         };
         let mut rs = Ruleset {
@@ -245,7 +252,11 @@ impl Ruleset {
                         file: name,
                         pos: Pos::default(),
                     }];
-                    res.error(ErrorCode::FileRead, format!("Could not read file: {e}"), &at);
+                    res.error(
+                        ErrorCode::FileRead,
+                        format!("Could not read file: {e}"),
+                        &at,
+                    );
                     return (Ruleset::default(), res);
                 }
             }
@@ -274,7 +285,9 @@ impl Ruleset {
                 }
             }
             for (code, v) in self.by_generic.iter_mut().enumerate() {
-                if r.event_types.contains_generic(u16::try_from(code).unwrap_or(u16::MAX)) {
+                if r.event_types
+                    .contains_generic(u16::try_from(code).unwrap_or(u16::MAX))
+                {
                     v.push(id);
                 }
             }

@@ -130,7 +130,11 @@ impl Builder {
             } => {
                 let null = style == ScalarStyle::Plain
                     && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL");
-                let kind = if null { Kind::Null } else { Kind::Scalar(value) };
+                let kind = if null {
+                    Kind::Null
+                } else {
+                    Kind::Scalar(value)
+                };
                 self.push_value(Node { kind, pos }, anchor);
             }
             EventData::SequenceStart { anchor, .. } => {
@@ -241,6 +245,9 @@ mod tests {
         let Kind::Seq(items) = &docs[0].kind else {
             panic!()
         };
-        assert_eq!(items[0].get("a").unwrap().kind, items[0].get("b").unwrap().kind);
+        assert_eq!(
+            items[0].get("a").unwrap().kind,
+            items[0].get("b").unwrap().kind
+        );
     }
 }
