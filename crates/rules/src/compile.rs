@@ -402,7 +402,10 @@ pub(crate) fn compile(col: &Collector, lenient: bool, res: &mut LoadResult) -> O
             match col.lists.get(it) {
                 Some(r) if r.index < l.visibility => {
                     used_lists.push(r.index);
-                    items.extend(lists[r.index].items.iter().cloned());
+                    // A list redefined later sees lists defined after its
+                    // first position: those are not flattened yet.
+                    let src = lists.get(r.index).map_or(&r.items, |f| &f.items);
+                    items.extend(src.iter().cloned());
                 }
                 _ => items.push(it.clone()),
             }

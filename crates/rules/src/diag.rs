@@ -200,9 +200,10 @@ impl Diagnostic {
         self.locations.last()
     }
 
-    /// The innermost item's type and name, as the testing suite checks them.
+    /// The item type and name the diagnostic is about, as Falco's testing
+    /// suite checks them: the outermost location below the file and its
+    /// top-level entry (a rule, macro, list, `required_engine_version`...).
     pub fn item(&self) -> (&str, &str) {
-        // Falco reports the outermost named item (rule/macro/list...).
         self.locations
             .iter()
             .find(|l| !matches!(l.item_type, "rules content" | "rules content item"))

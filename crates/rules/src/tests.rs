@@ -144,6 +144,26 @@ fn a_list_may_be_used_before_its_definition_but_nest_only_earlier_lists() {
 }
 
 #[test]
+fn a_redefined_list_sees_lists_defined_before_its_redefinition() {
+    let rs = load_ok(
+        "
+- list: a
+  items: [x]
+- list: b
+  items: [y]
+- list: a
+  items: [b, z]
+- rule: r
+  desc: d
+  condition: evt.type = open and proc.name in (a)
+  output: o
+  priority: INFO
+",
+    );
+    assert_eq!(rs.lists()[0].items, ["y", "z"]);
+}
+
+#[test]
 fn macros_see_earlier_macros_and_rules_see_all() {
     // A rule may use a macro defined after it.
     let rs = load_ok(
