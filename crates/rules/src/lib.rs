@@ -26,6 +26,31 @@
 //!    [`Matching::First`] (Falco's default `rule_matching`).
 //! 4. **Alerts** ([`AlertFormatter`]): Falco's text line and JSON object.
 //!
+//! ```
+//! use osprey_rules::{LoadOptions, RulesFile, Ruleset};
+//!
+//! let yaml = "
+//! - list: readers
+//!   items: [cat, less]
+//! - macro: opened
+//!   condition: evt.type in (open, openat)
+//! - rule: open_from_reader
+//!   desc: a reader opened a file
+//!   condition: opened and proc.name in (readers)
+//!   output: opened %fd.name (command=%proc.cmdline)
+//!   priority: INFO
+//!   tags: [filesystem]
+//! ";
+//! let (rules, result) =
+//!     Ruleset::load(&[RulesFile { name: "my_rules.yaml", content: yaml }], &LoadOptions::default());
+//! assert!(result.successful(), "{result}");
+//! let rule = &rules.rules()[0];
+//! assert_eq!(rule.compiled_condition, "(evt.type in (open, openat) and proc.name in (cat, less))");
+//! assert_eq!(rule.event_types.syscall_names(), ["open", "openat"]);
+//! // PPME_SYSCALL_OPEN_X (3): the rule is indexed under the exit event.
+//! assert_eq!(rules.rules_for(3, 0).len(), 1);
+//! ```
+//!
 //! # Sources and plugins
 //!
 //! Only `syscall` rules are compiled. `k8s_audit` rules are read, checked
