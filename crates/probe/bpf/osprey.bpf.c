@@ -580,21 +580,139 @@ static __always_inline void emit_connect(struct config *c, struct stash *a, s64 
 	ev_submit(&w);
 }
 
-static __always_inline void emit_clone(struct config *c, u16 type, s64 ret)
+/* The number of pid `p` at namespace level 0, or in its own (deepest)
+ * namespace when `own` is set; 0 without a pid. */
+static __always_inline s64 pid_nr(struct pid *p, int own)
+{
+	unsigned int level = 0;
+	int nr = 0;
+	u64 off;
+	if (!p)
+		return 0;
+	if (own)
+		level = BPF_CORE_READ(p, level) & 31;
+	off = bpf_core_field_offset(struct pid, numbers) + (u64)level * sizeof(struct upid);
+	bpf_probe_read_kernel(&nr, sizeof(nr), (u8 *)p + off);
+	return nr;
+}
+
+/* The controlling terminal as a device number (userspace encoding, as in
+ * /proc/PID/stat), 0 without one. */
+static __always_inline u32 task_tty(struct task_struct *t)
+{
+	struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+	u32 major, minor;
+	if (!tty)
+		return 0;
+	major = (u32)BPF_CORE_READ(tty, driver, major);
+	minor = (u32)(BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index));
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+/* An inode time in ns since the epoch: `ctime` or, if zero, mtime. */
+static __always_inline u64 inode_time(struct inode *ino, int ctime)
+{
+	if (bpf_core_field_exists(struct inode___sec, i_ctime_sec)) {
+		struct inode___sec *i = (void *)ino;
+		if (ctime)
+			return BPF_CORE_READ(i, i_ctime_sec) * 1000000000ULL + BPF_CORE_READ(i, i_ctime_nsec);
+		return BPF_CORE_READ(i, i_mtime_sec) * 1000000000ULL + BPF_CORE_READ(i, i_mtime_nsec);
+	}
+	if (bpf_core_field_exists(struct inode___mid, __i_ctime)) {
+		struct inode___mid *i = (void *)ino;
+		if (ctime)
+			return BPF_CORE_READ(i, __i_ctime.tv_sec) * 1000000000ULL + BPF_CORE_READ(i, __i_ctime.tv_nsec);
+		return BPF_CORE_READ(i, __i_mtime.tv_sec) * 1000000000ULL + BPF_CORE_READ(i, __i_mtime.tv_nsec);
+	}
+	{
+		struct inode___old *i = (void *)ino;
+		if (ctime)
+			return BPF_CORE_READ(i, i_ctime.tv_sec) * 1000000000ULL + BPF_CORE_READ(i, i_ctime.tv_nsec);
+		return BPF_CORE_READ(i, i_mtime.tv_sec) * 1000000000ULL + BPF_CORE_READ(i, i_mtime.tv_nsec);
+	}
+}
+
+#define PPM_EXE_WRITABLE 1
+#define PPM_EXE_FROM_MEMFD 4
+#define CAP_DAC_OVERRIDE 1
+
+/* execve's `flags`: whether the new executable is writable by the process
+ * (owner/group/other write bit for its fs ids, or CAP_DAC_OVERRIDE) and
+ * whether it runs from a memfd. */
+static __always_inline u32 exe_flags(struct inode *ino, struct file *exe, const struct cred *cr)
+{
+	u32 flags = 0, mode;
+	char name[7] = {};
+	if (!ino)
+		return 0;
+	mode = BPF_CORE_READ(ino, i_mode);
+	if (BPF_CORE_READ(cr, cap_effective.val) & (1ULL << CAP_DAC_OVERRIDE))
+		flags |= PPM_EXE_WRITABLE;
+	else if (BPF_CORE_READ(ino, i_uid.val) == BPF_CORE_READ(cr, fsuid.val))
+		flags |= (mode & 0200) ? PPM_EXE_WRITABLE : 0;
+	else if (BPF_CORE_READ(ino, i_gid.val) == BPF_CORE_READ(cr, fsgid.val))
+		flags |= (mode & 020) ? PPM_EXE_WRITABLE : 0;
+	else
+		flags |= (mode & 02) ? PPM_EXE_WRITABLE : 0;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
+	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' && name[4] == 'd' && name[5] == ':')
+		flags |= PPM_EXE_FROM_MEMFD;
+	return flags;
+}
+
+/* clone flags in the PPM encoding. */
+static __always_inline u32 clone_flags(u64 f)
+{
+	u32 r = 0;
+	if (f & 0x400) r |= 1;		/* CLONE_FILES */
+	if (f & 0x200) r |= 2;		/* CLONE_FS */
+	if (f & 0x80000000ULL) r |= 4;	/* CLONE_IO */
+	if (f & 0x8000000) r |= 8;	/* CLONE_NEWIPC */
+	if (f & 0x40000000) r |= 16;	/* CLONE_NEWNET */
+	if (f & 0x20000) r |= 32;	/* CLONE_NEWNS */
+	if (f & 0x20000000) r |= 64;	/* CLONE_NEWPID */
+	if (f & 0x4000000) r |= 128;	/* CLONE_NEWUTS */
+	if (f & 0x8000) r |= 256;	/* CLONE_PARENT */
+	if (f & 0x100000) r |= 512;	/* CLONE_PARENT_SETTID */
+	if (f & 0x2000) r |= 1024;	/* CLONE_PTRACE */
+	if (f & 0x800) r |= 2048;	/* CLONE_SIGHAND */
+	if (f & 0x40000) r |= 4096;	/* CLONE_SYSVSEM */
+	if (f & 0x10000) r |= 8192;	/* CLONE_THREAD */
+	if (f & 0x800000) r |= 16384;	/* CLONE_UNTRACED */
+	if (f & 0x100) r |= 32768;	/* CLONE_VM */
+	if (f & 0x10000000) r |= 1048576;	/* CLONE_NEWUSER */
+	if (f & 0x200000) r |= 8388608;	/* CLONE_CHILD_CLEARTID */
+	if (f & 0x1000000) r |= 16777216;	/* CLONE_CHILD_SETTID */
+	if (f & 0x80000) r |= 33554432;	/* CLONE_SETTLS */
+	if (f & 0x4000) r |= 134217728;	/* CLONE_VFORK */
+	if (f & 0x2000000) r |= 268435456;	/* CLONE_NEWCGROUP */
+	return r;
+}
+
+/* The exit of clone (flags in the first argument), clone3 (flags first in
+ * the clone_args the first argument points to), fork or vfork. */
+static __always_inline void emit_clone(struct config *c, u16 type, struct stash *a, s64 ret)
 {
 	struct w w;
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	const struct cred *cr = BPF_CORE_READ(t, real_cred);
+	u64 kflags = 0;
+	if (type == EV_CLONE_20_X)
+		kflags = a->a[0];
+	else if (type == EV_CLONE3_X)
+		bpf_probe_read_user(&kflags, sizeof(kflags), (const void *)a->a[0]);
+	else if (type == EV_VFORK_20_X)
+		kflags = 0x100 | 0x4000; /* CLONE_VM | CLONE_VFORK */
 	if (!ev_begin(&w, c, type, 21))
 		return;
 	put_u64(&w, (u64)ret);
 	put_proc(&w, t);
 	put_empty(&w); /* cgroups */
-	put_empty(&w); /* flags */
+	put_u32(&w, clone_flags(kflags));
 	put_u32(&w, BPF_CORE_READ(cr, uid.val));
 	put_u32(&w, BPF_CORE_READ(cr, gid.val));
-	put_empty(&w); /* vtid */
-	put_empty(&w); /* vpid */
+	put_u64(&w, (u64)pid_nr(BPF_CORE_READ(t, thread_pid), 1));
+	put_u64(&w, (u64)pid_nr(BPF_CORE_READ(t, signal, pids[1]), 1)); /* PIDTYPE_TGID */
 	put_empty(&w); /* pidns_init_start_ts */
 	ev_submit(&w);
 }
@@ -611,6 +729,8 @@ static __always_inline void emit_execve(struct config *c, u16 type, u32 np, stru
 	char *fn = bpf_map_lookup_elem(&exec_fn, &tid);
 	unsigned long es = mm ? BPF_CORE_READ(mm, env_start) : 0;
 	unsigned long ee = mm ? BPF_CORE_READ(mm, env_end) : 0;
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : 0;
+	struct inode *exe_ino = exe ? BPF_CORE_READ(exe, f_inode) : 0;
 	if (!ev_begin(&w, c, type, np))
 		return;
 	put_u64(&w, (u64)ret);
@@ -620,19 +740,25 @@ static __always_inline void emit_execve(struct config *c, u16 type, u32 np, stru
 		put_ubuf(&w, (const void *)es, ee - es > ARGS_MAX ? ARGS_MAX : ee - es);
 	else
 		put_empty(&w);
-	put_empty(&w); /* tty */
-	put_empty(&w); /* vpgid */
+	put_u32(&w, task_tty(t));
+	put_u64(&w, (u64)pid_nr(BPF_CORE_READ(t, signal, pids[2]), 1)); /* PIDTYPE_PGID */
 	put_u32(&w, BPF_CORE_READ(t, loginuid.val));
-	put_empty(&w); /* flags */
+	put_u32(&w, exe_flags(exe_ino, exe, cr));
 	put_u64(&w, BPF_CORE_READ(cr, cap_inheritable.val));
 	put_u64(&w, BPF_CORE_READ(cr, cap_permitted.val));
 	put_u64(&w, BPF_CORE_READ(cr, cap_effective.val));
-	put_empty(&w); /* exe_ino */
-	put_empty(&w); /* exe_ino_ctime */
-	put_empty(&w); /* exe_ino_mtime */
+	if (exe_ino) {
+		put_u64(&w, BPF_CORE_READ(exe_ino, i_ino));
+		put_u64(&w, inode_time(exe_ino, 1));
+		put_u64(&w, inode_time(exe_ino, 0));
+	} else {
+		put_empty(&w);
+		put_empty(&w);
+		put_empty(&w);
+	}
 	put_u32(&w, BPF_CORE_READ(cr, uid.val));
 	put_empty(&w); /* trusted_exepath */
-	put_empty(&w); /* pgid */
+	put_u64(&w, (u64)pid_nr(BPF_CORE_READ(t, signal, pids[2]), 0));
 	put_u32(&w, BPF_CORE_READ(cr, gid.val));
 	if (type != EV_EXECVE_19_X) {
 		/* no filename param */
@@ -676,10 +802,10 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret)
 	case NR_close: emit_close(c, &a, ret); return;
 	case NR_connect: emit_connect(c, &a, ret); return;
 	case NR_execve: emit_execve(c, EV_EXECVE_19_X, 31, &a, ret); return;
-	case NR_clone: emit_clone(c, EV_CLONE_20_X, ret); return;
-	case NR_fork: emit_clone(c, EV_FORK_20_X, ret); return;
-	case NR_vfork: emit_clone(c, EV_VFORK_20_X, ret); return;
-	case NR_clone3: emit_clone(c, EV_CLONE3_X, ret); return;
+	case NR_clone: emit_clone(c, EV_CLONE_20_X, &a, ret); return;
+	case NR_fork: emit_clone(c, EV_FORK_20_X, &a, ret); return;
+	case NR_vfork: emit_clone(c, EV_VFORK_20_X, &a, ret); return;
+	case NR_clone3: emit_clone(c, EV_CLONE3_X, &a, ret); return;
 	}
 	if (fill_net(c, id, &a, ret) || fill_fs(c, id, &a, ret))
 		return;

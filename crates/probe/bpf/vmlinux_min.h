@@ -60,6 +60,8 @@ typedef struct { u64 val; } kernel_cap_t;
 struct cred {
 	kuid_t uid;
 	kgid_t gid;
+	kuid_t fsuid;
+	kgid_t fsgid;
 	kernel_cap_t cap_inheritable;
 	kernel_cap_t cap_permitted;
 	kernel_cap_t cap_effective;
@@ -71,6 +73,7 @@ struct percpu_counter {
 };
 
 struct mm_struct {
+	struct file *exe_file;
 	unsigned long arg_start;
 	unsigned long arg_end;
 	unsigned long env_start;
@@ -99,11 +102,52 @@ struct super_block {
 
 struct inode {
 	unsigned short i_mode;
+	kuid_t i_uid;
+	kgid_t i_gid;
 	unsigned long i_ino;
 	struct super_block *i_sb;
 };
 
+/* Inode times: separate seconds and nanoseconds since Linux 6.11 ... */
+struct inode___sec {
+	long long i_mtime_sec;
+	long long i_ctime_sec;
+	unsigned int i_mtime_nsec;
+	unsigned int i_ctime_nsec;
+} __attribute__((preserve_access_index));
+
+struct timespec64 {
+	long long tv_sec;
+	long tv_nsec;
+};
+
+/* ... __i_ctime/__i_mtime timespec64s in 6.6-6.10 (6.7 for mtime) ... */
+struct inode___mid {
+	struct timespec64 __i_ctime;
+	struct timespec64 __i_mtime;
+} __attribute__((preserve_access_index));
+
+/* ... and i_ctime/i_mtime before. */
+struct inode___old {
+	struct timespec64 i_ctime;
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+struct qstr {
+	const unsigned char *name;
+};
+
+struct dentry {
+	struct qstr d_name;
+};
+
+struct path {
+	void *mnt;
+	struct dentry *dentry;
+};
+
 struct file {
+	struct path f_path;
 	struct inode *f_inode;
 	void *private_data;
 };
@@ -164,11 +208,36 @@ struct rlimit {
 	unsigned long rlim_max;
 };
 
+struct upid {
+	int nr;
+	void *ns;
+};
+
+/* numbers[] is a flexible array: its offset is relocated, the element
+ * (one per namespace level) is read at offset + level * sizeof(upid). */
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+};
+
+struct tty_driver {
+	int major;
+	int minor_start;
+};
+
+struct tty_struct {
+	struct tty_driver *driver;
+	int index;
+};
+
 struct signal_struct {
 	struct rlimit rlim[16];
+	struct pid *pids[4];
+	struct tty_struct *tty;
 };
 
 struct task_struct {
+	struct pid *thread_pid;
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;

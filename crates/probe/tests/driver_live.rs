@@ -126,6 +126,38 @@ fn main() {
     );
     assert_eq!(exec.params[13], b"true\0", "comm");
     assert_eq!(exec.params[30], b"/bin/true\0", "filename");
+    // The new executable's inode and times, and whether root can write it.
+    let meta = std::fs::metadata("/bin/true").expect("stat /bin/true");
+    assert_eq!(
+        exec.i64(23) as u64,
+        std::os::unix::fs::MetadataExt::ino(&meta),
+        "exe_ino"
+    );
+    let mtime = std::os::unix::fs::MetadataExt::mtime(&meta) * 1_000_000_000
+        + std::os::unix::fs::MetadataExt::mtime_nsec(&meta);
+    assert_eq!(exec.i64(25), mtime, "exe_ino_mtime");
+    assert_eq!(
+        exec.u32(19) & 1,
+        1,
+        "EXE_WRITABLE (root has CAP_DAC_OVERRIDE)"
+    );
+    // The child stays in the test's process group.
+    // /proc/self/stat: pid (comm) state ppid pgrp ...
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let pgid: i64 = stat[stat.rfind(')').expect("comm") + 2..]
+        .split(' ')
+        .nth(2)
+        .and_then(|f| f.parse().ok())
+        .expect("pgrp");
+    assert_eq!(exec.i64(28), pgid, "pgid");
+    assert_eq!(exec.i64(17), pgid, "vpgid (no pid namespace)");
+    // The child's own clone exit: res 0, its own tid as vtid, and flags.
+    let clone = evs
+        .iter()
+        .find(|e| [223u16, 225, 227, 335].contains(&e.etype) && e.i64(0) == 0)
+        .unwrap_or_else(|| panic!("no child-side clone exit in {evs:#?}"));
+    assert_eq!(clone.i64(18), pid, "vtid");
+    assert_eq!(clone.i64(19), pid, "vpid");
 
     // procexit with status 0
     let exit = by_type
