@@ -190,6 +190,9 @@ pub struct Fd {
     /// Name as `fd.name` shows it: absolute normalised path for files, the tuple
     /// `sip:sport->dip:dport` for IP sockets, `src->dst path` (hex pointers) for unix sockets.
     pub name: Arc<[u8]>,
+    /// For files opened in an event, the path as the caller passed it
+    /// (relative, not normalised: `fd.nameraw`); empty otherwise.
+    pub name_raw: Arc<[u8]>,
     /// Open flags (`PPM_O_*`) for files.
     pub open_flags: u32,
     /// Inode number (0 when unknown).

@@ -156,6 +156,11 @@ pub struct State {
     /// Full mode ([`State::set_full`]): every event type of the table is
     /// parsed, from its exit event alone.
     full: bool,
+    /// The machine's host name (`evt.hostname`), when known.
+    hostname: Option<Arc<[u8]>>,
+    /// Boot time, ns since the epoch (0 when unknown): turns the monotonic
+    /// `pidns_init_start_ts` of clone exits into an epoch time.
+    boot_ts_epoch: u64,
 }
 
 impl State {
@@ -181,6 +186,17 @@ impl State {
     ///   still used as in the default mode.
     pub fn set_full(&mut self, full: bool) {
         self.full = full;
+    }
+
+    /// The machine's host name, from the snapshot's machine information or
+    /// [`State::set_hostname`]; `None` when neither gave one (`evt.hostname`).
+    pub fn hostname(&self) -> Option<&[u8]> {
+        self.hostname.as_deref()
+    }
+
+    /// Replaces the host name (as Falco's `FALCO_HOSTNAME` does).
+    pub fn set_hostname(&mut self, name: &[u8]) {
+        self.hostname = Some(Arc::from(name));
     }
 
     /// Whether full mode is on ([`State::set_full`]).
@@ -214,6 +230,10 @@ impl State {
 
     /// Loads threads (with their fds), users and groups from a snapshot.
     pub fn load(&mut self, snap: &Snapshot) {
+        if let Some(m) = &snap.machine {
+            self.hostname = Some(Arc::from(&m.hostname[..]));
+            self.boot_ts_epoch = m.boot_ts_epoch;
+        }
         for p in &snap.procs {
             let t = Thread::from_info(p);
             self.threads.insert(t.tid, t);
@@ -936,6 +956,7 @@ impl State {
         self.scratch.clear();
         write_joined_path(&mut self.scratch, &base, name);
         let entry = Fd {
+            name_raw: Arc::from(name),
             ty: if flags & O_DIRECTORY != 0 {
                 FdType::Directory
             } else {
@@ -1444,6 +1465,16 @@ impl State {
             child.loginuid = p.loginuid;
             child.tty = p.tty;
             child.exepath = p.exepath.clone();
+            child.exe_upper_layer = p.exe_upper_layer;
+            child.exe_from_memfd = p.exe_from_memfd;
+            child.cap_inheritable = p.cap_inheritable;
+            child.cap_permitted = p.cap_permitted;
+            child.cap_effective = p.cap_effective;
+            child.exe_ino = p.exe_ino;
+            child.exe_ino_ctime = p.exe_ino_ctime;
+            child.exe_ino_mtime = p.exe_ino_mtime;
+            child.exe_ino_ctime_duration_clone_ts = p.exe_ino_ctime_duration_clone_ts;
+            child.pidns_init_start_ts = p.pidns_init_start_ts;
             child.root = p.root.clone();
             child.env = p.env.clone();
             child.lastexec_ts = if flags & cl::CLONE_THREAD != 0 {
@@ -1454,6 +1485,13 @@ impl State {
             if flags & cl::CLONE_THREAD == 0 {
                 child.cwd = Arc::from(self.cwd(p));
                 child.fds = self.fds(p).clone();
+            }
+        }
+        // The child-side exit tells when the child's pid namespace started
+        // (monotonic time, made an epoch time with the boot time).
+        if let Some(v) = param::uint_named(ev, "pidns_init_start_ts") {
+            if inverted && v != 0 && self.boot_ts_epoch != 0 {
+                child.pidns_init_start_ts = self.boot_ts_epoch.saturating_add(v);
             }
         }
         if flags & cl::CLONE_THREAD != 0 {
@@ -1523,7 +1561,51 @@ impl State {
         if let Some(p) = exepath {
             t.exepath = Arc::from(param::cstr(p));
         }
+        Self::fill_exe_details(t, ev);
         t.lastexec_ts = ts;
+    }
+
+    /// The details of the new executable that current execve exits carry:
+    /// the `flags` (`PPM_EXE_*`), capabilities and inode times. Older event
+    /// versions, and drivers that leave a parameter empty, change nothing.
+    fn fill_exe_details(t: &mut Thread, ev: &EventRef<'_>) {
+        /// `PPM_EXE_WRITABLE`, `PPM_EXE_UPPER_LAYER`, `PPM_EXE_FROM_MEMFD`.
+        const WRITABLE: u64 = 1 << 0;
+        const UPPER_LAYER: u64 = 1 << 1;
+        const FROM_MEMFD: u64 = 1 << 2;
+        if let Some(f) = param::uint_named(ev, "flags") {
+            t.exe_writable = f & WRITABLE != 0;
+            t.exe_upper_layer = f & UPPER_LAYER != 0;
+            t.exe_from_memfd = f & FROM_MEMFD != 0;
+        }
+        Self::fill_caps(t, ev);
+        let ino = (
+            param::uint_named(ev, "exe_ino"),
+            param::uint_named(ev, "exe_ino_ctime"),
+            param::uint_named(ev, "exe_ino_mtime"),
+        );
+        if let (Some(ino), Some(ctime), Some(mtime)) = ino {
+            t.exe_ino = ino;
+            t.exe_ino_ctime = ctime;
+            t.exe_ino_mtime = mtime;
+            if t.clone_ts != 0 {
+                t.exe_ino_ctime_duration_clone_ts = t.clone_ts.wrapping_sub(ctime);
+            }
+        }
+    }
+
+    /// The capability sets of an execve or capset exit, when it has all three.
+    pub(super) fn fill_caps(t: &mut Thread, ev: &EventRef<'_>) {
+        let caps = (
+            param::uint_named(ev, "cap_inheritable"),
+            param::uint_named(ev, "cap_permitted"),
+            param::uint_named(ev, "cap_effective"),
+        );
+        if let (Some(i), Some(p), Some(e)) = caps {
+            t.cap_inheritable = i;
+            t.cap_permitted = p;
+            t.cap_effective = e;
+        }
     }
 
     /// Container metadata: sysdig shows these events on a pseudo thread named after

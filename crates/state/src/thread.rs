@@ -91,6 +91,29 @@ pub struct Thread {
     pub lastexec_ts: u64,
     /// Whether the executable is writable by the process's user.
     pub exe_writable: bool,
+    /// Whether the executable lives in the upper (writable) layer of an
+    /// overlay file system (`PPM_EXE_UPPER_LAYER` of the execve flags).
+    pub exe_upper_layer: bool,
+    /// Whether the executable is a memfd (`PPM_EXE_FROM_MEMFD`).
+    pub exe_from_memfd: bool,
+    /// Inheritable capabilities (bit `n` is capability `n`).
+    pub cap_inheritable: u64,
+    /// Permitted capabilities.
+    pub cap_permitted: u64,
+    /// Effective capabilities.
+    pub cap_effective: u64,
+    /// Inode number of the executable (0 when unknown).
+    pub exe_ino: u64,
+    /// Status change time of the executable's inode, ns since the epoch (0 when unknown).
+    pub exe_ino_ctime: u64,
+    /// Modification time of the executable's inode, ns since the epoch (0 when unknown).
+    pub exe_ino_mtime: u64,
+    /// `clone_ts - exe_ino_ctime` (wrapping, as libsinsp computes it) at the
+    /// last execve of a thread whose clone was seen; 0 when not computed.
+    pub exe_ino_ctime_duration_clone_ts: u64,
+    /// Start time of the init process of the thread's pid namespace, ns
+    /// since the epoch (0 when unknown).
+    pub pidns_init_start_ts: u64,
     /// Number of child threads (`proc.nchilds` on the main thread).
     pub nchilds: u32,
     pub(crate) fds: FdTable,
@@ -144,6 +167,16 @@ impl Thread {
             clone_ts: 0,
             lastexec_ts: 0,
             exe_writable: false,
+            exe_upper_layer: false,
+            exe_from_memfd: false,
+            cap_inheritable: 0,
+            cap_permitted: 0,
+            cap_effective: 0,
+            exe_ino: 0,
+            exe_ino_ctime: 0,
+            exe_ino_mtime: 0,
+            exe_ino_ctime_duration_clone_ts: 0,
+            pidns_init_start_ts: 0,
             nchilds: 0,
             fds: FdTable::default(),
             last_type: crate::state::NO_ENTER,
@@ -192,6 +225,15 @@ impl Thread {
         t.pfminor = p.pfminor;
         t.tty = p.tty;
         t.exe_writable = p.exe_writable;
+        t.exe_upper_layer = p.exe_upper_layer;
+        t.exe_from_memfd = p.exe_from_memfd;
+        t.cap_inheritable = p.cap_inheritable;
+        t.cap_permitted = p.cap_permitted;
+        t.cap_effective = p.cap_effective;
+        t.exe_ino = p.exe_ino;
+        t.exe_ino_ctime = p.exe_ino_ctime;
+        t.exe_ino_mtime = p.exe_ino_mtime;
+        t.pidns_init_start_ts = p.pidns_init_start_ts;
         for fi in &p.fds {
             t.fds.insert(fi.fd, Fd::from_info(fi));
         }

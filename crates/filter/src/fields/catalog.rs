@@ -110,6 +110,10 @@ impl FieldFlags {
     pub const ARG_KEY: Self = Self(1 << 7);
     /// Integers print zero-padded to 9 digits in text output (nanosecond parts).
     pub const PAD9: Self = Self(1 << 8);
+    /// A field of current falcosecurity/libs (Falco) that sysdig 0.29.3 does
+    /// not have: resolved like the others, but left out of the sysdig `-l`
+    /// listing (see [`crate::fields::listing::list_fields_with`]).
+    pub const NEWER: Self = Self(1 << 9);
 
     /// The union of two sets.
     pub const fn with(self, other: Self) -> Self {
@@ -128,6 +132,9 @@ impl FieldFlags {
 }
 
 use FieldFlags as F;
+
+/// Shorthand for the flags of the newer fields.
+const NEW: FieldFlags = F::NEWER;
 
 /// The definition of one field.
 #[derive(Debug, Clone, Copy)]
@@ -196,6 +203,7 @@ pub enum FieldId {
     EvtReltimeNs,
     EvtPluginname,
     EvtPlugininfo,
+    EvtHostname,
     EvtLatency,
     EvtLatencyS,
     EvtLatencyNs,
@@ -298,6 +306,25 @@ pub enum FieldId {
     ProcIsContainerLivenessProbe,
     ProcIsContainerReadinessProbe,
     ProcIsExeWritable,
+    ProcPexe,
+    ProcAexe,
+    ProcPexepath,
+    ProcAexepath,
+    ProcExeIno,
+    ProcExeInoCtime,
+    ProcExeInoMtime,
+    ProcExeInoCtimeDurationProcStart,
+    ProcIsExeUpperLayer,
+    ProcIsExeFromMemfd,
+    ProcIsSidLeader,
+    ProcIsVpgidLeader,
+    ProcVpgidName,
+    ProcVpgidExe,
+    ProcVpgidExepath,
+    ProcPpidDuration,
+    ThreadCapPermitted,
+    ThreadCapInheritable,
+    ThreadCapEffective,
     UserUid,
     UserName,
     UserHomedir,
@@ -325,6 +352,7 @@ pub enum FieldId {
     ContainerHealthcheck,
     ContainerLivenessProbe,
     ContainerReadinessProbe,
+    ContainerStartTs,
     FdNum,
     FdType,
     FdTypechar,
@@ -366,6 +394,8 @@ pub enum FieldId {
     FdDev,
     FdDevMajor,
     FdDevMinor,
+    FdNameraw,
+    FdTypes,
     SyslogFacilityStr,
     SyslogFacility,
     SyslogSeverityStr,
@@ -380,7 +410,7 @@ pub enum FieldId {
 }
 
 /// Number of fields in the catalogue.
-pub const FIELD_COUNT: usize = 196;
+pub const FIELD_COUNT: usize = 219;
 
 /// Every field of the catalogue, indexed by [`FieldId`] (listing order within each class).
 pub static FIELDS: [FieldDef; FIELD_COUNT] = [
@@ -399,6 +429,7 @@ pub static FIELDS: [FieldDef; FIELD_COUNT] = [
     field(FieldId::EvtReltimeNs, "evt.reltime.ns", Class::EvtAll, T::RelTime, F::PAD9, "nanoseconds part of the time elapsed since the start of the capture."),
     field(FieldId::EvtPluginname, "evt.pluginname", Class::EvtAll, T::CharBuf, F::NONE, "for plugin events, the name of the (loaded) plugin that produced the event."),
     field(FieldId::EvtPlugininfo, "evt.plugininfo", Class::EvtAll, T::CharBuf, F::NONE, "for plugin events, the one-line summary that the (loaded) plugin renders for the event."),
+    field(FieldId::EvtHostname, "evt.hostname", Class::EvtAll, T::CharBuf, NEW, "host name of the machine the events come from (from the capture's machine information, or set by the consumer as Falco's FALCO_HOSTNAME does)."),
     field(FieldId::EvtLatency, "evt.latency", Class::EvtSyscall, T::RelTime, F::NONE, "for exit events, the nanoseconds elapsed since the matching enter event."),
     field(FieldId::EvtLatencyS, "evt.latency.s", Class::EvtSyscall, T::RelTime, F::NONE, "seconds part of the latency of an exit event."),
     field(FieldId::EvtLatencyNs, "evt.latency.ns", Class::EvtSyscall, T::RelTime, F::PAD9, "nanoseconds part of the latency of an exit event."),
@@ -501,6 +532,25 @@ pub static FIELDS: [FieldDef; FIELD_COUNT] = [
     field(FieldId::ProcIsContainerLivenessProbe, "proc.is_container_liveness_probe", Class::Process, T::Bool, F::NONE, "true when the process runs as part of a container liveness probe."),
     field(FieldId::ProcIsContainerReadinessProbe, "proc.is_container_readiness_probe", Class::Process, T::Bool, F::NONE, "true when the process runs as part of a container readiness probe."),
     field(FieldId::ProcIsExeWritable, "proc.is_exe_writable", Class::Process, T::Bool, F::NONE, "true when the user that started the process can write to its executable file."),
+    field(FieldId::ProcPexe, "proc.pexe", Class::Process, T::CharBuf, NEW, "proc.exe (argv[0]) of the parent process."),
+    field(FieldId::ProcAexe, "proc.aexe", Class::Process, T::CharBuf, NEW.with(F::ARG_ALLOWED).with(F::ARG_INDEX), "proc.exe (argv[0]) of an ancestor: proc.aexe[0] is this process, [1] its parent and so on. Without an index, a filter matches when any ancestor has the value."),
+    field(FieldId::ProcPexepath, "proc.pexepath", Class::Process, T::CharBuf, NEW, "proc.exepath (full executable path) of the parent process."),
+    field(FieldId::ProcAexepath, "proc.aexepath", Class::Process, T::CharBuf, NEW.with(F::ARG_ALLOWED).with(F::ARG_INDEX), "proc.exepath of an ancestor: proc.aexepath[0] is this process, [1] its parent and so on. Without an index, a filter matches when any ancestor has the value."),
+    field(FieldId::ProcExeIno, "proc.exe_ino", Class::Process, T::Int64, NEW, "inode number of the executable file of the process."),
+    field(FieldId::ProcExeInoCtime, "proc.exe_ino.ctime", Class::Process, T::AbsTime, NEW, "last status change time (ctime) of the executable file, in nanoseconds since the epoch."),
+    field(FieldId::ProcExeInoMtime, "proc.exe_ino.mtime", Class::Process, T::AbsTime, NEW, "last modification time (mtime) of the executable file, in nanoseconds since the epoch."),
+    field(FieldId::ProcExeInoCtimeDurationProcStart, "proc.exe_ino.ctime_duration_proc_start", Class::Process, T::AbsTime, NEW, "nanoseconds between the last status change of the executable file and the start of the process that runs it."),
+    field(FieldId::ProcIsExeUpperLayer, "proc.is_exe_upper_layer", Class::Process, T::Bool, NEW, "true when the executable file lives in the upper (writable) layer of an overlay file system, as files written into a container do."),
+    field(FieldId::ProcIsExeFromMemfd, "proc.is_exe_from_memfd", Class::Process, T::Bool, NEW, "true when the executable is an anonymous memory file (memfd_create) run through its file descriptor."),
+    field(FieldId::ProcIsSidLeader, "proc.is_sid_leader", Class::Process, T::Bool, NEW, "true when the process leads its session (proc.sid equals proc.vpid)."),
+    field(FieldId::ProcIsVpgidLeader, "proc.is_vpgid_leader", Class::Process, T::Bool, NEW, "true when the process leads its process group (proc.vpgid equals proc.vpid), as a command typed in a shell does."),
+    field(FieldId::ProcVpgidName, "proc.vpgid.name", Class::Process, T::CharBuf, NEW, "proc.name of the leader of the process group: the process whose pid is proc.vpgid, or else the oldest ancestor in the same group."),
+    field(FieldId::ProcVpgidExe, "proc.vpgid.exe", Class::Process, T::CharBuf, NEW, "proc.exe of the leader of the process group."),
+    field(FieldId::ProcVpgidExepath, "proc.vpgid.exepath", Class::Process, T::CharBuf, NEW, "proc.exepath of the leader of the process group."),
+    field(FieldId::ProcPpidDuration, "proc.ppid.duration", Class::Process, T::RelTime, NEW, "nanoseconds since the parent process was started."),
+    field(FieldId::ThreadCapPermitted, "thread.cap_permitted", Class::Process, T::CharBuf, NEW, "permitted capabilities of the thread, as names (CAP_CHOWN ...) separated by spaces."),
+    field(FieldId::ThreadCapInheritable, "thread.cap_inheritable", Class::Process, T::CharBuf, NEW, "inheritable capabilities of the thread, as names separated by spaces."),
+    field(FieldId::ThreadCapEffective, "thread.cap_effective", Class::Process, T::CharBuf, NEW, "effective capabilities of the thread, as names separated by spaces."),
     field(FieldId::UserUid, "user.uid", Class::User, T::Uint32, F::NONE, "numeric id of the user."),
     field(FieldId::UserName, "user.name", Class::User, T::CharBuf, F::NONE, "name of the user."),
     field(FieldId::UserHomedir, "user.homedir", Class::User, T::CharBuf, F::NONE, "home directory of the user."),
@@ -528,6 +578,7 @@ pub static FIELDS: [FieldDef; FIELD_COUNT] = [
     field(FieldId::ContainerHealthcheck, "container.healthcheck", Class::Container, T::CharBuf, F::NONE, "health check command of the container; 'NONE' when it is explicitly disabled and no value when none is set."),
     field(FieldId::ContainerLivenessProbe, "container.liveness_probe", Class::Container, T::CharBuf, F::NONE, "liveness probe command of the container, no value when none is set."),
     field(FieldId::ContainerReadinessProbe, "container.readiness_probe", Class::Container, T::CharBuf, F::NONE, "readiness probe command of the container, no value when none is set."),
+    field(FieldId::ContainerStartTs, "container.start_ts", Class::Container, T::AbsTime, NEW, "start of the container, in nanoseconds since the epoch: the start of the init process of the pid namespace of the process; no value on the host."),
     field(FieldId::FdNum, "fd.num", Class::Fd, T::Int64, F::NONE, "number of the file descriptor."),
     field(FieldId::FdType, "fd.type", Class::Fd, T::CharBuf, F::NONE, "kind of file descriptor: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify and so on."),
     field(FieldId::FdTypechar, "fd.typechar", Class::Fd, T::CharBuf, F::NONE, "kind of file descriptor as one letter: f file, 4 IPv4, 6 IPv6, u unix, p pipe, e eventfd, s signalfd, l eventpoll, i inotify, o other."),
@@ -569,6 +620,8 @@ pub static FIELDS: [FieldDef; FIELD_COUNT] = [
     field(FieldId::FdDev, "fd.dev", Class::Fd, T::Int32, F::NONE, "device number (major and minor) of the file system holding the file."),
     field(FieldId::FdDevMajor, "fd.dev.major", Class::Fd, T::Int32, F::NONE, "major device number of the file system holding the file."),
     field(FieldId::FdDevMinor, "fd.dev.minor", Class::Fd, T::Int32, F::NONE, "minor device number of the file system holding the file."),
+    field(FieldId::FdNameraw, "fd.nameraw", Class::Fd, T::CharBuf, NEW, "for files, the path as the process passed it when opening: not made absolute, only repeated slashes folded."),
+    field(FieldId::FdTypes, "fd.types", Class::Fd, T::CharBuf, NEW.with(F::ARG_ALLOWED).with(F::ARG_INDEX), "the distinct kinds (fd.type) of the file descriptors the process has open; fd.types[N] is the kind of fd N alone."),
     field(FieldId::SyslogFacilityStr, "syslog.facility.str", Class::Syslog, T::CharBuf, F::NONE, "syslog facility of the message, as a name."),
     field(FieldId::SyslogFacility, "syslog.facility", Class::Syslog, T::Uint32, F::NONE, "syslog facility of the message, as a number from 0 to 23."),
     field(FieldId::SyslogSeverityStr, "syslog.severity.str", Class::Syslog, T::CharBuf, F::NONE, "syslog severity of the message, as a name: emerg, alert, crit, err, warn, notice, info or debug."),
@@ -841,7 +894,10 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, 181);
-        let listed = FIELDS.iter().filter(|f| !f.has(FieldFlags::HIDDEN)).count();
+        let listed = FIELDS
+            .iter()
+            .filter(|f| !f.has(FieldFlags::HIDDEN) && !f.has(FieldFlags::NEWER))
+            .count();
         assert_eq!(listed, seen);
     }
 

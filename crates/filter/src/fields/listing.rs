@@ -14,12 +14,20 @@ const WRAP_COLUMN: usize = 119;
 /// The banner that opens each class.
 const BANNER: &str = "-------------------------------";
 
-/// Prints the field listing of `sysdig -l` (`verbose`: `-lv`, with the types).
+/// Prints the field listing of `sysdig -l` (`verbose`: `-lv`, with the types):
+/// sysdig 0.29.3's fields only, [`list_fields_with`] without the newer ones.
+pub fn list_fields(out: &mut impl Write, verbose: bool) -> io::Result<()> {
+    list_fields_with(out, verbose, false)
+}
+
+/// Prints the field listing in sysdig's layout (`verbose`: with the types);
+/// `newer` adds the fields of current libs that sysdig 0.29.3 lacks
+/// ([`FieldFlags::NEWER`]), each after sysdig's fields of its class.
 ///
 /// One block per class: a banner, `Field Class:` and `Description:` lines, a blank
 /// line, one entry per listed field, and a blank line. Text is wrapped at sysdig's
 /// width with continuation lines indented to column 30.
-pub fn list_fields(out: &mut impl Write, verbose: bool) -> io::Result<()> {
+pub fn list_fields_with(out: &mut impl Write, verbose: bool, newer: bool) -> io::Result<()> {
     let mut text = String::new();
     for class in CLASSES {
         writeln!(out, "{BANNER}")?;
@@ -28,10 +36,10 @@ pub fn list_fields(out: &mut impl Write, verbose: bool) -> io::Result<()> {
         write_wrapped(out, class.desc())?;
         writeln!(out)?;
         writeln!(out)?;
-        for f in FIELDS
-            .iter()
-            .filter(|f| f.class == class && !f.has(FieldFlags::HIDDEN))
-        {
+        // The catalogue has each class's newer fields after sysdig's.
+        for f in FIELDS.iter().filter(|f| {
+            f.class == class && !f.has(FieldFlags::HIDDEN) && (newer || !f.has(FieldFlags::NEWER))
+        }) {
             text.clear();
             if verbose {
                 text.push_str("(Type: ");
@@ -300,6 +308,42 @@ mod tests {
             "\nproc.is_container_liveness_probe\n                              (Type: BOOL) "
         ));
         assert!(verbose.contains("\nevt.num                       (Type: UINT64) "));
+    }
+
+    #[test]
+    fn newer_fields_are_listed_only_on_request() {
+        let sysdig = render_fields(true);
+        let mut buf = Vec::new();
+        list_fields_with(&mut buf, true, true).unwrap();
+        let all = String::from_utf8(buf).unwrap();
+        for name in [
+            "proc.pexe",
+            "thread.cap_effective",
+            "fd.nameraw",
+            "evt.hostname",
+        ] {
+            assert!(!sysdig.contains(&format!("\n{name} ")), "{name}");
+            assert!(all.contains(&format!("\n{name} ")), "{name}");
+        }
+        let newer = FIELDS
+            .iter()
+            .filter(|f| f.has(FieldFlags::NEWER) && !f.has(FieldFlags::HIDDEN))
+            .count();
+        assert_eq!(entries(&all).len(), entries(&sysdig).len() + newer);
+        // Within each class, sysdig's fields come first, in sysdig's order.
+        let mine: Vec<(String, String)> = entries(&all)
+            .into_iter()
+            .map(|(c, n, _)| (c, n))
+            .filter(|(_, n)| {
+                crate::fields::catalog::by_name(n).is_some_and(|f| !f.has(FieldFlags::NEWER))
+            })
+            .collect();
+        let theirs: Vec<(String, String)> = entries(&sysdig)
+            .into_iter()
+            .map(|(c, n, _)| (c, n))
+            .collect();
+        assert_eq!(mine, theirs);
+        assert!(all.contains("\nproc.exe_ino.ctime_duration_proc_start\n                              (Type: ABSTIME) "));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! per-run [`Env`]; extraction writes into the caller's [`Values`], so it does not
 //! allocate once buffers are warm.
 
-use super::catalog::{FieldId, FIELD_COUNT};
+use super::catalog::{FieldFlags, FieldId, FIELD_COUNT};
+
+mod newer;
 use crate::field::{Extract, Fast, FieldArg, FieldRef, Value, Values};
 use crate::format;
 use crate::timefmt::{self, DecimalCache, LocalClock};
@@ -1331,6 +1333,7 @@ impl<'a> EventCtx<'a> {
                     return None;
                 }
             }
+            _ if id.def().has(FieldFlags::NEWER) => self.extract_newer(id, field, out)?,
             _ => return None,
         }
         Some(())

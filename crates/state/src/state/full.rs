@@ -34,6 +34,7 @@ const MEMFD_CREATE_X: u16 = 405;
 const PIDFD_GETFD_X: u16 = 407;
 const PIDFD_OPEN_X: u16 = 409;
 pub(super) const SETREUID_X: u16 = 427;
+const CAPSET_X: u16 = 353;
 const SETREGID_X: u16 = 429;
 /// The newest clone/fork/vfork/execve exits (parsed by the default parsers).
 const CLONE_20_X: u16 = 223;
@@ -99,6 +100,7 @@ pub const FULL_EXIT_EVENTS: &[(&str, u16)] = &[
     ("setreuid", SETREUID_X),
     ("setregid", SETREGID_X),
     ("setsid", et::SETSID_X),
+    ("capset", CAPSET_X),
     ("clone", CLONE_20_X),
     ("fork", FORK_20_X),
     ("vfork", VFORK_20_X),
@@ -142,6 +144,14 @@ impl State {
             PIDFD_OPEN_X => self.parse_pidfd_open(ev),
             PIDFD_GETFD_X => self.parse_pidfd_getfd(ev),
             SETREUID_X | SETREGID_X => self.parse_setid(ev, etype, enter),
+            // capset: the thread's new capability sets.
+            CAPSET_X => {
+                if param::int(ev, 0).is_some_and(|r| r >= 0) {
+                    if let Some(t) = self.threads.get_mut(&(ev.tid() as i64)) {
+                        Self::fill_caps(t, ev);
+                    }
+                }
+            }
             GETCWD_X => {
                 if param::int(ev, 0).is_some_and(|r| r >= 0) {
                     if let Some(path) = ev.param(1) {

@@ -316,3 +316,132 @@ fn capture_filter_parses_state_changes_first() {
     assert_eq!(c.fd_num, Some(3));
     assert!(c.enter_ts.is_some());
 }
+
+/// An `execve` exit of the newest version (29 parameters up to `gid`):
+/// `flags` are the `PPM_EXE_*` bits, `caps` (inheritable, permitted,
+/// effective), `ino` (inode, ctime, mtime).
+fn execve19(pid: i64, flags: u32, caps: [u64; 3], ino: [u64; 3]) -> Vec<Vec<u8>> {
+    let mut v = clone_x(0, pid, pid, 1, 0)[..14].to_vec();
+    v[1] = b"/tmp/x\0".to_vec();
+    v[13] = b"x\0".to_vec();
+    v.push(b"cpu=/\0".to_vec()); // cgroups
+    v.push(b"\0".to_vec()); // env
+    v.push(0u32.to_le_bytes().to_vec()); // tty
+    v.push(i64b(pid).to_vec()); // vpgid
+    v.push(1000u32.to_le_bytes().to_vec()); // loginuid
+    v.push(flags.to_le_bytes().to_vec());
+    for c in caps {
+        v.push(c.to_le_bytes().to_vec());
+    }
+    for i in ino {
+        v.push(i.to_le_bytes().to_vec());
+    }
+    v.push(1000u32.to_le_bytes().to_vec()); // uid
+    v.push(b"/tmp/x\0".to_vec()); // trusted_exepath
+    v.push(i64b(pid).to_vec()); // pgid
+    v.push(1000u32.to_le_bytes().to_vec()); // gid
+    v
+}
+
+#[test]
+fn execve_sets_exe_flags_capabilities_and_inode() {
+    let mut t = T::new();
+    // fork of bash 100 into 300, seen: the child's clone time is known.
+    t.ev(100, 223, &refs(&clone_x(300, 100, 100, 1, 0)));
+    let clone_ts = t.ts;
+    let child = t.st.thread(300).unwrap();
+    assert_eq!((child.cap_effective, child.exe_ino), (0, 0));
+    let ctime = clone_ts - 5;
+    let ex = execve19(300, 0b111, [1, 3, 1 << 21], [77, ctime, 42]);
+    t.ev(300, 293, &refs(&ex));
+    let th = t.st.thread(300).unwrap();
+    assert!(th.exe_writable && th.exe_upper_layer && th.exe_from_memfd);
+    assert_eq!(
+        (th.cap_inheritable, th.cap_permitted, th.cap_effective),
+        (1, 3, 1 << 21)
+    );
+    assert_eq!(
+        (th.exe_ino, th.exe_ino_ctime, th.exe_ino_mtime),
+        (77, ctime, 42)
+    );
+    assert_eq!(th.exe_ino_ctime_duration_clone_ts, 5);
+    // Its own child inherits all of it.
+    t.ev(300, 223, &refs(&clone_x(301, 300, 300, 100, 0)));
+    let g = t.st.thread(301).unwrap();
+    assert!(g.exe_upper_layer && g.exe_from_memfd);
+    assert_eq!(
+        (
+            g.cap_effective,
+            g.exe_ino,
+            g.exe_ino_ctime_duration_clone_ts
+        ),
+        (1 << 21, 77, 5)
+    );
+    // A later execve with no flag bits clears them; bash (clone not seen)
+    // gets no ctime duration.
+    t.ev(100, 293, &refs(&execve19(100, 0, [0; 3], [9, 8, 7])));
+    let b = t.st.thread(100).unwrap();
+    assert!(!b.exe_writable && !b.exe_upper_layer && !b.exe_from_memfd);
+    assert_eq!((b.exe_ino, b.exe_ino_ctime_duration_clone_ts), (9, 0));
+}
+
+#[test]
+fn capset_updates_capabilities_in_full_mode() {
+    let mut t = T::new();
+    t.st.set_full(true);
+    let caps = |i: u64, p: u64, e: u64| {
+        vec![
+            i64b(0).to_vec(),
+            i.to_le_bytes().to_vec(),
+            p.to_le_bytes().to_vec(),
+            e.to_le_bytes().to_vec(),
+        ]
+    };
+    t.ev(100, 353, &refs(&caps(1, 2, 3)));
+    let th = t.st.thread(100).unwrap();
+    assert_eq!(
+        (th.cap_inheritable, th.cap_permitted, th.cap_effective),
+        (1, 2, 3)
+    );
+    let mut failed = caps(7, 7, 7);
+    failed[0] = i64b(-1).to_vec();
+    t.ev(100, 353, &refs(&failed));
+    assert_eq!(
+        t.st.thread(100).unwrap().cap_effective,
+        3,
+        "a failed capset changes nothing"
+    );
+}
+
+#[test]
+fn open_keeps_the_raw_name_and_load_keeps_the_host_name() {
+    let mut t = T::new();
+    assert_eq!(t.st.hostname(), None);
+    t.st.load(&Snapshot {
+        machine: Some(osprey_event::snapshot::MachineInfo {
+            hostname: b"box".to_vec(),
+            ..Default::default()
+        }),
+        ..Snapshot::default()
+    });
+    assert_eq!(t.st.hostname(), Some(&b"box"[..]));
+    t.st.set_hostname(b"node-1");
+    assert_eq!(t.st.hostname(), Some(&b"node-1"[..]));
+    t.st.set_full(true);
+    let c = t.ev(
+        100,
+        et::OPENAT_2_X,
+        &[
+            &i64b(5),
+            &i64b(-100),
+            b"..//etc/passwd\0",
+            &1u32.to_le_bytes(),
+            &0u32.to_le_bytes(),
+            &0u32.to_le_bytes(),
+            &0u64.to_le_bytes(),
+        ],
+    );
+    let fd = c.fd.as_ref().unwrap();
+    assert_eq!(&*fd.name, b"/home/etc/passwd");
+    assert_eq!(&*fd.name_raw, b"..//etc/passwd");
+}
