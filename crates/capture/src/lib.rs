@@ -94,7 +94,13 @@ pub struct LiveOptions {
 /// for all of them, else those the filter can match plus those that keep the
 /// thread and fd tables right ([`driver::STATE_SYSCALLS`]).
 pub fn kernel_selection(filter: Option<&osprey_filter::Filter>) -> Option<Vec<String>> {
-    let set = filter?.event_types();
+    selection_for(&filter?.event_types())
+}
+
+/// The syscalls a live capture needs the kernel to send for events of the
+/// types in `set`: `None` for all of them, else those plus
+/// [`driver::STATE_SYSCALLS`].
+pub fn selection_for(set: &osprey_filter::EventTypeSet) -> Option<Vec<String>> {
     // Syscalls without a PPM_SC code can only be selected all together.
     if set.is_all() || set.contains_generic(0) {
         return None;

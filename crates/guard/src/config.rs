@@ -303,6 +303,15 @@ impl Raw {
         set_path(&mut self.tree, &path, value).ok_or_else(bad)
     }
 
+    /// The outputs' part of the configuration (`*_output`, `priority`,
+    /// `json_output`, `buffered_outputs`, `outputs`), read from the same keys.
+    pub fn outputs(&self) -> Result<crate::output::OutputsConfig, Error> {
+        serde_json::from_value(self.tree.clone()).map_err(|e| Error::Invalid {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })
+    }
+
     /// The typed configuration.
     pub fn typed(&self) -> Result<Config, Error> {
         let mut cfg: Config =

@@ -3,4 +3,5 @@
 //! loop that feeds rules from a capture file or the live driver.
 
 pub mod config;
+pub mod engine;
 pub mod output;

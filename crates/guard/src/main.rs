@@ -1,0 +1,256 @@
+//! `osprey-guard`: Falco-compatible detection. Reads falco.yaml (`-c`) and
+//! rules files (`-r` or `rules_files`), then runs the rules over a capture
+//! (`-e FILE`, or `engine.kind: replay`) or the live system, sending alerts
+//! to the configured outputs.
+
+use clap::Parser;
+use osprey_guard::config::{EngineKind, Raw, RuleSelector, RuleToggle};
+use osprey_guard::engine;
+use osprey_guard::output::Outputs;
+use osprey_rules::{AlertFormatter, AlertOptions, LoadOptions, Priority, Rule, Ruleset};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Command-line flags, as Falco's.
+#[derive(Debug, Parser)]
+#[command(
+    name = "osprey-guard",
+    version,
+    about = "Falco-compatible detection engine"
+)]
+struct Args {
+    /// Configuration file (falco.yaml).
+    #[arg(short = 'c')]
+    config: Option<PathBuf>,
+    /// Rules file or directory (repeatable; replaces rules_files).
+    #[arg(short = 'r')]
+    rules: Vec<PathBuf>,
+    /// Set a configuration value: key=value, dotted (repeatable).
+    #[arg(short = 'o')]
+    options: Vec<String>,
+    /// Replay this capture file (engine.kind=replay).
+    #[arg(short = 'e')]
+    capture: Option<String>,
+    /// Validate these rules files and exit (repeatable).
+    #[arg(short = 'V', long = "validate")]
+    validate: Vec<PathBuf>,
+    /// List the loaded rules and exit.
+    #[arg(short = 'L')]
+    list_rules: bool,
+    /// Describe one rule and exit.
+    #[arg(short = 'l')]
+    describe: Option<String>,
+    /// Load everything, process nothing.
+    #[arg(long = "dry-run")]
+    dry_run: bool,
+    /// Stop after this many seconds.
+    #[arg(short = 'M')]
+    max_secs: Option<u64>,
+    /// Unbuffered outputs.
+    #[arg(short = 'U')]
+    unbuffered: bool,
+}
+
+/// The rules files of `paths`: files as they are, directories' `.yaml` and
+/// `.yml` files in name order.
+fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// Whether `name` matches the glob `pat` (`*` any run, `?` one character).
+fn glob(pat: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pat.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn load_rules(paths: &[PathBuf], min_priority: Priority) -> Result<Ruleset, String> {
+    let files = expand(paths);
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let (rules, result) = Ruleset::load_paths(
+        &refs,
+        &LoadOptions {
+            min_priority,
+            ..LoadOptions::default()
+        },
+    );
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !result.successful() {
+        return Err(result
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"));
+    }
+    Ok(rules)
+}
+
+fn describe(rule: &Rule) -> String {
+    format!(
+        "{}\n  desc: {}\n  condition: {}\n  output: {}\n  priority: {}\n  tags: [{}]",
+        rule.name,
+        rule.desc,
+        rule.condition,
+        rule.output,
+        rule.priority.as_str(),
+        rule.tags.iter().cloned().collect::<Vec<_>>().join(", ")
+    )
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    if !args.validate.is_empty() {
+        let mut ok = true;
+        for f in &args.validate {
+            match load_rules(std::slice::from_ref(f), Priority::Debug) {
+                Ok(_) => println!("{}: Ok", f.display()),
+                Err(e) => {
+                    println!("{}: Invalid\n{e}", f.display());
+                    ok = false;
+                }
+            }
+        }
+        return if ok { Ok(()) } else { Err(String::new()) };
+    }
+    let mut raw = match &args.config {
+        Some(p) => Raw::load(p).map_err(|e| e.to_string())?,
+        None => Raw::empty(),
+    };
+    if let Some(cap) = &args.capture {
+        raw.set("engine.kind=replay").map_err(|e| e.to_string())?;
+        let cap_opt = format!("engine.replay.capture_file={cap}");
+        raw.set(&cap_opt).map_err(|e| e.to_string())?;
+    }
+    for o in &args.options {
+        raw.set(o).map_err(|e| e.to_string())?;
+    }
+    let cfg = raw.typed().map_err(|e| e.to_string())?;
+    let mut out_cfg = raw.outputs().map_err(|e| e.to_string())?;
+    if args.unbuffered {
+        out_cfg.buffered_outputs = false;
+    }
+    let min_priority = Priority::parse(&cfg.priority)
+        .ok_or_else(|| format!("invalid priority '{}' in the configuration", cfg.priority))?;
+    let paths: Vec<PathBuf> = if args.rules.is_empty() {
+        cfg.rules_files.iter().map(PathBuf::from).collect()
+    } else {
+        args.rules.clone()
+    };
+    let mut rules = load_rules(&paths, min_priority)?;
+    for toggle in &cfg.rules {
+        let (sel, on) = match toggle {
+            RuleToggle::Enable(s) => (s, true),
+            RuleToggle::Disable(s) => (s, false),
+        };
+        match sel {
+            RuleSelector::Rule(g) => rules.set_enabled(|r| glob(g, &r.name), on),
+            RuleSelector::Tag(t) => rules.set_enabled(|r| r.tags.contains(t), on),
+        }
+    }
+    if args.list_rules {
+        for r in rules.rules() {
+            println!("{}  {}", r.name, r.desc);
+        }
+        return Ok(());
+    }
+    if let Some(name) = &args.describe {
+        let id = rules
+            .find(name)
+            .ok_or_else(|| format!("no rule named '{name}'"))?;
+        let rule = rules.rule(id).ok_or("no such rule")?;
+        println!("{}", describe(rule));
+        return Ok(());
+    }
+    if args.dry_run {
+        return Ok(());
+    }
+    if cfg.engine.kind == EngineKind::Kmod {
+        return Err("engine.kind kmod is not supported: use modern_ebpf or replay".into());
+    }
+    let hostname = std::env::var("FALCO_HOSTNAME").unwrap_or_else(|_| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
+    });
+    let mut formatter = AlertFormatter::new(AlertOptions {
+        time_format_iso_8601: cfg.time_format_iso_8601,
+        json_include_output_property: cfg.json_include_output_property,
+        json_include_tags_property: cfg.json_include_tags_property,
+        json_include_output_fields_property: cfg.json_include_output_fields_property,
+        json_include_message_property: cfg.json_include_message_property,
+        hostname,
+    });
+    let mut outputs = Outputs::new(&out_cfg).map_err(|e| e.to_string())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+            .map_err(|e| format!("cannot install the signal handler: {e}"))?;
+    }
+    let summary = engine::run(
+        &cfg,
+        &rules,
+        &mut formatter,
+        &mut outputs,
+        &stop,
+        args.max_secs.map(Duration::from_secs),
+    )
+    .map_err(|e| e.to_string())?;
+    outputs
+        .close(Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "Events detected: {}; events read: {}; driver drops: {}",
+        summary.alerts, summary.events, summary.drops
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(&Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("{e}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! `osprey-guard` end to end on a shared capture: replay with a rules file,
+//! alerts on stdout (text and JSON) and in a file, and broken rules files.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A shared capture, or `None` (loudly skipped) when missing outside CI.
+fn capture(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/captures/"
+    ))
+    .join(name);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "missing capture {}",
+        p.display()
+    );
+    eprintln!("SKIPPED: missing capture {}", p.display());
+    None
+}
+
+const RULES: &str = "
+- list: readers
+  items: [cat]
+- macro: opened
+  condition: evt.type in (open, openat)
+- rule: open_from_cat
+  desc: cat opened a file
+  condition: opened and proc.name in (readers)
+  output: An open was seen (command=%proc.cmdline file=%fd.name)
+  priority: WARNING
+  tags: [filesystem, testing]
+";
+
+fn guard(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_osprey-guard"))
+        .env("FALCO_HOSTNAME", "test-host")
+        .env("TZ", "UTC")
+        .args(args)
+        .output()
+        .expect("run osprey-guard")
+}
+
+#[test]
+fn replay_alerts_as_text_json_and_file() {
+    let Some(cap) = capture("falco_cat_write.scap") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let (rules, cap) = (rules.to_str().unwrap(), cap.to_str().unwrap());
+    let quiet = ["-o", "syslog_output.enabled=false"];
+
+    let out = guard(
+        &[
+            &["-r", rules, "-e", cap, "-o", "time_format_iso_8601=true"][..],
+            &quiet[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // osprey -r falco_cat_write.scap "evt.type in (open,openat) and proc.name=cat and evt.dir=<"
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "2016-08-04T16:17:57.881785348+0000: Warning An open was seen \
+         (command=cat /dev/null file=/etc/ld.so.cache)"
+    );
+
+    let events = dir.path().join("events.json");
+    let file_opt = format!("file_output.filename={}", events.display());
+    let out = guard(
+        &[
+            &["-r", rules, "-e", cap, "-o", "json_output=true"][..],
+            &["-o", "file_output.enabled=true", "-o", &file_opt][..],
+            &quiet[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let file = std::fs::read_to_string(&events).unwrap();
+    assert_eq!(
+        stdout, file,
+        "stdout and file outputs carry the same alerts"
+    );
+    let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["hostname"], "test-host");
+    assert_eq!(first["rule"], "open_from_cat");
+    assert_eq!(first["priority"], "Warning");
+    assert_eq!(first["source"], "syscall");
+    assert_eq!(first["tags"], serde_json::json!(["filesystem", "testing"]));
+    assert_eq!(first["time"], "2016-08-04T16:17:57.881785348Z");
+    assert_eq!(first["output_fields"]["fd.name"], "/etc/ld.so.cache");
+    assert_eq!(
+        first["output_fields"]["evt.time"],
+        1_470_327_477_881_785_348_u64
+    );
+    assert_eq!(stdout.lines().count(), 4);
+
+    // -o rules[].disable.rule=* turns every rule off.
+    let out = guard(
+        &[
+            &["-r", rules, "-e", cap, "-o", "rules[].disable.rule=open_*"][..],
+            &quiet[..],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn broken_rules_exit_1_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("yaml.yaml", "- rule: x\n  desc: [unclosed\n", "LOAD_ERR_YAML_PARSE"),
+        (
+            "field.yaml",
+            "- rule: x\n  desc: d\n  condition: proc.nam = cat\n  output: o\n  priority: INFO\n",
+            "proc.nam",
+        ),
+        (
+            "macro.yaml",
+            "- rule: x\n  desc: d\n  condition: no_such_macro and proc.name = cat\n  output: o\n  priority: INFO\n",
+            "no_such_macro",
+        ),
+        (
+            "operator.yaml",
+            "- rule: x\n  desc: d\n  condition: proc.name ~~ cat\n  output: o\n  priority: INFO\n",
+            "LOAD_ERR_COMPILE_CONDITION",
+        ),
+        (
+            "priority.yaml",
+            "- rule: x\n  desc: d\n  condition: proc.name = cat\n  output: o\n  priority: LOUD\n",
+            "priority",
+        ),
+    ];
+    for (name, yaml, want) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, yaml).unwrap();
+        let p = path.to_str().unwrap();
+        let out = guard(&["-r", p, "--dry-run"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{p}:")),
+            "{name}: no file:line in {err}"
+        );
+        let out = guard(&["-V", p]);
+        assert_eq!(out.status.code(), Some(1), "{name} -V");
+    }
+}
+
+#[test]
+fn our_default_rules_load() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules");
+    for f in ["osprey_rules.yaml", "examples/nginx_only.yaml"] {
+        let path = format!("{root}/{f}");
+        let out = guard(&["-V", &path]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{f}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains(": Ok"), "{f}: {text}");
+    }
+}
