@@ -280,3 +280,322 @@ impl<'a> EventCtx<'a> {
         Some(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Env;
+    use super::*;
+    use crate::field::{Extract, FieldCatalog};
+    use crate::fields::catalog::SyscallCatalog;
+    use osprey_event::snapshot::{MachineInfo, ProcInfo, Snapshot};
+    use osprey_event::{encode, EventRef};
+    use osprey_state::State;
+
+    /// systemd (1) → bash (100, group and session leader) → sh (200, same
+    /// group, container, capabilities, executable details) → its thread 201.
+    fn state() -> State {
+        let proc = |tid: u64, pid: u64, ptid: u64, comm: &str| ProcInfo {
+            tid,
+            pid,
+            ptid,
+            sid: 100,
+            vpgid: 100,
+            vtid: tid as i64,
+            vpid: pid as i64,
+            comm: comm.as_bytes().to_vec(),
+            exe: format!("{comm}-exe").into_bytes(),
+            exepath: format!("/usr/bin/{comm}").into_bytes(),
+            cwd: b"/work/".to_vec(),
+            ..ProcInfo::default()
+        };
+        let mut init = proc(1, 1, 0, "systemd");
+        init.sid = 1;
+        init.vpgid = 1;
+        let mut sh = proc(200, 200, 100, "sh");
+        sh.cap_permitted = (1 << 21) | (1 << 16) | 1;
+        sh.cap_effective = 1 << 21;
+        sh.exe_ino = 4242;
+        sh.exe_ino_ctime = 1_700_000_000_000_000_001;
+        sh.exe_ino_mtime = 1_600_000_000_000_000_002;
+        sh.exe_upper_layer = true;
+        sh.exe_from_memfd = true;
+        sh.pidns_init_start_ts = 1_650_000_000_000_000_000;
+        sh.cgroups = format!("cpu=/docker/{}\0", "0123456789abcdef".repeat(4)).into_bytes();
+        let mut st = State::new();
+        st.set_full(true);
+        st.load(&Snapshot {
+            machine: Some(MachineInfo {
+                hostname: b"node-7".to_vec(),
+                ..MachineInfo::default()
+            }),
+            procs: vec![
+                init,
+                proc(100, 100, 1, "bash"),
+                sh,
+                proc(201, 200, 200, "sh"),
+            ],
+            ..Snapshot::default()
+        });
+        st
+    }
+
+    /// The values of `field` on event `buf` (already processed by `st`), as text;
+    /// `None` when the field has no value.
+    fn get(st: &State, buf: &[u8], field: &str) -> Option<Vec<String>> {
+        let ev = EventRef::parse(buf, 0, 0).expect("event");
+        let env = Env::default();
+        let ctx = EventCtx {
+            ev: &ev,
+            state: st,
+            num: 1,
+            env: &env,
+        };
+        let (name, arg) = match field.split_once('[') {
+            Some((n, i)) => (
+                n,
+                FieldArg::Index(i.trim_end_matches(']').parse().expect("index")),
+            ),
+            None => (field, FieldArg::None),
+        };
+        let f = SyscallCatalog.resolve(name, arg).expect(field);
+        let mut out = Values::new();
+        if !ctx.extract(&f, &mut out) {
+            return None;
+        }
+        Some(
+            out.items()
+                .iter()
+                .map(|v| match *v {
+                    Value::Bytes(s, e) => String::from_utf8_lossy(out.bytes(s, e)).into_owned(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Uint(u) => u.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    ref other => format!("{other:?}"),
+                })
+                .collect(),
+        )
+    }
+
+    fn one(st: &State, buf: &[u8], field: &str) -> Option<String> {
+        let mut v = get(st, buf, field)?;
+        assert_eq!(v.len(), 1, "{field}: {v:?}");
+        v.pop()
+    }
+
+    /// Processes an openat exit (full mode) of `tid` opening `name` as fd 5
+    /// (or failing with `res` < 0); returns the event.
+    fn openat(st: &mut State, tid: u64, res: i64, name: &[u8]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut n = name.to_vec();
+        n.push(0);
+        encode(
+            &mut buf,
+            5_000,
+            tid,
+            307,
+            &[
+                &res.to_le_bytes(),
+                &(-100i64).to_le_bytes(),
+                &n,
+                &1u32.to_le_bytes(),
+                &0u32.to_le_bytes(),
+                &0u32.to_le_bytes(),
+                &0u64.to_le_bytes(),
+            ],
+        );
+        st.process(&EventRef::parse(&buf, 0, 0).expect("openat"));
+        buf
+    }
+
+    #[test]
+    fn parent_and_ancestor_executables() {
+        let mut st = state();
+        let ev = openat(&mut st, 201, 5, b"/etc/hosts");
+        // The thread's parent (ptid) is its process's main thread.
+        assert_eq!(one(&st, &ev, "proc.pexe").as_deref(), Some("sh-exe"));
+        assert_eq!(
+            one(&st, &ev, "proc.pexepath").as_deref(),
+            Some("/usr/bin/sh")
+        );
+        assert_eq!(one(&st, &ev, "proc.aexe[0]").as_deref(), Some("sh-exe"));
+        assert_eq!(
+            one(&st, &ev, "proc.aexe[2]").as_deref(),
+            Some("systemd-exe")
+        );
+        assert_eq!(
+            one(&st, &ev, "proc.aexepath[1]").as_deref(),
+            Some("/usr/bin/bash")
+        );
+        assert_eq!(one(&st, &ev, "proc.aexe[3]"), None);
+        assert_eq!(
+            get(&st, &ev, "proc.aexepath"),
+            Some(vec!["/usr/bin/bash".into(), "/usr/bin/systemd".into()])
+        );
+        let ev = openat(&mut st, 1, 5, b"/etc/hosts");
+        assert_eq!(
+            one(&st, &ev, "proc.pexe"),
+            None,
+            "systemd's parent is unknown"
+        );
+        assert_eq!(get(&st, &ev, "proc.aexe"), None);
+        assert_eq!(one(&st, &ev, "proc.ppid.duration"), None);
+    }
+
+    #[test]
+    fn executable_details_capabilities_and_container() {
+        let mut st = state();
+        let ev = openat(&mut st, 200, 5, b"/etc/hosts");
+        assert_eq!(one(&st, &ev, "proc.exe_ino").as_deref(), Some("4242"));
+        assert_eq!(
+            one(&st, &ev, "proc.exe_ino.ctime").as_deref(),
+            Some("1700000000000000001")
+        );
+        assert_eq!(
+            one(&st, &ev, "proc.exe_ino.mtime").as_deref(),
+            Some("1600000000000000002")
+        );
+        // No clone seen: no duration, as libsinsp.
+        assert_eq!(
+            one(&st, &ev, "proc.exe_ino.ctime_duration_proc_start"),
+            None
+        );
+        assert_eq!(
+            one(&st, &ev, "proc.is_exe_upper_layer").as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            one(&st, &ev, "proc.is_exe_from_memfd").as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            one(&st, &ev, "thread.cap_permitted").as_deref(),
+            Some("CAP_CHOWN CAP_SYS_MODULE CAP_SYS_ADMIN")
+        );
+        assert_eq!(
+            one(&st, &ev, "thread.cap_effective").as_deref(),
+            Some("CAP_SYS_ADMIN")
+        );
+        assert_eq!(one(&st, &ev, "thread.cap_inheritable").as_deref(), Some(""));
+        assert_eq!(
+            one(&st, &ev, "container.start_ts").as_deref(),
+            Some("1650000000000000000")
+        );
+        assert_eq!(one(&st, &ev, "evt.hostname").as_deref(), Some("node-7"));
+        // bash: nothing known about its executable, and it runs on the host.
+        let ev = openat(&mut st, 100, 5, b"/etc/hosts");
+        for f in [
+            "proc.exe_ino",
+            "proc.exe_ino.ctime",
+            "proc.exe_ino.mtime",
+            "container.start_ts",
+        ] {
+            assert_eq!(one(&st, &ev, f), None, "{f}");
+        }
+        assert_eq!(
+            one(&st, &ev, "proc.is_exe_upper_layer").as_deref(),
+            Some("false")
+        );
+    }
+
+    #[test]
+    fn process_group_and_session_leaders() {
+        let mut st = state();
+        let ev = openat(&mut st, 200, 5, b"/etc/hosts");
+        assert_eq!(
+            one(&st, &ev, "proc.is_vpgid_leader").as_deref(),
+            Some("false")
+        );
+        assert_eq!(
+            one(&st, &ev, "proc.is_sid_leader").as_deref(),
+            Some("false")
+        );
+        assert_eq!(one(&st, &ev, "proc.vpgid.name").as_deref(), Some("bash"));
+        assert_eq!(one(&st, &ev, "proc.vpgid.exe").as_deref(), Some("bash-exe"));
+        assert_eq!(
+            one(&st, &ev, "proc.vpgid.exepath").as_deref(),
+            Some("/usr/bin/bash")
+        );
+        let ev = openat(&mut st, 100, 5, b"/etc/hosts");
+        assert_eq!(
+            one(&st, &ev, "proc.is_vpgid_leader").as_deref(),
+            Some("true")
+        );
+        assert_eq!(one(&st, &ev, "proc.is_sid_leader").as_deref(), Some("true"));
+        assert_eq!(one(&st, &ev, "proc.vpgid.name").as_deref(), Some("bash"));
+    }
+
+    #[test]
+    fn group_leader_in_a_pid_namespace_is_the_oldest_ancestor_in_the_group() {
+        let mut st = State::new();
+        let proc = |tid: u64, ptid: u64, vtid: i64, vpgid: u64, comm: &str| ProcInfo {
+            tid,
+            pid: tid,
+            ptid,
+            vtid,
+            vpid: vtid,
+            vpgid,
+            comm: comm.as_bytes().to_vec(),
+            ..ProcInfo::default()
+        };
+        st.load(&Snapshot {
+            procs: vec![
+                proc(10, 1, 1, 1, "init"),
+                proc(11, 10, 7, 7, "sh"),
+                proc(12, 11, 8, 7, "curl"),
+            ],
+            ..Snapshot::default()
+        });
+        let ev = openat(&mut st, 12, 5, b"/x");
+        // vpgid 7 names host pid 7, which does not exist: walk up instead.
+        assert_eq!(one(&st, &ev, "proc.vpgid.name").as_deref(), Some("sh"));
+        assert_eq!(
+            one(&st, &ev, "proc.is_vpgid_leader").as_deref(),
+            Some("false")
+        );
+    }
+
+    #[test]
+    fn raw_fd_names_and_fd_types() {
+        let mut st = state();
+        let ev = openat(&mut st, 200, 5, b"..//..///etc/shadow");
+        assert_eq!(one(&st, &ev, "fd.name").as_deref(), Some("/etc/shadow"));
+        assert_eq!(
+            one(&st, &ev, "fd.nameraw").as_deref(),
+            Some("../../etc/shadow")
+        );
+        assert_eq!(get(&st, &ev, "fd.types"), Some(vec!["file".into()]));
+        assert_eq!(one(&st, &ev, "fd.types[5]").as_deref(), Some("file"));
+        assert_eq!(one(&st, &ev, "fd.types[9]"), None);
+        // A failed openat names the path it was given.
+        let ev = openat(&mut st, 200, -2, b"a//b");
+        assert_eq!(one(&st, &ev, "fd.nameraw").as_deref(), Some("a/b"));
+        // Not an fd event (a nanosleep exit): no value.
+        let mut buf = Vec::new();
+        encode(
+            &mut buf,
+            6_000,
+            200,
+            135,
+            &[&0i64.to_le_bytes(), &0u64.to_le_bytes()],
+        );
+        st.process(&EventRef::parse(&buf, 0, 0).expect("nanosleep"));
+        assert_eq!(one(&st, &buf, "fd.nameraw"), None);
+        assert_eq!(get(&st, &buf, "fd.types"), None);
+    }
+
+    #[test]
+    fn capability_names_follow_bit_numbers() {
+        let mut b = Vec::new();
+        push_caps(&mut b, u64::MAX);
+        let names: Vec<&[u8]> = b.split(|&c| c == b' ').collect();
+        assert_eq!(names.len(), CAPABILITIES.len());
+        assert_eq!(names[21], b"CAP_SYS_ADMIN");
+        assert_eq!(names[40], b"CAP_CHECKPOINT_RESTORE");
+        b.clear();
+        push_caps(&mut b, 0);
+        assert!(b.is_empty());
+        let mut f = b"x//a///b/".to_vec();
+        fold_slashes(&mut f, 1);
+        assert_eq!(f, b"x/a/b/");
+    }
+}
