@@ -244,6 +244,11 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "test") {
+        let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+        let args = std::env::args_os().skip(2);
+        return ExitCode::from(osprey_guard::testcmd::command(args, &mut out, &mut err));
+    }
     match run(&Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
