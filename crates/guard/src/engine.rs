@@ -1,16 +1,41 @@
-//! The detection loop: events from a capture file or the live driver update
-//! the state engine, the rules of each event's type are evaluated on it, and
-//! each match becomes an alert sent to the outputs.
+//! The detection loop, on every core.
+//!
+//! ```text
+//!  source ──► reader (this thread): events copied into batches
+//!                 │ each batch to every worker, in order
+//!        ┌────────┼────────┐
+//!    worker 0  worker 1 … worker N-1: each keeps a full state engine (it
+//!        │        │        │ parses every event), and evaluates rules only
+//!        │        │        │ for the processes of its shard (pid mod N)
+//!        └────────┼────────┘
+//!                 ▼ alerts, per batch and worker
+//!  reader: merges each batch's alerts by event number ──► outputs
+//! ```
+//!
+//! State updates are cheap next to rule evaluation, so every worker keeps
+//! the whole state and per-process state stays consistent, while the
+//! evaluation, which is what costs, is split by process. Alerts come out in
+//! the same order as with one worker. A new ruleset (SIGHUP) travels with
+//! the batches, so no event is evaluated by a mix of rulesets or lost.
 
 use crate::config::{Config, EngineKind, RuleMatching};
 use crate::output::{self, Outputs};
 use osprey_capture::{LiveOptions, Next, Source};
+use osprey_event::snapshot::Snapshot;
+use osprey_event::EventRef;
 use osprey_filter::fields::syscall::{Env, EventCtx};
-use osprey_rules::{generic_code, AlertFormatter, Matching, Ruleset};
+use osprey_rules::{generic_code, AlertFormatter, AlertOptions, Matching, Ruleset};
 use osprey_state::State;
-use std::sync::atomic::AtomicBool;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Events per batch.
+const BATCH: usize = 2048;
+/// Batches in flight per worker.
+const DEPTH: usize = 8;
 
 /// Why the loop could not run.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +53,12 @@ pub enum Error {
     /// `engine.kind: replay` without `engine.replay.capture_file`.
     #[error("engine.kind replay needs engine.replay.capture_file")]
     NoCapture,
+    /// The rules could not be loaded.
+    #[error("{0}")]
+    Rules(String),
+    /// A worker thread died.
+    #[error("a rules worker stopped unexpectedly")]
+    Worker,
 }
 
 /// What a run did.
@@ -39,6 +70,87 @@ pub struct Summary {
     pub alerts: u64,
     /// Events the driver dropped (live).
     pub drops: u64,
+    /// Times the rules were reloaded (SIGHUP).
+    pub reloads: u64,
+}
+
+/// Signals the loop watches, set by handlers (or tests).
+#[derive(Debug, Clone, Default)]
+pub struct Signals {
+    /// Stop (SIGINT, SIGTERM).
+    pub stop: Arc<AtomicBool>,
+    /// Reload rules (SIGHUP).
+    pub reload: Arc<AtomicBool>,
+    /// Reopen file outputs (SIGUSR1).
+    pub reopen: Arc<AtomicBool>,
+}
+
+/// How the loop runs.
+pub struct Run<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// Alert formatting options.
+    pub alerts: AlertOptions,
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Stop after this long.
+    pub max: Option<Duration>,
+    /// The signal flags.
+    pub signals: Signals,
+    /// Builds a ruleset: once per worker at start (a compiled ruleset keeps
+    /// per-evaluation scratch space, so each worker has its own), and again
+    /// on SIGHUP (an error then keeps the current rules).
+    #[allow(clippy::type_complexity)]
+    pub load: Box<dyn FnMut() -> Result<Ruleset, String> + 'a>,
+}
+
+impl std::fmt::Debug for Run<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("threads", &self.threads)
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Events copied out of the source: raw records and their CPUs.
+#[derive(Debug, Default)]
+struct Batch {
+    /// Sequence number.
+    seq: u64,
+    /// `evt.num` of the first event.
+    first_num: u64,
+    /// The records, back to back.
+    data: Vec<u8>,
+    /// (start, end, cpu) of each record in `data`.
+    spans: Vec<(u32, u32, u16)>,
+}
+
+/// What the reader sends a worker.
+#[derive(Debug)]
+enum ToWorker {
+    /// Events to process.
+    Events(Arc<Batch>),
+    /// From now on, evaluate this ruleset.
+    Rules(Box<Ruleset>),
+}
+
+/// One alert, formatted by a worker.
+#[derive(Debug)]
+struct AlertMsg {
+    num: u64,
+    ts: u64,
+    priority: output::Priority,
+    rule: Arc<str>,
+    text: Vec<u8>,
+    json: Vec<u8>,
+}
+
+/// A worker's alerts for one batch.
+#[derive(Debug)]
+struct Done {
+    seq: u64,
+    alerts: Vec<AlertMsg>,
 }
 
 /// The syscalls a live capture must send for `rules` and `cfg`'s
@@ -59,29 +171,192 @@ fn selection(rules: &Ruleset, cfg: &Config) -> Option<Vec<String>> {
     Some(names)
 }
 
-/// Runs the rules over the configured source until it ends, `stop` is set,
-/// or `max` has passed, sending alerts to `outputs`.
-pub fn run(
-    cfg: &Config,
-    rules: &Ruleset,
-    formatter: &mut AlertFormatter,
-    outputs: &mut Outputs,
-    stop: &Arc<AtomicBool>,
-    max: Option<Duration>,
-) -> Result<Summary, Error> {
+/// One worker: full state, rules for shard `me` of `n`.
+#[allow(clippy::needless_pass_by_value)] // the thread owns its inputs
+fn worker(
+    (me, n): (usize, usize),
+    snapshot: Arc<Snapshot>,
+    mut rules: Ruleset,
+    mode: Matching,
+    alert_opts: AlertOptions,
+    rx: Receiver<ToWorker>,
+    tx: SyncSender<Done>,
+) {
+    let mut state = State::new();
+    state.set_full(snapshot.exit_only);
+    state.load(&snapshot);
+    drop(snapshot);
+    let env = Env::default();
+    let mut formatter = AlertFormatter::new(alert_opts);
+    let mut hits = Vec::new();
+    for msg in rx {
+        let batch = match msg {
+            ToWorker::Rules(r) => {
+                rules = *r;
+                continue;
+            }
+            ToWorker::Events(b) => b,
+        };
+        let mut alerts = Vec::new();
+        for (i, &(start, end, cpu)) in batch.spans.iter().enumerate() {
+            let raw = &batch.data[start as usize..end as usize];
+            let Ok(ev) = EventRef::parse(raw, cpu, 0) else {
+                continue;
+            };
+            // Falco's state engine parses every event before rules run.
+            state.process(&ev);
+            if n > 1 {
+                let key = state.current_thread().map_or(ev.tid(), |t| t.pid as u64);
+                if key % n as u64 != me as u64 {
+                    continue;
+                }
+            }
+            let num = batch.first_num + i as u64;
+            let ctx = EventCtx {
+                ev: &ev,
+                state: &state,
+                num,
+                env: &env,
+            };
+            hits.clear();
+            rules.evaluate(&ctx, ev.etype(), generic_code(&ev), mode, &mut hits);
+            for &id in &hits {
+                let Some(rule) = rules.rule(id) else { continue };
+                let (mut text, mut json) = (Vec::new(), Vec::new());
+                if !formatter.write_text(rule, &ctx, ev.ts(), &mut text)
+                    || !formatter.write_json(rule, &ctx, ev.ts(), &mut json)
+                {
+                    continue;
+                }
+                alerts.push(AlertMsg {
+                    num,
+                    ts: ev.ts(),
+                    priority: rule
+                        .priority
+                        .as_str()
+                        .parse()
+                        .unwrap_or(output::Priority::Debug),
+                    rule: Arc::from(rule.name.as_str()),
+                    text,
+                    json,
+                });
+            }
+        }
+        if tx
+            .send(Done {
+                seq: batch.seq,
+                alerts,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// The reader's side: batches out, alerts back in order.
+struct Pool {
+    to: Vec<SyncSender<ToWorker>>,
+    from: Receiver<Done>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    /// Batches sent and not yet merged: seq -> (replies, alerts).
+    pending: BTreeMap<u64, (usize, Vec<Vec<AlertMsg>>)>,
+    next_seq: u64,
+    next_out: u64,
+}
+
+impl Pool {
+    fn send(&mut self, batch: &Arc<Batch>) -> Result<(), Error> {
+        for tx in &self.to {
+            tx.send(ToWorker::Events(Arc::clone(batch)))
+                .map_err(|_| Error::Worker)?;
+        }
+        Ok(())
+    }
+
+    /// Receives worker replies (blocking while more than `max_pending`
+    /// batches are out) and sends the alerts of completed batches, in order.
+    fn drain(
+        &mut self,
+        max_pending: u64,
+        outputs: &mut Outputs,
+        summary: &mut Summary,
+    ) -> Result<(), Error> {
+        loop {
+            let outstanding = self.next_seq - self.next_out;
+            let done = if outstanding > max_pending {
+                self.from.recv().map_err(|_| Error::Worker)?
+            } else {
+                match self.from.try_recv() {
+                    Ok(d) => d,
+                    Err(mpsc::TryRecvError::Empty) => return Ok(()),
+                    Err(mpsc::TryRecvError::Disconnected) => return Err(Error::Worker),
+                }
+            };
+            let entry = self.pending.entry(done.seq).or_default();
+            entry.0 += 1;
+            entry.1.push(done.alerts);
+            while let Some((replies, _)) = self.pending.get(&self.next_out) {
+                if *replies < self.to.len() {
+                    break;
+                }
+                let (_, lists) = self
+                    .pending
+                    .remove(&self.next_out)
+                    .expect("entry seen just above");
+                let mut all: Vec<AlertMsg> = lists.into_iter().flatten().collect();
+                all.sort_by_key(|a| a.num);
+                for a in &all {
+                    summary.alerts += 1;
+                    outputs.send(&output::Alert {
+                        priority: a.priority,
+                        rule: &a.rule,
+                        time_ns: a.ts,
+                        text: std::str::from_utf8(&a.text).unwrap_or_default(),
+                        json: std::str::from_utf8(&a.json).unwrap_or_default(),
+                    })?;
+                }
+                self.next_out += 1;
+            }
+        }
+    }
+}
+
+/// Runs the rules over the configured source until it ends, a stop is
+/// signalled, or `max` has passed, sending alerts to `outputs`.
+pub fn run(run: Run<'_>, outputs: &mut Outputs) -> Result<Summary, Error> {
+    let Run {
+        config: cfg,
+        alerts: alert_opts,
+        threads,
+        max,
+        signals,
+        mut load,
+    } = run;
+    let n = threads.max(1);
+    let mut rulesets = (0..n)
+        .map(|_| load().map_err(Error::Rules))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rules = &rulesets[0];
     let mut source = match cfg.engine.kind {
         EngineKind::Replay if cfg.engine.replay.capture_file.is_empty() => {
             return Err(Error::NoCapture)
         }
-        EngineKind::Replay => Source::file(&cfg.engine.replay.capture_file, Arc::clone(stop))?,
+        EngineKind::Replay => {
+            Source::file(&cfg.engine.replay.capture_file, Arc::clone(&signals.stop))?
+        }
         EngineKind::ModernEbpf => Source::live(
             LiveOptions {
                 snaplen: cfg.falco_libs.snaplen,
                 users: true,
                 for_writing: false,
-                only: selection(rules, cfg),
+                only: if cfg.base_syscalls.all {
+                    None
+                } else {
+                    selection(rules, cfg)
+                },
             },
-            Arc::clone(stop),
+            Arc::clone(&signals.stop),
         )?,
         EngineKind::Nodriver => return Ok(Summary::default()),
         EngineKind::Kmod => return Err(Error::Engine("kmod")),
@@ -90,60 +365,102 @@ pub fn run(
         RuleMatching::First => Matching::First,
         RuleMatching::All => Matching::All,
     };
-    let mut state = State::new();
-    state.set_full(source.snapshot().exit_only);
-    state.load(source.snapshot());
-    let env = Env::default();
+    let snapshot = Arc::new(source.snapshot().clone());
+    let (done_tx, done_rx) = mpsc::sync_channel(n * DEPTH);
+    let mut pool = Pool {
+        to: Vec::with_capacity(n),
+        from: done_rx,
+        threads: Vec::with_capacity(n),
+        pending: BTreeMap::new(),
+        next_seq: 0,
+        next_out: 0,
+    };
+    for (me, rules) in rulesets.drain(..).enumerate() {
+        let (tx, rx) = mpsc::sync_channel(DEPTH);
+        let (snap, opts, done) = (Arc::clone(&snapshot), alert_opts.clone(), done_tx.clone());
+        pool.to.push(tx);
+        pool.threads.push(
+            std::thread::Builder::new()
+                .name(format!("rules-{me}"))
+                .spawn(move || worker((me, n), snap, rules, mode, opts, rx, done))
+                .map_err(|_| Error::Worker)?,
+        );
+    }
+    drop(done_tx);
+    drop(snapshot);
+
     let started = Instant::now();
     let mut summary = Summary::default();
-    let (mut text, mut json, mut hits) = (Vec::new(), Vec::new(), Vec::new());
-    loop {
-        if max.is_some_and(|m| started.elapsed() >= m) {
-            break;
-        }
-        let ev = match source.poll()? {
-            Next::Event(ev) => ev,
-            Next::Idle => {
+    let mut batch = Batch::default();
+    let result = (|| -> Result<(), Error> {
+        loop {
+            if max.is_some_and(|m| started.elapsed() >= m) {
+                break;
+            }
+            if signals.reopen.swap(false, Ordering::Relaxed) {
+                outputs.reopen()?;
+            }
+            let next = source.poll()?;
+            let (idle, end) = match next {
+                Next::Event(ev) => {
+                    let start = u32::try_from(batch.data.len()).unwrap_or(u32::MAX);
+                    batch.data.extend_from_slice(ev.raw());
+                    let end = u32::try_from(batch.data.len()).unwrap_or(u32::MAX);
+                    batch.spans.push((start, end, ev.cpu));
+                    summary.events += 1;
+                    (false, false)
+                }
+                Next::Idle => (true, false),
+                Next::End => (false, true),
+            };
+            if batch.spans.len() >= BATCH || ((idle || end) && !batch.spans.is_empty()) {
+                let first_num = summary.events + 1 - batch.spans.len() as u64;
+                let full = std::mem::take(&mut batch);
+                pool.send(&Arc::new(Batch {
+                    seq: pool.next_seq,
+                    first_num,
+                    ..full
+                }))?;
+                pool.next_seq += 1;
+                pool.drain((n * DEPTH / 2) as u64, outputs, &mut summary)?;
+            }
+            if signals.reload.swap(false, Ordering::Relaxed) {
+                match (0..n).map(|_| load()).collect::<Result<Vec<_>, _>>() {
+                    Ok(new) => {
+                        for (tx, r) in pool.to.iter().zip(new) {
+                            tx.send(ToWorker::Rules(Box::new(r)))
+                                .map_err(|_| Error::Worker)?;
+                        }
+                        summary.reloads += 1;
+                    }
+                    Err(e) => eprintln!("rules not reloaded: {e}"),
+                }
+            }
+            if idle {
+                pool.drain(0, outputs, &mut summary)?;
                 outputs.flush()?;
-                continue;
             }
-            Next::End => break,
-        };
-        summary.events += 1;
-        // Falco's state engine parses every event before rules run.
-        state.process(&ev);
-        let ctx = EventCtx {
-            ev: &ev,
-            state: &state,
-            num: summary.events,
-            env: &env,
-        };
-        hits.clear();
-        rules.evaluate(&ctx, ev.etype(), generic_code(&ev), mode, &mut hits);
-        for &id in &hits {
-            let Some(rule) = rules.rule(id) else { continue };
-            text.clear();
-            json.clear();
-            if !formatter.write_text(rule, &ctx, ev.ts(), &mut text)
-                || !formatter.write_json(rule, &ctx, ev.ts(), &mut json)
-            {
-                continue;
+            if end {
+                break;
             }
-            summary.alerts += 1;
-            let priority: output::Priority = rule
-                .priority
-                .as_str()
-                .parse()
-                .unwrap_or(output::Priority::Debug);
-            outputs.send(&output::Alert {
-                priority,
-                rule: &rule.name,
-                time_ns: ev.ts(),
-                text: std::str::from_utf8(&text).unwrap_or_default(),
-                json: std::str::from_utf8(&json).unwrap_or_default(),
-            })?;
         }
+        if !batch.spans.is_empty() {
+            let first_num = summary.events + 1 - batch.spans.len() as u64;
+            let full = std::mem::take(&mut batch);
+            pool.send(&Arc::new(Batch {
+                seq: pool.next_seq,
+                first_num,
+                ..full
+            }))?;
+            pool.next_seq += 1;
+        }
+        pool.drain(0, outputs, &mut summary)
+    })();
+    pool.to.clear();
+    for t in pool.threads.drain(..) {
+        let _ = t.join();
     }
+    result?;
     summary.drops = source.drops();
     outputs.flush()?;
     Ok(summary)

@@ -5,13 +5,11 @@
 
 use clap::Parser;
 use osprey_guard::config::{EngineKind, Raw, RuleSelector, RuleToggle};
-use osprey_guard::engine;
+use osprey_guard::engine::{self, Run, Signals};
 use osprey_guard::output::Outputs;
-use osprey_rules::{AlertFormatter, AlertOptions, LoadOptions, Priority, Rule, Ruleset};
+use osprey_rules::{AlertOptions, LoadOptions, Priority, Rule, Ruleset};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Command-line flags, as Falco's.
@@ -52,6 +50,9 @@ struct Args {
     /// Unbuffered outputs.
     #[arg(short = 'U')]
     unbuffered: bool,
+    /// Rules worker threads (default: one per CPU).
+    #[arg(long = "threads")]
+    threads: Option<usize>,
 }
 
 /// The rules files of `paths`: files as they are, directories' `.yaml` and
@@ -123,6 +124,20 @@ fn load_rules(paths: &[PathBuf], min_priority: Priority) -> Result<Ruleset, Stri
     Ok(rules)
 }
 
+/// falco.yaml's `rules:` toggles, in order.
+fn apply_toggles(rules: &mut Ruleset, toggles: &[RuleToggle]) {
+    for toggle in toggles {
+        let (sel, on) = match toggle {
+            RuleToggle::Enable(s) => (s, true),
+            RuleToggle::Disable(s) => (s, false),
+        };
+        match sel {
+            RuleSelector::Rule(g) => rules.set_enabled(|r| glob(g, &r.name), on),
+            RuleSelector::Tag(t) => rules.set_enabled(|r| r.tags.contains(t), on),
+        }
+    }
+}
+
 fn describe(rule: &Rule) -> String {
     format!(
         "{}\n  desc: {}\n  condition: {}\n  output: {}\n  priority: {}\n  tags: [{}]",
@@ -174,16 +189,7 @@ fn run(args: &Args) -> Result<(), String> {
         args.rules.clone()
     };
     let mut rules = load_rules(&paths, min_priority)?;
-    for toggle in &cfg.rules {
-        let (sel, on) = match toggle {
-            RuleToggle::Enable(s) => (s, true),
-            RuleToggle::Disable(s) => (s, false),
-        };
-        match sel {
-            RuleSelector::Rule(g) => rules.set_enabled(|r| glob(g, &r.name), on),
-            RuleSelector::Tag(t) => rules.set_enabled(|r| r.tags.contains(t), on),
-        }
-    }
+    apply_toggles(&mut rules, &cfg.rules);
     if args.list_rules {
         for r in rules.rules() {
             println!("{}  {}", r.name, r.desc);
@@ -209,36 +215,57 @@ fn run(args: &Args) -> Result<(), String> {
             .map(|h| h.trim().to_string())
             .unwrap_or_default()
     });
-    let mut formatter = AlertFormatter::new(AlertOptions {
+    let alert_options = AlertOptions {
         time_format_iso_8601: cfg.time_format_iso_8601,
         json_include_output_property: cfg.json_include_output_property,
         json_include_tags_property: cfg.json_include_tags_property,
         json_include_output_fields_property: cfg.json_include_output_fields_property,
         json_include_message_property: cfg.json_include_message_property,
         hostname,
-    });
+    };
     let mut outputs = Outputs::new(&out_cfg).map_err(|e| e.to_string())?;
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = Arc::clone(&stop);
-        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+    let signals = Signals::default();
+    let handlers = [
+        (signal_hook::consts::SIGINT, &signals.stop),
+        (signal_hook::consts::SIGTERM, &signals.stop),
+        (signal_hook::consts::SIGHUP, &signals.reload),
+        (signal_hook::consts::SIGUSR1, &signals.reopen),
+    ];
+    for (sig, flag) in handlers {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(flag))
             .map_err(|e| format!("cannot install the signal handler: {e}"))?;
     }
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    // Each worker loads its own rules; SIGHUP reads the files again.
+    drop(rules);
+    let reload = {
+        let (paths, toggles) = (paths.clone(), cfg.rules.clone());
+        move || -> Result<Ruleset, String> {
+            let mut rules = load_rules(&paths, min_priority)?;
+            apply_toggles(&mut rules, &toggles);
+            Ok(rules)
+        }
+    };
     let summary = engine::run(
-        &cfg,
-        &rules,
-        &mut formatter,
+        Run {
+            config: &cfg,
+            alerts: alert_options,
+            threads,
+            max: args.max_secs.map(Duration::from_secs),
+            signals,
+            load: Box::new(reload),
+        },
         &mut outputs,
-        &stop,
-        args.max_secs.map(Duration::from_secs),
     )
     .map_err(|e| e.to_string())?;
     outputs
         .close(Duration::from_secs(5))
         .map_err(|e| e.to_string())?;
     eprintln!(
-        "Events detected: {}; events read: {}; driver drops: {}",
-        summary.alerts, summary.events, summary.drops
+        "Events detected: {}; events read: {}; driver drops: {}; rules reloads: {}",
+        summary.alerts, summary.events, summary.drops, summary.reloads
     );
     Ok(())
 }
