@@ -186,3 +186,55 @@ fn our_default_rules_load() {
         assert!(text.contains(": Ok"), "{f}: {text}");
     }
 }
+
+#[test]
+fn alerts_are_the_same_on_any_number_of_workers() {
+    let Some(cap) = capture("libs_curl_google.scap") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "
+- rule: io
+  desc: any read or write with its process and fd
+  condition: evt.type in (read, write, recvfrom, sendto) and fd.num >= 0
+  output: io %proc.name %thread.tid %fd.name %evt.rawres
+  priority: INFO
+- rule: opens
+  desc: any open
+  condition: evt.type in (open, openat)
+  output: open %proc.name %fd.name
+  priority: NOTICE
+",
+    )
+    .unwrap();
+    let (rules, cap) = (rules.to_str().unwrap(), cap.to_str().unwrap());
+    let run = |threads: &str| {
+        let out = guard(&[
+            "-r",
+            rules,
+            "-e",
+            cap,
+            "-o",
+            "syslog_output.enabled=false",
+            "--threads",
+            threads,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = run("1");
+    assert!(
+        one.lines().count() > 100,
+        "too few alerts to compare: {one}"
+    );
+    for n in ["2", "3", "8"] {
+        assert_eq!(run(n), one, "{n} workers");
+    }
+}
