@@ -1,0 +1,566 @@
+//! `osprey-guard` live (modern eBPF driver, root) with the default ruleset
+//! `rules/osprey_rules.yaml`: every rule that can fire on a host without
+//! containers is triggered for real, as `rules/README.md` describes, and its
+//! alert must appear under its exact rule name. Every trigger works in a
+//! temporary directory or cleans up what it created in system directories.
+//!
+//! Not covered here: the container-only rules (they need a container
+//! runtime) and *SSH client connected to an unusual port* (it needs a
+//! connection to a public address).
+//!
+//! Needs root and kernel BTF: under `CI=true` their absence fails the test,
+//! elsewhere it is skipped loudly.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// How long the driver may take to attach.
+const ATTACH: Duration = Duration::from_secs(90);
+/// How long one alert may take to show up once triggered.
+const ALERT: Duration = Duration::from_secs(15);
+
+/// Whether live tests can run here: root and kernel BTF. Outside CI a
+/// missing requirement skips the test loudly; under `CI=true` it fails.
+fn live_ready() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        == Some("0");
+    let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
+    let missing = match (root, btf) {
+        (true, true) => return true,
+        (false, _) => "root (the eBPF driver needs it)",
+        (true, false) => "kernel BTF (/sys/kernel/btf/vmlinux)",
+    };
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "live test needs {missing}"
+    );
+    eprintln!("SKIPPED: live osprey-guard test needs {missing}");
+    false
+}
+
+/// One alert: its rule name and output line.
+#[derive(Debug, Clone)]
+struct Alert {
+    rule: String,
+    output: String,
+}
+
+/// A running `osprey-guard` printing JSON alerts; every alert read so far
+/// is in `seen`. Dropping it sends SIGINT, then kills it if it lingers.
+struct Guard {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<Alert>,
+    stderr: PathBuf,
+}
+
+impl Guard {
+    fn start(args: &[&str], stderr: PathBuf) -> Guard {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_osprey-guard"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("start osprey-guard");
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Guard {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Reads alerts for up to `wait`; true once one of `rule` whose output
+    /// contains `needle` has been seen.
+    fn saw(&mut self, rule: &str, needle: &str, wait: Duration) -> bool {
+        let start = Instant::now();
+        loop {
+            if self
+                .seen
+                .iter()
+                .any(|a| a.rule == rule && a.output.contains(needle))
+            {
+                return true;
+            }
+            let left = wait.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return false;
+            }
+            match self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
+                Ok(line) => {
+                    let v: serde_json::Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|e| panic!("not a JSON alert ({e}): {line}"));
+                    self.seen.push(Alert {
+                        rule: v["rule"].as_str().unwrap_or_default().to_owned(),
+                        output: v["output"].as_str().unwrap_or_default().to_owned(),
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("osprey-guard exited early:\n{}", self.stderr_text())
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `program` with `args`; its outcome does not matter (some triggers
+/// fail on purpose once the event has happened).
+fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) {
+    let _ = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Removes `paths` when dropped, so system directories are cleaned up even
+/// when an assertion fails.
+struct Cleanup(Vec<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The `ptrace` and `memfd_create` syscall numbers of this architecture.
+fn syscalls() -> (u32, u32) {
+    if cfg!(target_arch = "aarch64") {
+        (117, 279)
+    } else {
+        (101, 319)
+    }
+}
+
+/// A local TCP listener that accepts and holds connections (the far end of
+/// the reverse-shell triggers).
+fn tcp_sink() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = [0; 256];
+                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    port
+}
+
+/// Rules that do not fire today because of a bug elsewhere, with the bug.
+/// Their trigger still runs; a missing alert is reported loudly, and an
+/// alert that does show up fails the test so that the entry is removed.
+const KNOWN_BUGS: &[(&str, &str)] = &[(
+    "Service account in an interactive session",
+    "osprey-filter: `proc.aname in (sshd, login, sshd-session)` without an index must be \
+     true when any ancestor is in the set (libsinsp compare_full_aname); osprey requires \
+     every ancestor to be in it",
+)];
+
+/// One rule and how to fire it.
+struct Case {
+    rule: &'static str,
+    /// Text the alert's output must contain (to tell our trigger apart).
+    needle: String,
+    trigger: Box<dyn Fn()>,
+}
+
+#[test]
+#[allow(clippy::too_many_lines)]
+fn host_rules_fire_live() {
+    if !live_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let tag = format!("osprey-live-{}", std::process::id());
+    let _cleanup = Cleanup(vec![
+        PathBuf::from(format!("/usr/bin/{tag}")),
+        PathBuf::from(format!("/{tag}")),
+        PathBuf::from(format!("/var/log/{tag}.log")),
+        PathBuf::from(format!("/etc/{tag}-hardlink")),
+        PathBuf::from(format!("/etc/{tag}-perm")),
+        PathBuf::from(format!("/dev/shm/{tag}")),
+        PathBuf::from(format!("/dev/shm/{tag}.sh")),
+    ]);
+    // Copies of real programs under the names the rules look for.
+    let dash = d.join("dash-copies");
+    std::fs::create_dir(&dash).unwrap();
+    let copy = |from: &str, name: &str| -> PathBuf {
+        let to = dash.join(name);
+        std::fs::copy(from, &to).unwrap();
+        to
+    };
+    let nginx = copy("/bin/sh", "nginx");
+    let sshd = copy("/bin/sh", "sshd");
+    let nc = copy("/bin/true", "nc");
+    let (ptrace_nr, memfd_nr) = syscalls();
+    let port = tcp_sink();
+
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/osprey_rules.yaml");
+    let mut guard = Guard::start(
+        &[
+            "-r",
+            rules,
+            "-U",
+            "-o",
+            "json_output=true",
+            "-o",
+            "syslog_output.enabled=false",
+        ],
+        d.join("stderr.txt"),
+    );
+
+    // Wait for the driver: the first search alert shows it is attached.
+    let search_dir = d.to_str().unwrap().to_owned();
+    let start = Instant::now();
+    loop {
+        run("find", &[&search_dir, "-name", "id_rsa"]);
+        if guard.saw(
+            "Search for private keys or passwords",
+            &search_dir,
+            Duration::from_millis(500),
+        ) {
+            break;
+        }
+        assert!(
+            start.elapsed() < ATTACH,
+            "no alert after {ATTACH:?}:\n{}",
+            guard.stderr_text()
+        );
+    }
+
+    // The long-running server needs 6 s of age: start it once attached, check it last.
+    let mut server = Command::new(&nginx)
+        .args(["-c", "sleep 6; read x < /etc/shadow; true"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let t = tag.clone();
+    let dd = d.clone();
+    let cases: Vec<Case> = vec![
+        Case {
+            rule: "Binary directory modified",
+            needle: format!("/usr/bin/{tag}"),
+            trigger: Box::new(move || {
+                run("touch", &[&format!("/usr/bin/{t}")]);
+                let _ = std::fs::remove_file(format!("/usr/bin/{t}"));
+            }),
+        },
+        Case {
+            rule: "Root directory or root home written",
+            needle: format!("/{tag}"),
+            trigger: {
+                let t = tag.clone();
+                Box::new(move || {
+                    run("touch", &[&format!("/{t}")]);
+                    let _ = std::fs::remove_file(format!("/{t}"));
+                })
+            },
+        },
+        Case {
+            // The opener's parent is this test, not a shell.
+            rule: "Credential path reached through dot-dot segments",
+            needle: "/etc/shadow".into(),
+            trigger: Box::new(|| run("cat", &["/etc/../etc/../etc/shadow"])),
+        },
+        Case {
+            rule: "Credential file read by unexpected program",
+            needle: "/etc/shadow".into(),
+            trigger: Box::new(|| run("cat", &["/etc/shadow"])),
+        },
+        Case {
+            rule: "Log file truncated",
+            needle: format!("/var/log/{tag}.log"),
+            trigger: {
+                let t = tag.clone();
+                Box::new(move || {
+                    let log = format!("/var/log/{t}.log");
+                    std::fs::write(&log, "old log line\n").unwrap();
+                    run("sh", &["-c", &format!(": > {log}")]);
+                    let _ = std::fs::remove_file(&log);
+                })
+            },
+        },
+        Case {
+            rule: "Symlink to a credential location",
+            needle: tag.clone(),
+            trigger: {
+                let link = d.join(format!("{tag}-link"));
+                Box::new(move || {
+                    let _ = std::fs::remove_file(&link);
+                    std::os::unix::fs::symlink("/etc/shadow", &link).unwrap();
+                })
+            },
+        },
+        Case {
+            rule: "Hardlink to a credential file",
+            needle: tag.clone(),
+            trigger: {
+                let t = tag.clone();
+                Box::new(move || {
+                    let link = format!("/etc/{t}-hardlink");
+                    std::fs::hard_link("/etc/shadow", &link).unwrap();
+                    std::fs::remove_file(&link).unwrap();
+                })
+            },
+        },
+        Case {
+            rule: "Permissions or owner changed under system directories",
+            needle: tag.clone(),
+            trigger: {
+                let t = tag.clone();
+                Box::new(move || {
+                    let f = format!("/etc/{t}-perm");
+                    std::fs::write(&f, "").unwrap();
+                    run("chmod", &["600", &f]);
+                    let _ = std::fs::remove_file(&f);
+                })
+            },
+        },
+        Case {
+            rule: "Setuid or setgid bit set",
+            needle: tag.clone(),
+            trigger: {
+                let f = d.join(format!("{tag}-suid"));
+                Box::new(move || {
+                    std::fs::copy("/bin/true", &f).unwrap();
+                    run("chmod", &["u+s", f.to_str().unwrap()]);
+                })
+            },
+        },
+        Case {
+            // `; true` keeps the fake server from exec'ing the shell in place.
+            rule: "Shell started by a server process",
+            needle: "nginx".into(),
+            trigger: {
+                let nginx = nginx.clone();
+                Box::new(move || run(&nginx, &["-c", "sh -c true; true"]))
+            },
+        },
+        Case {
+            // A program started as `daemon` below a process named sshd.
+            rule: "Service account in an interactive session",
+            needle: "sshd".into(),
+            trigger: Box::new(move || {
+                run(
+                    &sshd,
+                    &[
+                        "-c",
+                        "setpriv --reuid=daemon --regid=daemon --clear-groups /bin/true; true",
+                    ],
+                );
+            }),
+        },
+        Case {
+            // Only the program start matters: this `nc` is a copy of true.
+            rule: "Netcat or socat executing a command",
+            needle: "-e /bin/true".into(),
+            trigger: Box::new(move || {
+                run(&nc, &["-e", "/bin/true", "127.0.0.1", "9"]);
+            }),
+        },
+        Case {
+            rule: "Search for cloud credentials",
+            needle: ".aws/credentials".into(),
+            trigger: {
+                let s = search_dir.clone();
+                Box::new(move || run("find", &[&s, "-path", "*.aws/credentials"]))
+            },
+        },
+        Case {
+            rule: "Disk wiping tool run",
+            needle: tag.clone(),
+            trigger: {
+                let f = dd.join(format!("{tag}-shred"));
+                Box::new(move || {
+                    std::fs::write(&f, "secret").unwrap();
+                    run("shred", &["-u", f.to_str().unwrap()]);
+                })
+            },
+        },
+        Case {
+            // The process name: proc.exepath is not in the output (see
+            // KNOWN_BUGS).
+            rule: "Program run from shared memory",
+            needle: format!("proc={}", &tag[..tag.len().min(15)]),
+            trigger: {
+                let t = tag.clone();
+                Box::new(move || {
+                    let exe = format!("/dev/shm/{t}");
+                    std::fs::copy("/bin/true", &exe).unwrap();
+                    // /dev/shm may be noexec: a script run by sh works there.
+                    if Command::new(&exe).status().is_err() {
+                        let script = format!("{exe}.sh");
+                        std::fs::write(&script, "true\n").unwrap();
+                        run("sh", &[&script]);
+                        let _ = std::fs::remove_file(&script);
+                    }
+                    let _ = std::fs::remove_file(&exe);
+                })
+            },
+        },
+        Case {
+            rule: "Program run from an anonymous memory file",
+            needle: String::new(),
+            trigger: Box::new(move || {
+                let script = format!(
+                    "my $name = 'osprey'; my $fd = syscall({memfd_nr}, $name, 0); \
+                     $fd >= 0 or die qq(memfd: $!); \
+                     open(my $in, '<:raw', '/bin/true') or die; local $/; my $bin = <$in>; \
+                     open(my $out, '>>&=', $fd) or die; \
+                     syswrite($out, $bin) == length($bin) or die; \
+                     exec {{ qq(/proc/self/fd/$fd) }} 'osprey-memfd' or die qq(exec: $!);"
+                );
+                run("perl", &["-e", &script]);
+            }),
+        },
+        Case {
+            rule: "Process traced with ptrace",
+            needle: String::new(),
+            trigger: Box::new(move || {
+                let Ok(mut sleeper) = Command::new("sleep").arg("30").spawn() else {
+                    return;
+                };
+                // PTRACE_SEIZE (0x4206) on the sleeper; perl's exit detaches.
+                let script = format!(
+                    "syscall({ptrace_nr}, 0x4206, {}, 0, 0) == 0 or die qq(seize: $!)",
+                    sleeper.id()
+                );
+                run("perl", &["-e", &script]);
+                let _ = sleeper.kill();
+                let _ = sleeper.wait();
+            }),
+        },
+        Case {
+            rule: "Process asked to be traced by its parent",
+            needle: String::new(),
+            trigger: Box::new(move || {
+                // PTRACE_TRACEME (0).
+                let script = format!("syscall({ptrace_nr}, 0, 0, 0, 0) == 0 or die qq($!)");
+                run("perl", &["-e", &script]);
+            }),
+        },
+        Case {
+            rule: "Standard stream redirected to a network socket",
+            needle: String::new(),
+            trigger: Box::new(move || {
+                let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port}; exec 0<&3; true");
+                run("bash", &["-c", &script]);
+            }),
+        },
+        Case {
+            rule: "Shell started with a network socket as stdin or stdout",
+            needle: String::new(),
+            trigger: Box::new(move || {
+                let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port}; sh -c true <&3");
+                run("bash", &["-c", &script]);
+            }),
+        },
+    ];
+
+    let mut missing = Vec::new();
+    let mut fixed = Vec::new();
+    for case in &cases {
+        // One retry: an alert lost to a busy ring buffer is not what this
+        // test is about.
+        let fired = (0..2).any(|_| {
+            (case.trigger)();
+            guard.saw(case.rule, &case.needle, ALERT)
+        });
+        let known = KNOWN_BUGS.iter().find(|(r, _)| *r == case.rule);
+        match (fired, known) {
+            (false, Some((rule, bug))) => eprintln!("KNOWN BUG: {rule} did not fire: {bug}"),
+            (true, Some((rule, _))) => fixed.push(*rule),
+            (false, None) => missing.push(case.rule),
+            (true, None) => {}
+        }
+    }
+    let _ = server.wait();
+    if !guard.saw(
+        "Long-running server read a credential file",
+        "/etc/shadow",
+        ALERT,
+    ) {
+        missing.push("Long-running server read a credential file");
+    }
+    // A rule the loader dropped for a field osprey does not extract yet
+    // (`skip-if-unknown-filter`) cannot fire: said loudly, not failed.
+    let stderr = guard.stderr_text();
+    missing.retain(|rule| {
+        let dropped = stderr
+            .lines()
+            .any(|l| l.contains("LOAD_UNKNOWN_FILTER") && l.contains(&format!("rule '{rule}'")));
+        if dropped {
+            eprintln!("NOT COVERED: {rule}: dropped by the loader (unknown field)");
+        }
+        !dropped
+    });
+    assert!(
+        fixed.is_empty(),
+        "these rules fire now: remove them from KNOWN_BUGS: {fixed:?}"
+    );
+    // Our own alerts (other activity on the host is left out).
+    let seen: Vec<String> = guard
+        .seen
+        .iter()
+        .filter(|a| a.output.contains(&tag) || a.output.contains(&search_dir))
+        .map(|a| format!("{}: {}", a.rule, a.output))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules that did not fire:\n  {}\nalerts seen:\n  {}\nstderr:\n{}",
+        missing.join("\n  "),
+        seen.join("\n  "),
+        stderr
+    );
+}
