@@ -50,7 +50,7 @@ struct Args {
     /// Unbuffered outputs.
     #[arg(short = 'U')]
     unbuffered: bool,
-    /// Rules worker threads (default: one per CPU).
+    /// Rules worker threads (default: one per CPU but the reader's).
     #[arg(long = "threads")]
     threads: Option<usize>,
 }
@@ -235,8 +235,9 @@ fn run(args: &Args) -> Result<(), String> {
         signal_hook::flag::register(sig, std::sync::Arc::clone(flag))
             .map_err(|e| format!("cannot install the signal handler: {e}"))?;
     }
+    // The reader (source, batching, outputs) keeps a CPU of its own.
     let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
     });
     // Each worker loads its own rules; SIGHUP reads the files again.
     drop(rules);
