@@ -63,7 +63,13 @@ pub struct AlertFormatter {
     scratch: Values,
     message: Vec<u8>,
     line: Vec<u8>,
+    /// The UTC `YYYY-MM-DDTHH:MM:SS` of second `.0`: consecutive alerts
+    /// mostly share their second.
+    utc_sec: Option<(u64, Vec<u8>)>,
 }
+
+/// Room for the JSON object around its variable parts.
+const JSON_OVERHEAD: usize = 160;
 
 impl AlertFormatter {
     /// A formatter with these options.
@@ -87,9 +93,30 @@ impl AlertFormatter {
         f.write_text(ev, &mut self.scratch, &mut self.message)
     }
 
-    fn write_prefix(&self, rule: &Rule, ts: u64, out: &mut Vec<u8>) {
+    /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn` in UTC, the date and time of day
+    /// cached per second.
+    fn push_utc(&mut self, out: &mut Vec<u8>, ts: u64) {
+        let sec = ts / 1_000_000_000;
+        let text = match &mut self.utc_sec {
+            Some((s, text)) if *s == sec => text,
+            cached => {
+                let (_, text) = cached.insert((sec, Vec::with_capacity(32)));
+                timefmt::iso8601(text, sec * 1_000_000_000);
+                // Up to the '.' of the fraction.
+                let dot = text.iter().rposition(|&c| c == b'.').unwrap_or(text.len());
+                text.truncate(dot);
+                text
+            }
+        };
+        out.extend_from_slice(text);
+        out.push(b'.');
+        timefmt::push_ns9(out, ts);
+    }
+
+    fn write_prefix(&mut self, rule: &Rule, ts: u64, out: &mut Vec<u8>) {
         if self.opts.time_format_iso_8601 {
-            timefmt::iso8601(out, ts);
+            self.push_utc(out, ts);
+            out.extend_from_slice(b"+0000");
         } else {
             self.clock.time(out, ts);
         }
@@ -110,8 +137,34 @@ impl AlertFormatter {
         if !self.write_message(rule, ev) {
             return false;
         }
+        self.push_text(rule, ts, out);
+        true
+    }
+
+    /// The text line, from the message already formatted.
+    fn push_text(&mut self, rule: &Rule, ts: u64, out: &mut Vec<u8>) {
+        out.reserve(48 + self.message.len());
         self.write_prefix(rule, ts, out);
         out.extend_from_slice(&self.message);
+    }
+
+    /// Appends both the text line (as [`AlertFormatter::write_text`]) to
+    /// `text` and the JSON object (as [`AlertFormatter::write_json`]) to
+    /// `json`, formatting the rule's output once. Returns false (nothing
+    /// written) for a rule that is not compiled.
+    pub fn write_both<E: Extract + ?Sized>(
+        &mut self,
+        rule: &Rule,
+        ev: &E,
+        ts: u64,
+        text: &mut Vec<u8>,
+        json: &mut Vec<u8>,
+    ) -> bool {
+        if !self.write_message(rule, ev) {
+            return false;
+        }
+        self.push_text(rule, ts, text);
+        self.push_json(rule, ev, ts, json);
         true
     }
 
@@ -127,10 +180,24 @@ impl AlertFormatter {
         if !self.write_message(rule, ev) {
             return false;
         }
+        self.push_json(rule, ev, ts, out);
+        true
+    }
+
+    /// The JSON object, from the message already formatted.
+    fn push_json<E: Extract + ?Sized>(&mut self, rule: &Rule, ev: &E, ts: u64, out: &mut Vec<u8>) {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        self.write_prefix(rule, ts, &mut line);
-        line.extend_from_slice(&self.message);
+        self.push_text(rule, ts, &mut line);
+        // One allocation for most alerts: the escaped strings are rarely
+        // longer than twice their text.
+        out.reserve(
+            JSON_OVERHEAD
+                + self.opts.hostname.len()
+                + 2 * (line.len() + self.message.len())
+                + rule.name.len()
+                + rule.tags.iter().map(|t| t.len() + 3).sum::<usize>(),
+        );
 
         out.extend_from_slice(b"{\"hostname\":");
         write_json_string(out, self.opts.hostname.as_bytes());
@@ -171,9 +238,8 @@ impl AlertFormatter {
             out.push(b']');
         }
         out.extend_from_slice(b",\"time\":\"");
-        utc_z(out, ts);
-        out.extend_from_slice(b"\"}");
-        true
+        self.push_utc(out, ts);
+        out.extend_from_slice(b"Z\"}");
     }
 }
 

@@ -803,6 +803,55 @@ fn alert_text_and_json() {
     );
 }
 
+#[test]
+fn alert_both_at_once_and_across_seconds_match_the_separate_writes() {
+    let rs = load_ok(
+        r#"
+- rule: r
+  desc: d
+  condition: evt.type = open
+  output: "x=%proc.name t=%evt.time"
+  priority: ERROR
+  tags: [a]
+"#,
+    );
+    let r = rule(&rs, "r");
+    // The same second twice, the next second, a new day, then back.
+    let base = 1_470_355_199_999_999_999_u64;
+    let times = [
+        base - 5,
+        base,
+        base + 1,
+        base + 86_400_000_000_000,
+        base - 5,
+    ];
+    for iso in [false, true] {
+        let opts = AlertOptions {
+            time_format_iso_8601: iso,
+            ..AlertOptions::default()
+        };
+        let (mut both, mut single) = (AlertFormatter::new(opts.clone()), AlertFormatter::new(opts));
+        for ts in times {
+            let ev = AlertEv(ts);
+            let (mut t1, mut j1, mut t2, mut j2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            assert!(both.write_both(r, &ev, ts, &mut t1, &mut j1));
+            assert!(single.write_text(r, &ev, ts, &mut t2));
+            assert!(single.write_json(r, &ev, ts, &mut j2));
+            assert_eq!((&t1, &j1), (&t2, &j2));
+            // The JSON time is `utc_z`'s.
+            let mut z = b"\"time\":\"".to_vec();
+            utc_z(&mut z, ts);
+            z.extend_from_slice(b"\"}");
+            assert!(j1.ends_with(&z), "{}", String::from_utf8_lossy(&j1));
+            if iso {
+                let mut p = Vec::new();
+                osprey_filter::timefmt::iso8601(&mut p, ts);
+                assert!(t1.starts_with(&p), "{}", String::from_utf8_lossy(&t1));
+            }
+        }
+    }
+}
+
 /// Fields and format tokens the upstream rules use that the syscall
 /// catalogue lacks (rules using them are dropped in lenient mode), as of the
 /// committed catalogue (filter 5e0e6f0). The test fails when the set found
