@@ -5,8 +5,7 @@
 //! temporary directory or cleans up what it created in system directories.
 //!
 //! Not covered here: the container-only rules (they need a container
-//! runtime) and *SSH client connected to an unusual port* (it needs a
-//! connection to a public address).
+//! runtime).
 //!
 //! Needs root and kernel BTF: under `CI=true` their absence fails the test,
 //! elsewhere it is skipped loudly.
@@ -242,6 +241,7 @@ fn host_rules_fire_live() {
     let nginx = copy("/bin/sh", "nginx");
     let sshd = copy("/bin/sh", "sshd");
     let nc = copy("/bin/true", "nc");
+    let ssh = copy("/usr/bin/perl", "ssh");
     let (ptrace_nr, memfd_nr) = syscalls();
     let port = tcp_sink();
 
@@ -504,6 +504,24 @@ fn host_rules_fire_live() {
             trigger: Box::new(move || {
                 let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port}; sh -c true <&3");
                 run("bash", &["-c", &script]);
+            }),
+        },
+        Case {
+            // A process named ssh connects to a public address on port 2222.
+            // The address (TEST-NET-3) lives on the loopback of a network
+            // namespace made for the test, so nothing leaves the machine.
+            rule: "SSH client connected to an unusual port",
+            needle: "203.0.113.7:2222".into(),
+            trigger: Box::new(move || {
+                let script = format!(
+                    "ip link set lo up && ip addr add 203.0.113.7/32 dev lo && {} \
+                     -MIO::Socket::INET -e 'my $l = IO::Socket::INET->new(LocalAddr => \
+                     q(203.0.113.7), LocalPort => 2222, Listen => 1, ReuseAddr => 1) \
+                     or die; IO::Socket::INET->new(PeerAddr => q(203.0.113.7), \
+                     PeerPort => 2222) or die'",
+                    ssh.display()
+                );
+                run("unshare", &["-n", "sh", "-c", &script]);
             }),
         },
     ];
