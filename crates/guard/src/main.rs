@@ -7,7 +7,7 @@ use clap::Parser;
 use osprey_guard::config::{EngineKind, Raw, RuleSelector, RuleToggle};
 use osprey_guard::engine::{self, Run, Signals};
 use osprey_guard::output::Outputs;
-use osprey_rules::{AlertOptions, LoadOptions, Priority, Rule, Ruleset};
+use osprey_rules::{AlertOptions, LoadOptions, Priority, Rule, RulesFile, Ruleset};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -100,17 +100,29 @@ fn glob(pat: &str, name: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-fn load_rules(paths: &[PathBuf], min_priority: Priority) -> Result<Ruleset, String> {
-    let files = expand(paths);
-    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    let (rules, result) = Ruleset::load_paths(
-        &refs,
-        &LoadOptions {
-            min_priority,
-            ..LoadOptions::default()
-        },
-    );
-    for w in &result.warnings {
+/// Osprey's default rules, built in (the editable copy is
+/// `rules/osprey_rules.yaml`).
+const DEFAULT_RULES: &str = include_str!("../../../rules/osprey_rules.yaml");
+
+/// Loads the rules of `paths`, or the built-in defaults when `paths` is
+/// empty; `warn` prints the load warnings.
+fn load_rules(paths: &[PathBuf], min_priority: Priority, warn: bool) -> Result<Ruleset, String> {
+    let opts = LoadOptions {
+        min_priority,
+        ..LoadOptions::default()
+    };
+    let (rules, result) = if paths.is_empty() {
+        let builtin = RulesFile {
+            name: "osprey_rules.yaml (built in)",
+            content: DEFAULT_RULES,
+        };
+        Ruleset::load(&[builtin], &opts)
+    } else {
+        let files = expand(paths);
+        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        Ruleset::load_paths(&refs, &opts)
+    };
+    for w in result.warnings.iter().filter(|_| warn) {
         eprintln!("warning: {w}");
     }
     if !result.successful() {
@@ -154,7 +166,7 @@ fn run(args: &Args) -> Result<(), String> {
     if !args.validate.is_empty() {
         let mut ok = true;
         for f in &args.validate {
-            match load_rules(std::slice::from_ref(f), Priority::Debug) {
+            match load_rules(std::slice::from_ref(f), Priority::Debug, true) {
                 Ok(_) => println!("{}: Ok", f.display()),
                 Err(e) => {
                     println!("{}: Invalid\n{e}", f.display());
@@ -183,12 +195,18 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let min_priority = Priority::parse(&cfg.priority)
         .ok_or_else(|| format!("invalid priority '{}' in the configuration", cfg.priority))?;
+    // Without -r, the configured rules files that exist; none (Falco's
+    // /etc/falco defaults on a host without Falco): the built-in rules.
     let paths: Vec<PathBuf> = if args.rules.is_empty() {
-        cfg.rules_files.iter().map(PathBuf::from).collect()
+        cfg.rules_files
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.exists())
+            .collect()
     } else {
         args.rules.clone()
     };
-    let mut rules = load_rules(&paths, min_priority)?;
+    let mut rules = load_rules(&paths, min_priority, true)?;
     apply_toggles(&mut rules, &cfg.rules);
     if args.list_rules {
         for r in rules.rules() {
@@ -244,7 +262,7 @@ fn run(args: &Args) -> Result<(), String> {
     let reload = {
         let (paths, toggles) = (paths.clone(), cfg.rules.clone());
         move || -> Result<Ruleset, String> {
-            let mut rules = load_rules(&paths, min_priority)?;
+            let mut rules = load_rules(&paths, min_priority, false)?;
             apply_toggles(&mut rules, &toggles);
             Ok(rules)
         }

@@ -238,3 +238,23 @@ fn alerts_are_the_same_on_any_number_of_workers() {
         assert_eq!(run(n), one, "{n} workers");
     }
 }
+
+#[test]
+fn built_in_rules_without_rules_files() {
+    // Falco's default rules_files (/etc/falco/...) do not exist here: the
+    // built-in copy of rules/osprey_rules.yaml is loaded.
+    let out = guard(&["-o", "rules_files[]=/nonexistent/rules.yaml", "-L"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let ours = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../rules/osprey_rules.yaml"
+    ))
+    .unwrap();
+    let rules_in_file = ours.lines().filter(|l| l.starts_with("- rule: ")).count();
+    assert_eq!(listed.lines().count(), rules_in_file, "{listed}");
+}
