@@ -210,7 +210,9 @@ fn run(args: &Args) -> Result<(), String> {
     apply_toggles(&mut rules, &cfg.rules);
     if args.list_rules {
         for r in rules.rules() {
-            println!("{}  {}", r.name, r.desc);
+            // One line per rule: the description's lines are joined.
+            let desc: Vec<&str> = r.desc.split_whitespace().collect();
+            println!("{}  {}", r.name, desc.join(" "));
         }
         return Ok(());
     }
