@@ -332,11 +332,24 @@ fn check_json(what: &str, line: &str, rule: &str, marker: &str) -> Vec<String> {
     bad
 }
 
-#[test]
-fn live_alert_reaches_every_output() {
-    if !live_ready() {
-        return;
+/// Checks one alert line in the form `json` selects; returns what is wrong.
+fn check(json: bool, what: &str, line: &str, rule: &str, marker: &str) -> Vec<String> {
+    if json {
+        return check_json(what, line, rule, marker);
     }
+    // `HH:MM:SS.nnnnnnnnn: Warning marker opened (file=... command=cat ...)`
+    let want = format!(": Warning marker opened (file={marker} command=cat {marker})");
+    let ok = line.len() == 18 + want.len() && line.ends_with(&want) && line.as_bytes()[8] == b'.';
+    if ok {
+        Vec::new()
+    } else {
+        vec![format!("{what}: text line {line:?} is not <time>{want}")]
+    }
+}
+
+/// The live alert goes out to every channel; `json` picks `json_output`,
+/// `keep_alive` the file and program outputs' `keep_alive`.
+fn every_output(json: bool, keep_alive: bool) {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("osprey-live-marker");
     std::fs::write(&marker, "x").unwrap();
@@ -358,18 +371,21 @@ fn live_alert_reaches_every_output() {
     if syslog.is_none() {
         eprintln!("SKIPPED (syslog part only): a syslog daemon owns /dev/log");
     }
-    let file_out = dir.path().join("file_output.json");
-    let prog_out = dir.path().join("program_output.json");
+    let file_out = dir.path().join("file_output.txt");
+    let prog_out = dir.path().join("program_output.txt");
+    let json_opt = format!("json_output={json}");
     let url = format!("http_output.url=http://127.0.0.1:{port}/");
     let file_opt = format!("file_output.filename={}", file_out.display());
     let prog_opt = format!("program_output.program=cat >> {}", prog_out.display());
+    let file_keep = format!("file_output.keep_alive={keep_alive}");
+    let prog_keep = format!("program_output.keep_alive={keep_alive}");
     let syslog_on = format!("syslog_output.enabled={}", syslog.is_some());
-    let args = [
+    let mut args = vec![
         "-r",
         rules.to_str().unwrap(),
         "-U",
         "-o",
-        "json_output=true",
+        &json_opt,
         "-o",
         "stdout_output.enabled=true",
         "-o",
@@ -383,10 +399,17 @@ fn live_alert_reaches_every_output() {
         "-o",
         &file_opt,
         "-o",
+        &file_keep,
+        "-o",
         "program_output.enabled=true",
         "-o",
         &prog_opt,
+        "-o",
+        &prog_keep,
     ];
+    if !json {
+        args.extend(["-o", "time_format_iso_8601=false"]);
+    }
     let mut guard = Guard::start(&args, dir.path().join("stderr.txt"));
     let pid = guard.child.id();
     let started = Instant::now();
@@ -399,22 +422,27 @@ fn live_alert_reaches_every_output() {
         assert!(st.success());
     });
 
-    let mut bad = check_json("stdout", &stdout, rule, &marker);
+    let mut bad = check(json, "stdout", &stdout, rule, &marker);
 
     // HTTP: the first POST of an alert.
+    let content_type = if json {
+        "application/json"
+    } else {
+        "text/plain"
+    };
     match requests.recv_timeout(DEADLINE) {
         Ok(req) => {
             if !req.head.starts_with("POST / HTTP/1.1") {
                 bad.push(format!("http: request line: {}", req.head));
             }
-            if req.header("content-type") != Some("application/json") {
+            if req.header("content-type") != Some(content_type) {
                 bad.push(format!(
                     "http: content-type: {:?}",
                     req.header("content-type")
                 ));
             }
             let body = String::from_utf8_lossy(&req.body);
-            bad.extend(check_json("http", &body, rule, &marker));
+            bad.extend(check(json, "http", &body, rule, &marker));
         }
         Err(e) => bad.push(format!("http: no request ({e})")),
     }
@@ -427,7 +455,7 @@ fn live_alert_reaches_every_output() {
                 let prefix = format!("osprey-guard[{pid}]: ");
                 match dgram.split_once(&prefix) {
                     Some((head, msg)) if head.starts_with("<12>") && head.len() == 20 => {
-                        bad.extend(check_json("syslog", msg, rule, &marker));
+                        bad.extend(check(json, "syslog", msg, rule, &marker));
                     }
                     _ => bad.push(format!("syslog: datagram {dgram:?}")),
                 }
@@ -439,13 +467,13 @@ fn live_alert_reaches_every_output() {
         }
     }
 
-    // File and program: one JSON line each.
+    // File and program: one line each per alert.
     match file_line(&file_out, &marker) {
-        Some(line) => bad.extend(check_json("file", &line, rule, &marker)),
+        Some(line) => bad.extend(check(json, "file", &line, rule, &marker)),
         None => bad.push("file: no alert line".into()),
     }
     match file_line(&prog_out, &marker) {
-        Some(line) => bad.extend(check_json("program", &line, rule, &marker)),
+        Some(line) => bad.extend(check(json, "program", &line, rule, &marker)),
         None => bad.push("program: no alert line".into()),
     }
 
@@ -457,5 +485,41 @@ fn live_alert_reaches_every_output() {
     if !stderr.contains("Events detected:") {
         bad.push("no summary on stderr after SIGINT".into());
     }
+    // After the stop every alert on stdout is in the file and went through
+    // the program: nothing is left in a buffer.
+    let alerts = std::iter::from_fn(|| guard.lines.recv_timeout(Duration::from_secs(5)).ok())
+        .filter(|l| l.contains(&marker))
+        .count()
+        + 1;
+    for (what, path) in [("file", &file_out), ("program", &prog_out)] {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let n = text.lines().filter(|l| l.contains(&marker)).count();
+        if n != alerts {
+            bad.push(format!("{what}: {n} alert lines, stdout had {alerts}"));
+        }
+    }
     assert!(bad.is_empty(), "{}\nstderr:\n{stderr}", bad.join("\n"));
+}
+
+/// The tests share `/dev/log`: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn live_json_alert_reaches_every_output() {
+    let _one = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if live_ready() {
+        every_output(true, false);
+    }
+}
+
+#[test]
+fn live_text_alert_reaches_every_output_kept_alive() {
+    let _one = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if live_ready() {
+        every_output(false, true);
+    }
 }
