@@ -320,12 +320,19 @@ fn host_rules_fire_live() {
         },
         Case {
             rule: "Log file truncated",
-            needle: format!("/var/log/{tag}.log"),
+            needle: format!("cmdline=sh -c : > /var/log/{tag}.log"),
             trigger: {
                 let t = tag.clone();
                 Box::new(move || {
                     let log = format!("/var/log/{t}.log");
-                    std::fs::write(&log, "old log line\n").unwrap();
+                    // Created without O_TRUNC: only the shell truncates it.
+                    let mut f = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&log)
+                        .unwrap();
+                    std::io::Write::write_all(&mut f, b"old log line\n").unwrap();
+                    drop(f);
                     run("sh", &["-c", &format!(": > {log}")]);
                     let _ = std::fs::remove_file(&log);
                 })
