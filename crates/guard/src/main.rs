@@ -14,11 +14,8 @@ use std::time::Duration;
 
 /// Command-line flags, as Falco's.
 #[derive(Debug, Parser)]
-#[command(
-    name = "osprey-guard",
-    version,
-    about = "Falco-compatible detection engine"
-)]
+// No `version` here: -V is Falco's --validate; --version is a flag below.
+#[command(name = "osprey-guard", about = "Falco-compatible detection engine")]
 struct Args {
     /// Configuration file (falco.yaml).
     #[arg(short = 'c')]
@@ -50,6 +47,9 @@ struct Args {
     /// Unbuffered outputs.
     #[arg(short = 'U')]
     unbuffered: bool,
+    /// Print the version and exit.
+    #[arg(long = "version")]
+    version: bool,
     /// Rules worker threads (default: one per CPU but the reader's).
     #[arg(long = "threads")]
     threads: Option<usize>,
@@ -163,6 +163,10 @@ fn describe(rule: &Rule) -> String {
 }
 
 fn run(args: &Args) -> Result<(), String> {
+    if args.version {
+        println!("osprey-guard {}", env!("CARGO_PKG_VERSION"));
+        return Ok(());
+    }
     if !args.validate.is_empty() {
         let mut ok = true;
         for f in &args.validate {
@@ -305,5 +309,27 @@ fn main() -> ExitCode {
             }
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap's own consistency checks (they only run in debug builds): for
+    /// example, no two flags share a short name.
+    #[test]
+    fn flags_are_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob("*", "anything"));
+        assert!(glob("open_*", "open_from_cat"));
+        assert!(glob("a?c", "abc"));
+        assert!(!glob("a?c", "abbc"));
+        assert!(!glob("open_*", "read_x"));
     }
 }
