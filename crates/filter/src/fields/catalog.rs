@@ -325,6 +325,12 @@ pub enum FieldId {
     ThreadCapPermitted,
     ThreadCapInheritable,
     ThreadCapEffective,
+    ProcStdinType,
+    ProcStdoutType,
+    ProcStderrType,
+    ProcStdinName,
+    ProcStdoutName,
+    ProcStderrName,
     UserUid,
     UserName,
     UserHomedir,
@@ -410,7 +416,7 @@ pub enum FieldId {
 }
 
 /// Number of fields in the catalogue.
-pub const FIELD_COUNT: usize = 219;
+pub const FIELD_COUNT: usize = 225;
 
 /// Every field of the catalogue, indexed by [`FieldId`] (listing order within each class).
 pub static FIELDS: [FieldDef; FIELD_COUNT] = [
@@ -551,6 +557,12 @@ pub static FIELDS: [FieldDef; FIELD_COUNT] = [
     field(FieldId::ThreadCapPermitted, "thread.cap_permitted", Class::Process, T::CharBuf, NEW, "permitted capabilities of the thread, as names (CAP_CHOWN ...) separated by spaces."),
     field(FieldId::ThreadCapInheritable, "thread.cap_inheritable", Class::Process, T::CharBuf, NEW, "inheritable capabilities of the thread, as names separated by spaces."),
     field(FieldId::ThreadCapEffective, "thread.cap_effective", Class::Process, T::CharBuf, NEW, "effective capabilities of the thread, as names separated by spaces."),
+    field(FieldId::ProcStdinType, "proc.stdin.type", Class::Process, T::CharBuf, NEW, "kind (as fd.type) of the process's standard input, fd 0."),
+    field(FieldId::ProcStdoutType, "proc.stdout.type", Class::Process, T::CharBuf, NEW, "kind (as fd.type) of the process's standard output, fd 1."),
+    field(FieldId::ProcStderrType, "proc.stderr.type", Class::Process, T::CharBuf, NEW, "kind (as fd.type) of the process's standard error, fd 2."),
+    field(FieldId::ProcStdinName, "proc.stdin.name", Class::Process, T::CharBuf, NEW, "name (as fd.name) of the process's standard input, fd 0."),
+    field(FieldId::ProcStdoutName, "proc.stdout.name", Class::Process, T::CharBuf, NEW, "name (as fd.name) of the process's standard output, fd 1."),
+    field(FieldId::ProcStderrName, "proc.stderr.name", Class::Process, T::CharBuf, NEW, "name (as fd.name) of the process's standard error, fd 2."),
     field(FieldId::UserUid, "user.uid", Class::User, T::Uint32, F::NONE, "numeric id of the user."),
     field(FieldId::UserName, "user.name", Class::User, T::CharBuf, F::NONE, "name of the user."),
     field(FieldId::UserHomedir, "user.homedir", Class::User, T::CharBuf, F::NONE, "home directory of the user."),

@@ -254,6 +254,25 @@ impl<'a> EventCtx<'a> {
                 fold_slashes(out.bytes_mut(), s);
                 out.end_bytes(s);
             }
+            F::ProcStdinType
+            | F::ProcStdoutType
+            | F::ProcStderrType
+            | F::ProcStdinName
+            | F::ProcStdoutName
+            | F::ProcStderrName => {
+                let n = match id {
+                    F::ProcStdinType | F::ProcStdinName => 0,
+                    F::ProcStdoutType | F::ProcStdoutName => 1,
+                    _ => 2,
+                };
+                let t = self.thread()?;
+                let fd = self.state.fds(t).get(n)?;
+                if matches!(id, F::ProcStdinType | F::ProcStdoutType | F::ProcStderrType) {
+                    out.push_bytes(fd.ty.as_str()?.as_bytes());
+                } else {
+                    out.push_bytes(&fd.name);
+                }
+            }
             F::FdTypes => {
                 self.state.current().fd_num?;
                 let t = self.thread()?;
@@ -581,6 +600,29 @@ mod tests {
         st.process(&EventRef::parse(&buf, 0, 0).expect("nanosleep"));
         assert_eq!(one(&st, &buf, "fd.nameraw"), None);
         assert_eq!(get(&st, &buf, "fd.types"), None);
+    }
+
+    #[test]
+    fn standard_fds_of_the_process() {
+        let mut st = state();
+        // No fd 0-2 yet: no value.
+        let ev = openat(&mut st, 200, 5, b"/tmp/x");
+        assert_eq!(one(&st, &ev, "proc.stdin.type"), None);
+        assert_eq!(one(&st, &ev, "proc.stdout.name"), None);
+        // fds 0 and 1 opened: their kind and name, fd 2 still none.
+        openat(&mut st, 200, 0, b"/dev/null");
+        let ev = openat(&mut st, 200, 1, b"/var/log/out.log");
+        assert_eq!(one(&st, &ev, "proc.stdin.type").as_deref(), Some("file"));
+        assert_eq!(
+            one(&st, &ev, "proc.stdin.name").as_deref(),
+            Some("/dev/null")
+        );
+        assert_eq!(one(&st, &ev, "proc.stdout.type").as_deref(), Some("file"));
+        assert_eq!(
+            one(&st, &ev, "proc.stdout.name").as_deref(),
+            Some("/var/log/out.log")
+        );
+        assert_eq!(one(&st, &ev, "proc.stderr.type"), None);
     }
 
     #[test]
