@@ -135,22 +135,56 @@ enum ToWorker {
     Rules(Box<Ruleset>),
 }
 
-/// One alert, formatted by a worker.
+/// One alert, formatted by a worker; its lines are ranges of the batch's
+/// [`Done::text`].
 #[derive(Debug)]
 struct AlertMsg {
     num: u64,
     ts: u64,
     priority: output::Priority,
     rule: Arc<str>,
-    text: Vec<u8>,
-    json: Vec<u8>,
+    text: (u32, u32),
+    json: (u32, u32),
 }
 
-/// A worker's alerts for one batch.
+/// A worker's alerts for one batch, their lines in one buffer.
 #[derive(Debug)]
 struct Done {
     seq: u64,
     alerts: Vec<AlertMsg>,
+    text: Vec<u8>,
+}
+
+/// A ruleset with each rule's name and output priority ready to hand out.
+struct Rules {
+    set: Ruleset,
+    names: Vec<Arc<str>>,
+    priorities: Vec<output::Priority>,
+}
+
+impl Rules {
+    fn new(set: Ruleset) -> Rules {
+        let names = set
+            .rules()
+            .iter()
+            .map(|r| Arc::from(r.name.as_str()))
+            .collect();
+        let priorities = set
+            .rules()
+            .iter()
+            .map(|r| {
+                r.priority
+                    .as_str()
+                    .parse()
+                    .unwrap_or(output::Priority::Debug)
+            })
+            .collect();
+        Rules {
+            set,
+            names,
+            priorities,
+        }
+    }
 }
 
 /// The syscalls a live capture must send for `rules` and `cfg`'s
@@ -176,7 +210,7 @@ fn selection(rules: &Ruleset, cfg: &Config) -> Option<Vec<String>> {
 fn worker(
     (me, n): (usize, usize),
     snapshot: Arc<Snapshot>,
-    mut rules: Ruleset,
+    rules: Ruleset,
     mode: Matching,
     alert_opts: AlertOptions,
     rx: Receiver<ToWorker>,
@@ -189,15 +223,18 @@ fn worker(
     let env = Env::default();
     let mut formatter = AlertFormatter::new(alert_opts);
     let mut hits = Vec::new();
+    let mut rules = Rules::new(rules);
+    let mut json = Vec::new();
     for msg in rx {
         let batch = match msg {
             ToWorker::Rules(r) => {
-                rules = *r;
+                rules = Rules::new(*r);
                 continue;
             }
             ToWorker::Events(b) => b,
         };
         let mut alerts = Vec::new();
+        let mut text = Vec::new();
         for (i, &(start, end, cpu)) in batch.spans.iter().enumerate() {
             let raw = &batch.data[start as usize..end as usize];
             let Ok(ev) = EventRef::parse(raw, cpu, 0) else {
@@ -219,26 +256,39 @@ fn worker(
                 env: &env,
             };
             hits.clear();
-            rules.evaluate(&ctx, ev.etype(), generic_code(&ev), mode, &mut hits);
+            rules
+                .set
+                .evaluate(&ctx, ev.etype(), generic_code(&ev), mode, &mut hits);
             for &id in &hits {
-                let Some(rule) = rules.rule(id) else { continue };
-                let (mut text, mut json) = (Vec::new(), Vec::new());
-                if !formatter.write_text(rule, &ctx, ev.ts(), &mut text)
-                    || !formatter.write_json(rule, &ctx, ev.ts(), &mut json)
-                {
+                let Some(rule) = rules.set.rule(id) else {
+                    continue;
+                };
+                let start = text.len();
+                json.clear();
+                if !formatter.write_both(rule, &ctx, ev.ts(), &mut text, &mut json) {
+                    text.truncate(start);
                     continue;
                 }
+                let mid = text.len();
+                text.extend_from_slice(&json);
+                let span = |a: usize, b: usize| {
+                    (
+                        u32::try_from(a).unwrap_or(u32::MAX),
+                        u32::try_from(b).unwrap_or(u32::MAX),
+                    )
+                };
+                let i = id.0 as usize;
                 alerts.push(AlertMsg {
                     num,
                     ts: ev.ts(),
-                    priority: rule
-                        .priority
-                        .as_str()
-                        .parse()
+                    priority: rules
+                        .priorities
+                        .get(i)
+                        .copied()
                         .unwrap_or(output::Priority::Debug),
-                    rule: Arc::from(rule.name.as_str()),
-                    text,
-                    json,
+                    rule: rules.names.get(i).cloned().unwrap_or_else(|| Arc::from("")),
+                    text: span(start, mid),
+                    json: span(mid, text.len()),
                 });
             }
         }
@@ -246,6 +296,7 @@ fn worker(
             .send(Done {
                 seq: batch.seq,
                 alerts,
+                text,
             })
             .is_err()
         {
@@ -259,8 +310,8 @@ struct Pool {
     to: Vec<SyncSender<ToWorker>>,
     from: Receiver<Done>,
     threads: Vec<std::thread::JoinHandle<()>>,
-    /// Batches sent and not yet merged: seq -> (replies, alerts).
-    pending: BTreeMap<u64, (usize, Vec<Vec<AlertMsg>>)>,
+    /// Batches sent and not yet merged: seq -> (replies, workers' alerts).
+    pending: BTreeMap<u64, (usize, Vec<Done>)>,
     next_seq: u64,
     next_out: u64,
 }
@@ -295,7 +346,7 @@ impl Pool {
             };
             let entry = self.pending.entry(done.seq).or_default();
             entry.0 += 1;
-            entry.1.push(done.alerts);
+            entry.1.push(done);
             while let Some((replies, _)) = self.pending.get(&self.next_out) {
                 if *replies < self.to.len() {
                     break;
@@ -304,16 +355,24 @@ impl Pool {
                     .pending
                     .remove(&self.next_out)
                     .expect("entry seen just above");
-                let mut all: Vec<AlertMsg> = lists.into_iter().flatten().collect();
-                all.sort_by_key(|a| a.num);
-                for a in &all {
+                let mut all: Vec<(&AlertMsg, &[u8])> = lists
+                    .iter()
+                    .flat_map(|d| d.alerts.iter().map(move |a| (a, d.text.as_slice())))
+                    .collect();
+                all.sort_by_key(|(a, _)| a.num);
+                for (a, buf) in &all {
                     summary.alerts += 1;
+                    let line = |(s, e): (u32, u32)| {
+                        buf.get(s as usize..e as usize)
+                            .and_then(|b| std::str::from_utf8(b).ok())
+                            .unwrap_or_default()
+                    };
                     outputs.send(&output::Alert {
                         priority: a.priority,
                         rule: &a.rule,
                         time_ns: a.ts,
-                        text: std::str::from_utf8(&a.text).unwrap_or_default(),
-                        json: std::str::from_utf8(&a.json).unwrap_or_default(),
+                        text: line(a.text),
+                        json: line(a.json),
                     })?;
                 }
                 self.next_out += 1;
