@@ -585,6 +585,12 @@ impl Compiler<'_> {
                 self.list_test(op, c.modifier, &lits, class, &name)?
             }
         };
+        let test = match test {
+            Test::Set { set, all: true } if matches!(&lhs, Src::Field(f) if self.catalog.in_matches_any(f)) => {
+                Test::Set { set, all: false }
+            }
+            t => t,
+        };
         self.slots = self.slots.max(lhs_slots + rhs_slots);
         Ok(CheckNode {
             lhs,

@@ -55,6 +55,15 @@ pub enum FieldError {
 pub trait FieldCatalog {
     /// Resolves `name` with its optional argument (already split off by the parser).
     fn resolve(&self, name: &str, arg: FieldArg) -> Result<FieldRef, FieldError>;
+
+    /// Whether `field in (...)` holds when *any* of the field's values is in
+    /// the list, rather than all of them (the default). libsinsp compares the
+    /// ancestor fields without an index (`proc.aname`, `proc.apid`) ancestor
+    /// by ancestor, so for them one ancestor in the list is enough.
+    fn in_matches_any(&self, field: &FieldRef) -> bool {
+        let _ = field;
+        false
+    }
 }
 
 /// The outcome of an extractor's fast path ([`Extract::borrow_bytes`],

@@ -197,12 +197,7 @@ fn tcp_sink() -> u16 {
 /// Rules that do not fire today because of a bug elsewhere, with the bug.
 /// Their trigger still runs; a missing alert is reported loudly, and an
 /// alert that does show up fails the test so that the entry is removed.
-const KNOWN_BUGS: &[(&str, &str)] = &[(
-    "Service account in an interactive session",
-    "osprey-filter: `proc.aname in (sshd, login, sshd-session)` without an index must be \
-     true when any ancestor is in the set (libsinsp compare_full_aname); osprey requires \
-     every ancestor to be in it",
-)];
+const KNOWN_BUGS: &[(&str, &str)] = &[];
 
 /// One rule and how to fire it.
 struct Case {

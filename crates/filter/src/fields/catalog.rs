@@ -687,6 +687,13 @@ fn by_name_or_alias(name: &str) -> Option<&'static FieldDef> {
 pub struct SyscallCatalog;
 
 impl FieldCatalog for SyscallCatalog {
+    fn in_matches_any(&self, field: &FieldRef) -> bool {
+        field.arg == FieldArg::None
+            && FIELDS
+                .get(field.id as usize)
+                .is_some_and(|d| matches!(d.id, FieldId::ProcAname | FieldId::ProcApid))
+    }
+
     /// Resolves `name` with the argument the parser split off (`proc.aname` +
     /// `Index(2)`, `evt.arg` + `Name("fd")` for `evt.arg[fd]`), or a full dotted
     /// name with `FieldArg::None` (`evt.arg.fd`, `evt.type.is.open`): the longest

@@ -603,6 +603,35 @@ mod tests {
     }
 
     #[test]
+    fn ancestor_in_list_matches_any_ancestor() {
+        let mut st = state();
+        let buf = openat(&mut st, 200, 5, b"/tmp/x");
+        let ev = EventRef::parse(&buf, 0, 0).expect("event");
+        let env = Env::default();
+        let ctx = EventCtx {
+            ev: &ev,
+            state: &st,
+            num: 1,
+            env: &env,
+        };
+        let matches = |f: &str| {
+            crate::Filter::compile(f, &SyscallCatalog)
+                .expect("filter")
+                .matches(&ctx)
+        };
+        // sh (200) descends from bash and systemd: one ancestor in the list
+        // is enough, as in libsinsp.
+        assert!(matches("proc.aname in (bash, nosuch)"));
+        assert!(matches("proc.aname in (systemd)"));
+        assert!(!matches("proc.aname in (nosuch, other)"));
+        assert!(matches("proc.apid in (100, 12345)"));
+        assert!(!matches("proc.apid in (12345)"));
+        // With an index, one ancestor is compared.
+        assert!(matches("proc.aname[1] in (bash, x)"));
+        assert!(!matches("proc.aname[2] in (bash, x)"));
+    }
+
+    #[test]
     fn standard_fds_of_the_process() {
         let mut st = state();
         // No fd 0-2 yet: no value.
