@@ -35,6 +35,9 @@ struct Args {
     /// List the loaded rules and exit.
     #[arg(short = 'L')]
     list_rules: bool,
+    /// List the fields rules can use (the syscall source) and exit.
+    #[arg(long = "list")]
+    list_fields: bool,
     /// Describe one rule and exit.
     #[arg(short = 'l')]
     describe: Option<String>,
@@ -166,6 +169,11 @@ fn run(args: &Args) -> Result<(), String> {
     if args.version {
         println!("osprey-guard {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
+    }
+    if args.list_fields {
+        let mut out = std::io::stdout().lock();
+        return osprey_filter::fields::listing::list_fields_with(&mut out, false, true)
+            .map_err(|e| e.to_string());
     }
     if !args.validate.is_empty() {
         let mut ok = true;

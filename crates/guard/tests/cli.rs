@@ -279,3 +279,19 @@ fn built_in_rules_without_rules_files() {
         .collect();
     assert_eq!(listed, expected, "skipped: {skipped:?}");
 }
+
+#[test]
+fn list_shows_sysdig_and_newer_fields() {
+    let out = guard(&["--list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for f in [
+        "proc.name",
+        "fd.name",
+        "proc.pexe",
+        "thread.cap_effective",
+        "proc.stdin.type",
+    ] {
+        assert!(text.contains(f), "{f} not listed");
+    }
+}
