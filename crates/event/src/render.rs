@@ -608,30 +608,7 @@ fn write_value(
     b: &[u8],
 ) -> Option<usize> {
     use ParamType as T;
-    let width = match ty {
-        T::Int8
-        | T::Uint8
-        | T::SigType
-        | T::L4Proto
-        | T::SockFamily
-        | T::Flags8
-        | T::EnumFlags8 => 1,
-        T::Int16 | T::Uint16 | T::Port | T::SyscallId | T::Flags16 | T::EnumFlags16 => 2,
-        T::Int32
-        | T::Uint32
-        | T::Bool
-        | T::Flags32
-        | T::EnumFlags32
-        | T::Uid
-        | T::Gid
-        | T::SigSet
-        | T::Mode
-        | T::Fd32
-        | T::Pid32
-        | T::Ipv4Addr => 4,
-        T::Int64 | T::Uint64 | T::Errno | T::Fd | T::Pid | T::RelTime | T::AbsTime | T::Double => 8,
-        _ => 0,
-    };
+    let width = ty.fixed_width();
     let mut raw = 0u64;
     if width > 0 {
         if b.is_empty() {
@@ -947,6 +924,46 @@ fn render_params(out: &mut Vec<u8>, ev: &EventRef<'_>, res: &dyn Resolver, opts:
         out.push(b'=');
         render_param_bytes(out, ev, i, b, res, opts, ArgStyle::Full);
         out.push(b' ');
+    }
+}
+
+impl ParamType {
+    /// Byte width of a fixed-size parameter's value as events store it
+    /// (1, 2, 4 or 8), or 0 for the variable-size types (strings, buffers,
+    /// socket addresses, ...).
+    pub fn fixed_width(self) -> usize {
+        use ParamType as T;
+        match self {
+            T::Int8
+            | T::Uint8
+            | T::SigType
+            | T::L4Proto
+            | T::SockFamily
+            | T::Flags8
+            | T::EnumFlags8 => 1,
+            T::Int16 | T::Uint16 | T::Port | T::SyscallId | T::Flags16 | T::EnumFlags16 => 2,
+            T::Int32
+            | T::Uint32
+            | T::Bool
+            | T::Flags32
+            | T::EnumFlags32
+            | T::Uid
+            | T::Gid
+            | T::SigSet
+            | T::Mode
+            | T::Fd32
+            | T::Pid32
+            | T::Ipv4Addr => 4,
+            T::Int64
+            | T::Uint64
+            | T::Errno
+            | T::Fd
+            | T::Pid
+            | T::RelTime
+            | T::AbsTime
+            | T::Double => 8,
+            _ => 0,
+        }
     }
 }
 

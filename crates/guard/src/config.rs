@@ -478,5 +478,27 @@ fn set_path(tree: &mut Value, path: &[Step], value: Value) -> Option<()> {
     }
 }
 
+/// The rules files of `paths`: files as given, directories' `.yaml` and
+/// `.yml` files in name order (as Falco reads `rules_files`).
+pub fn rules_files(paths: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(p)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

@@ -58,28 +58,6 @@ struct Args {
     threads: Option<usize>,
 }
 
-/// The rules files of `paths`: files as they are, directories' `.yaml` and
-/// `.yml` files in name order.
-fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                .collect();
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out
-}
-
 /// Whether `name` matches the glob `pat` (`*` any run, `?` one character).
 fn glob(pat: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pat.chars().collect(), name.chars().collect());
@@ -121,7 +99,7 @@ fn load_rules(paths: &[PathBuf], min_priority: Priority, warn: bool) -> Result<R
         };
         Ruleset::load(&[builtin], &opts)
     } else {
-        let files = expand(paths);
+        let files = osprey_guard::config::rules_files(paths);
         let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
         Ruleset::load_paths(&refs, &opts)
     };

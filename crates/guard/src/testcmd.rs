@@ -137,7 +137,7 @@ pub fn command<I: IntoIterator<Item = OsString>>(
 /// and a summary to `out`, errors to `err`. Returns whether all passed.
 pub fn run(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> bool {
     let mut base = Vec::new();
-    for p in expand(&args.rules) {
+    for p in crate::config::rules_files(&args.rules) {
         match std::fs::read_to_string(&p) {
             Ok(c) => base.push((p.display().to_string(), c)),
             Err(e) => {
@@ -191,28 +191,6 @@ pub fn run(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> bool {
     }
     let _ = writeln!(out);
     failed == 0 && broken == 0
-}
-
-/// Rules files of `paths`: files as given, directories' `.yaml`/`.yml`
-/// files in name order.
-fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                .collect();
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out
 }
 
 fn spec_error(path: &Path, e: spec::SpecError) -> Error {

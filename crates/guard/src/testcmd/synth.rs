@@ -28,31 +28,12 @@ pub(crate) fn newest_exit(name: &str) -> Option<u16> {
         .and_then(|(i, _)| u16::try_from(i).ok())
 }
 
-/// The byte width of a fixed-size parameter type (0 for the others).
+/// The byte width of a fixed-size parameter type (0 for the others). An
+/// IPv4 address is written from its text form, so it counts as variable here.
 fn width(ty: ParamType) -> usize {
-    use ParamType as T;
     match ty {
-        T::Int8
-        | T::Uint8
-        | T::SigType
-        | T::L4Proto
-        | T::SockFamily
-        | T::Flags8
-        | T::EnumFlags8 => 1,
-        T::Int16 | T::Uint16 | T::Port | T::SyscallId | T::Flags16 | T::EnumFlags16 => 2,
-        T::Int32
-        | T::Uint32
-        | T::Bool
-        | T::Flags32
-        | T::EnumFlags32
-        | T::Uid
-        | T::Gid
-        | T::SigSet
-        | T::Mode
-        | T::Fd32
-        | T::Pid32 => 4,
-        T::Int64 | T::Uint64 | T::Errno | T::Fd | T::Pid | T::RelTime | T::AbsTime | T::Double => 8,
-        _ => 0,
+        ParamType::Ipv4Addr => 0,
+        t => t.fixed_width(),
     }
 }
 
