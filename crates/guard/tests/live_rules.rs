@@ -10,9 +10,12 @@
 //! Needs root and kernel BTF: under `CI=true` their absence fails the test,
 //! elsewhere it is skipped loudly.
 
+mod common;
+
+use common::live_ready;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
@@ -21,29 +24,6 @@ use std::time::{Duration, Instant};
 const ATTACH: Duration = Duration::from_secs(90);
 /// How long one alert may take to show up once triggered.
 const ALERT: Duration = Duration::from_secs(15);
-
-/// Whether live tests can run here: root and kernel BTF. Outside CI a
-/// missing requirement skips the test loudly; under `CI=true` it fails.
-fn live_ready() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        == Some("0");
-    let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
-    let missing = match (root, btf) {
-        (true, true) => return true,
-        (false, _) => "root (the eBPF driver needs it)",
-        (true, false) => "kernel BTF (/sys/kernel/btf/vmlinux)",
-    };
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "live test needs {missing}"
-    );
-    eprintln!("SKIPPED: live osprey-guard test needs {missing}");
-    false
-}
 
 /// One alert: its rule name and output line.
 #[derive(Debug, Clone)]
