@@ -203,6 +203,7 @@ fn codegen(root: &Path) -> Result<()> {
 const LAYERS: &[(&str, u8)] = &[
     ("osprey-event", 0),
     ("osprey-scap", 1),
+    ("osprey-container", 1),
     ("osprey-probe", 1),
     ("osprey-state", 1),
     ("osprey-filter", 2),

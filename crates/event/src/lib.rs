@@ -21,6 +21,7 @@
 //! assert_eq!(table::EVENTS[4].params[0].name, "fd");
 //! ```
 
+pub mod container;
 pub mod errno;
 pub mod event;
 pub mod flags;
