@@ -109,6 +109,37 @@ pub trait Chisel {
     }
 }
 
+/// How a chisel describes itself for `-cl` and `-i`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChiselInfo {
+    /// The name `-c` takes.
+    pub name: String,
+    /// Category, `-cl` groups by it (may be empty).
+    pub category: String,
+    /// One-line description (`-cl`).
+    pub short_description: String,
+    /// Long description (`-i`).
+    pub description: String,
+    /// Arguments, in the order they are given.
+    pub args: Vec<ArgInfo>,
+    /// Hidden from `-cl`, still runnable.
+    pub hidden: bool,
+}
+
+/// One chisel argument.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ArgInfo {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Type, informational except `filter` (see the command-line rules): `string`,
+    /// `int`, `ipv4`, `filter`.
+    pub argtype: String,
+    /// Whether it may be left out.
+    pub optional: bool,
+}
+
 /// Why a chisel could not be loaded or failed while running.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
