@@ -11,6 +11,29 @@
 //! 4. [`Chisel::on_event`] is called; [`Flow::End`] ends the capture.
 //!
 //! At the end of each input, [`Chisel::on_capture_end`] runs once.
+//!
+//! [`Runner`] implements that loop for one chisel; [`load`] and [`info`] find
+//! chisels by name (native ones in [`native`] first, then Lua scripts on
+//! [`search_dirs`]); [`args::split`] turns the `-c NAME 'ARGS'` token into
+//! values; [`write_list`] and [`write_info`] print `-cl` and `-i`.
+//!
+//! ```
+//! let info = osprey_chisel::info("fdbytes_by").unwrap();
+//! assert_eq!(info.args.len(), 1);
+//! let values = osprey_chisel::args::split("fdbytes_by", "fd.name").unwrap();
+//! let chisel = osprey_chisel::load("fdbytes_by", &values).unwrap();
+//! assert_eq!(chisel.name(), "fdbytes_by");
+//! ```
+
+pub mod args;
+pub mod native;
+mod registry;
+mod runner;
+
+pub use registry::{info, list, load, search_dirs, write_info, write_list};
+pub use runner::Runner;
+
+pub mod lua;
 
 use osprey_filter::Filter;
 use osprey_state::State;

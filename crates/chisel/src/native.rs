@@ -1,0 +1,32 @@
+//! The chisels written in Rust. Each module contributes [`Native`] entries to
+//! [`all`]; the registry looks native chisels up before Lua scripts.
+
+mod fd;
+pub mod table;
+mod top;
+
+use crate::{Chisel, ChiselInfo, Error};
+
+/// One native chisel: its name, description and constructor.
+#[derive(Debug)]
+pub struct Native {
+    /// The name `-c` takes.
+    pub name: &'static str,
+    /// What `-cl` and `-i` show.
+    pub info: ChiselInfo,
+    /// Builds the chisel from its name and argument values (already counted
+    /// against `info.args`).
+    pub build: fn(&str, &[String]) -> Result<Box<dyn Chisel>, Error>,
+}
+
+/// Every native chisel.
+pub fn all() -> Vec<Native> {
+    let mut v: Vec<Native> = top::natives().collect();
+    v.extend(fd::natives());
+    v
+}
+
+/// The native chisel called `name`.
+pub fn find(name: &str) -> Option<Native> {
+    all().into_iter().find(|n| n.name == name)
+}
