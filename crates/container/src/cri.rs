@@ -170,25 +170,18 @@ pub(crate) struct NamespaceOption {
     pub(crate) pid: i32,
 }
 
-/// `ListImagesRequest`.
+/// `ImageStatusRequest`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct ListImagesRequest {
-    #[prost(message, optional, tag = "1")]
-    pub(crate) filter: Option<ImageFilter>,
-}
-
-/// `ImageFilter`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct ImageFilter {
+pub(crate) struct ImageStatusRequest {
     #[prost(message, optional, tag = "1")]
     pub(crate) image: Option<ImageSpec>,
 }
 
-/// `ListImagesResponse`.
+/// `ImageStatusResponse`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct ListImagesResponse {
-    #[prost(message, repeated, tag = "1")]
-    pub(crate) images: Vec<Image>,
+pub(crate) struct ImageStatusResponse {
+    #[prost(message, optional, tag = "1")]
+    pub(crate) image: Option<Image>,
 }
 
 /// `Image`.
@@ -201,7 +194,7 @@ pub(crate) struct Image {
 const VERSION: &str = "/runtime.v1.RuntimeService/Version";
 const CONTAINER_STATUS: &str = "/runtime.v1.RuntimeService/ContainerStatus";
 const POD_SANDBOX_STATUS: &str = "/runtime.v1.RuntimeService/PodSandboxStatus";
-const LIST_IMAGES: &str = "/runtime.v1.ImageService/ListImages";
+const IMAGE_STATUS: &str = "/runtime.v1.ImageService/ImageStatus";
 
 /// A CRI connection on one socket.
 struct Client {
@@ -342,22 +335,21 @@ async fn lookup_async(socket: &Path, id: &str) -> Result<ContainerInfo, Error> {
     let root = info_json(&resp.info);
     let mut info = map_container(id, runtime, status, &root);
     if info.image_id.is_empty() && !status.image_ref.is_empty() {
-        let images: Result<ListImagesResponse, Error> = client
+        // libsinsp lists the images filtered by the reference and takes a
+        // single answer, but containerd ignores that filter; the image status
+        // names exactly one image.
+        let image: Result<ImageStatusResponse, Error> = client
             .call(
-                LIST_IMAGES,
-                ListImagesRequest {
-                    filter: Some(ImageFilter {
-                        image: Some(ImageSpec {
-                            image: status.image_ref.clone(),
-                        }),
+                IMAGE_STATUS,
+                ImageStatusRequest {
+                    image: Some(ImageSpec {
+                        image: status.image_ref.clone(),
                     }),
                 },
             )
             .await;
-        if let Ok(ListImagesResponse { images }) = images {
-            if let [image] = images.as_slice() {
-                info.image_id = strip_sha(&image.id).to_owned();
-            }
+        if let Ok(ImageStatusResponse { image: Some(image) }) = image {
+            info.image_id = strip_sha(&image.id).to_owned();
         }
     }
     let sandbox_id = root.get("sandboxID").and_then(Value::as_str);

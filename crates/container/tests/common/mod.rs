@@ -1,5 +1,8 @@
 //! Helpers shared by the tests that need real runtimes.
 
+// Each test binary uses a subset of these helpers.
+#![allow(dead_code)]
+
 use std::process::{Command, Stdio};
 
 /// Runs `scripts/docker-up` (starts dockerd, imports the test images).
