@@ -4,25 +4,33 @@
 #![allow(dead_code)]
 
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 /// Runs `scripts/docker-up` (starts dockerd, imports the test images).
 /// Under `CI=true` a failure fails the test; elsewhere it prints a loud
 /// SKIPPED and returns false.
 pub(crate) fn docker_up(test: &str) -> bool {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/docker-up");
-    let out = Command::new("bash")
-        .arg(script)
-        .stdin(Stdio::null())
-        .output();
-    let why = match out {
-        Ok(o) if o.status.success() => return true,
-        Ok(o) => format!(
-            "scripts/docker-up failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => format!("cannot run scripts/docker-up: {e}"),
-    };
-    skip(test, &why)
+    // Once per test binary: the tests in it run in parallel.
+    static UP: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = UP.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/docker-up");
+        match Command::new("bash")
+            .arg(script)
+            .stdin(Stdio::null())
+            .output()
+        {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => Err(format!(
+                "scripts/docker-up failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            )),
+            Err(e) => Err(format!("cannot run scripts/docker-up: {e}")),
+        }
+    });
+    match result {
+        Ok(()) => true,
+        Err(why) => skip(test, why),
+    }
 }
 
 /// Fails under `CI=true`, else prints a loud SKIPPED; returns false.
