@@ -2,7 +2,16 @@
 //! eBPF driver, behind one [`Source`] that hands out events, idle moments
 //! (a chance to flush output) and the end. `osprey` and `osprey-guard` read
 //! events through it.
+//!
+//! A live source also names the containers its processes run in: the id comes
+//! from each task's cgroups (in the /proc scan and in the clone and execve
+//! events), a background [`Resolver`] asks the runtime (Docker, podman, CRI)
+//! about it, and the answer enters the stream as a container event, the way
+//! sysdig carries container metadata, so state, filters and written captures
+//! all see it. Until it arrives, container fields are empty rather than wrong.
 
+use osprey_container::{Resolver, ResolverOptions};
+use osprey_event::container::container_id_from_cgroups;
 use osprey_event::snapshot::Snapshot;
 use osprey_event::EventRef;
 use osprey_probe::driver::{self, Driver};
@@ -13,6 +22,11 @@ use std::time::Duration;
 
 /// How long a live source waits for an event before reporting itself idle.
 const IDLE: Duration = Duration::from_millis(100);
+/// A live source checks for finished container lookups every this many events
+/// (and whenever it is idle).
+const CONTAINER_CHECK: u32 = 1024;
+/// The event type container metadata travels in (`container`, JSON).
+const CONTAINER_JSON_E: u16 = 324;
 
 /// What [`Source::poll`] found.
 #[derive(Debug)]
@@ -71,9 +85,101 @@ pub enum Source {
         driver: Box<Driver>,
         /// Threads, fds, users and machine read from /proc at start.
         snapshot: Snapshot,
+        /// Container metadata lookups (`None` when turned off).
+        containers: Option<Box<Containers>>,
         /// Set by Ctrl-C or SIGTERM.
         stop: Arc<AtomicBool>,
     },
+}
+
+/// The container side of a live source: lookups in flight, and the buffer a
+/// finished one is encoded into as a container event.
+#[derive(Debug)]
+pub struct Containers {
+    resolver: Resolver,
+    /// Per event type, the index of its `cgroups` parameter (`u8::MAX`: none).
+    cgroups_param: Vec<u8>,
+    /// Events until the next check for finished lookups.
+    countdown: u32,
+    /// Time of the last event, which an injected event takes.
+    last_ts: u64,
+    json: Vec<u8>,
+    event: Vec<u8>,
+}
+
+impl Containers {
+    fn start(opts: ResolverOptions, snapshot: &Snapshot) -> Option<Containers> {
+        let resolver = Resolver::start(opts).ok()?;
+        let cgroups_param = (0..osprey_event::table::EVENTS.len())
+            .map(|t| {
+                osprey_event::table::info(u16::try_from(t).unwrap_or(u16::MAX))
+                    .and_then(|i| i.params.iter().position(|p| p.name == "cgroups"))
+                    .and_then(|i| u8::try_from(i).ok())
+                    .unwrap_or(u8::MAX)
+            })
+            .collect();
+        let mut c = Containers {
+            resolver,
+            cgroups_param,
+            countdown: 1,
+            last_ts: 0,
+            json: Vec::new(),
+            event: Vec::new(),
+        };
+        for p in &snapshot.procs {
+            c.request(&p.cgroups);
+        }
+        Some(c)
+    }
+
+    /// Asks about the container of a task with these cgroups, once per id.
+    fn request(&mut self, cgroups: &[u8]) {
+        if let Some(id) =
+            container_id_from_cgroups(cgroups).and_then(|(_, id)| std::str::from_utf8(id).ok())
+        {
+            self.resolver.request(id);
+        }
+    }
+
+    /// Notes a driver event: its time, and the container of a new task.
+    fn note(&mut self, ev: &EventRef<'_>) {
+        self.last_ts = ev.ts();
+        let idx = self
+            .cgroups_param
+            .get(usize::from(ev.etype()))
+            .copied()
+            .unwrap_or(u8::MAX);
+        if idx != u8::MAX {
+            if let Some(cg) = ev.param(usize::from(idx)) {
+                self.request(cg);
+            }
+        }
+    }
+
+    /// Encodes a finished lookup, if one is ready, as a container event into
+    /// [`Containers::event`]; returns whether it did.
+    fn ready(&mut self) -> bool {
+        let Some(info) = self.resolver.try_recv() else {
+            return false;
+        };
+        self.json.clear();
+        info.to_sysdig_json(&mut self.json);
+        self.json.push(0);
+        // Container events belong to no thread (tid -1), as sysdig writes them.
+        osprey_event::encode(
+            &mut self.event,
+            self.last_ts,
+            u64::MAX,
+            CONTAINER_JSON_E,
+            &[&self.json],
+        );
+        true
+    }
+
+    /// The event [`Containers::ready`] encoded.
+    fn injected(&self) -> Option<EventRef<'_>> {
+        EventRef::parse(&self.event, 0, 0).ok()
+    }
 }
 
 /// Options of a live capture.
@@ -127,8 +233,19 @@ impl Source {
     }
 
     /// Starts capturing the running system: the driver first, then the /proc
-    /// scan, so that nothing between the two is missed.
+    /// scan, so that nothing between the two is missed. Container metadata
+    /// comes from the runtimes at their default sockets.
     pub fn live(opts: LiveOptions, stop: Arc<AtomicBool>) -> Result<Source, Error> {
+        Source::live_with(opts, Some(ResolverOptions::default()), stop)
+    }
+
+    /// [`Source::live`] with the container runtimes to ask (`None`: none, and
+    /// no container metadata).
+    pub fn live_with(
+        opts: LiveOptions,
+        runtimes: Option<ResolverOptions>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Source, Error> {
         if opts.snaplen > driver::MAX_SNAPLEN {
             return Err(Error::Snaplen(opts.snaplen));
         }
@@ -147,9 +264,13 @@ impl Source {
         .map_err(Error::Scan)?;
         // The driver's events are exit-only; a capture written from them says so.
         snapshot.exit_only = true;
+        let containers = runtimes
+            .and_then(|r| Containers::start(r, &snapshot))
+            .map(Box::new);
         Ok(Source::Live {
             driver: Box::new(driver),
             snapshot,
+            containers,
             stop,
         })
     }
@@ -178,13 +299,46 @@ impl Source {
                     }),
                 }
             }
-            Source::Live { driver, stop, .. } => {
+            Source::Live {
+                driver,
+                containers,
+                stop,
+                ..
+            } => {
                 if stop.load(Ordering::Relaxed) {
                     return Ok(Next::End);
                 }
+                let injected = containers.as_deref_mut().is_some_and(|c| {
+                    c.countdown -= 1;
+                    if c.countdown > 0 {
+                        return false;
+                    }
+                    // After a hit more may be waiting: look again next time.
+                    let hit = c.ready();
+                    c.countdown = if hit { 1 } else { CONTAINER_CHECK };
+                    hit
+                });
+                if injected {
+                    // An event this source encoded itself always parses; were
+                    // it not to, the moment passes as an idle one.
+                    return Ok(containers
+                        .as_deref()
+                        .and_then(Containers::injected)
+                        .map_or(Next::Idle, Next::Event));
+                }
                 match driver.next_event(IDLE) {
-                    Ok(Some(ev)) => Ok(Next::Event(ev)),
-                    Ok(None) => Ok(Next::Idle),
+                    Ok(Some(ev)) => {
+                        if let Some(c) = containers.as_deref_mut() {
+                            c.note(&ev);
+                        }
+                        Ok(Next::Event(ev))
+                    }
+                    Ok(None) => {
+                        if let Some(c) = containers.as_deref_mut() {
+                            c.countdown = 1;
+                        }
+                        Ok(Next::Idle)
+                    }
                     Err(e) => Err(Error::Live(e)),
                 }
             }
