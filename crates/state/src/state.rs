@@ -3,6 +3,7 @@
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
+use osprey_event::container::{ContainerInfo, Runtime, SHORT_ID_LEN};
 use osprey_event::snapshot::{GroupInfo, InterfaceInfo, Snapshot, UserInfo};
 use osprey_event::table::{category, flags as ef, EventInfo};
 use osprey_event::{Direction, EventRef};
@@ -70,6 +71,7 @@ mod et {
     pub(super) const GROUP_ADDED_E: u16 = 358;
     pub(super) const GROUP_DELETED_E: u16 = 360;
     pub(super) const SCHEDSWITCH_6_E: u16 = 152;
+    pub(super) const CONTAINER_E: u16 = 228;
     pub(super) const CONTAINER_JSON_E: u16 = 272;
     pub(super) const CONTAINER_JSON_2_E: u16 = 324;
 
@@ -150,9 +152,9 @@ pub struct State {
     ifaces_v4: Vec<([u8; 4], [u8; 4])>,
     /// The capture's IPv6 interface addresses.
     ifaces_v6: Vec<[u8; 16]>,
-    /// Containers seen in container events: short id → IPv4 address
-    /// (0.0.0.0 when the metadata has none).
-    containers: FxHashMap<Box<[u8]>, [u8; 4]>,
+    /// Containers by short id ([`SHORT_ID_LEN`] characters): from container
+    /// events and [`State::add_container`].
+    containers: FxHashMap<Box<[u8]>, Arc<ContainerInfo>>,
     /// Full mode ([`State::set_full`]): every event type of the table is
     /// parsed, from its exit event alone.
     full: bool,
@@ -336,18 +338,47 @@ impl State {
     /// capture describes, the container's address (0.0.0.0 when its metadata
     /// has none, as sysdig compares it); otherwise [`State::is_local_v4`].
     pub fn is_local_v4_for(&self, t: Option<&Thread>, addr: [u8; 4]) -> bool {
-        match t
-            .and_then(|t| container_id(&t.cgroups))
-            .and_then(|id| self.containers.get(id))
-        {
-            Some(ip) => *ip == addr,
+        match t.and_then(|t| self.container(t)) {
+            Some(c) => c.ip == addr,
             None => self.is_local_v4(addr),
         }
     }
 
-    /// The short (12-character) id of the container `t` runs in, from its cgroups.
+    /// The short (12-character) id of the container `t` runs in, from its
+    /// cgroups ([`Thread::container_id`]); `None` on the host.
+    #[inline]
     pub fn container_id<'a>(&self, t: &'a Thread) -> Option<&'a [u8]> {
-        container_id(&t.cgroups)
+        t.container_id()
+    }
+
+    /// What is known of the container `t` runs in: `None` on the host and
+    /// while the container's metadata has not arrived.
+    #[inline]
+    pub fn container(&self, t: &Thread) -> Option<&ContainerInfo> {
+        self.containers.get(t.container_id()?).map(|c| &**c)
+    }
+
+    /// Looks a container up by id, full or short.
+    pub fn container_by_id(&self, id: &[u8]) -> Option<&ContainerInfo> {
+        self.containers.get(short_key(id)).map(|c| &**c)
+    }
+
+    /// All known containers, in no particular order.
+    pub fn containers(&self) -> impl Iterator<Item = &ContainerInfo> {
+        self.containers.values().map(|c| &**c)
+    }
+
+    /// Adds (or replaces) a container's metadata, as the live side learns it
+    /// from the runtime; threads whose cgroups name the container see it at once.
+    pub fn add_container(&mut self, info: ContainerInfo) {
+        let key = Box::from(short_key(info.id.as_bytes()));
+        self.containers.insert(key, Arc::new(info));
+    }
+
+    /// Forgets a container (full or short id), as the live side does when the
+    /// runtime reports it gone; returns its metadata.
+    pub fn remove_container(&mut self, id: &[u8]) -> Option<Arc<ContainerInfo>> {
+        self.containers.remove(short_key(id))
     }
 
     /// Whether `addr` shares its first 64 bits with one of the capture's IPv6
@@ -691,6 +722,7 @@ impl State {
 
     fn finish_parse(&mut self, ev: &EventRef<'_>, etype: u16, tid: i64) {
         match etype {
+            et::CONTAINER_E => return self.parse_old_container(ev),
             et::USER_ADDED_E | et::USER_DELETED_E => return self.parse_user(ev),
             et::GROUP_ADDED_E | et::GROUP_DELETED_E => return self.parse_group(ev),
             _ => {}
@@ -1373,7 +1405,7 @@ impl State {
             t.vmswap_kb = v as u32;
         }
         if let Some(b) = param::bytes_named(ev, "cgroups").filter(|b| !b.is_empty()) {
-            t.cgroups = Arc::from(b);
+            t.set_cgroups(b);
         }
     }
 
@@ -1608,35 +1640,59 @@ impl State {
         }
     }
 
-    /// Container metadata: sysdig shows these events on a pseudo thread named after
-    /// the container id found in the JSON.
+    /// Container metadata (a JSON document): the container joins the table, and
+    /// sysdig shows the event on a pseudo thread named after the container id.
     fn parse_container(&mut self, ev: &EventRef<'_>) {
         let json = ev.param(0).unwrap_or_default();
-        let id = json_id(json);
-        let ip = json_str(json, b"\"ip\":\"")
-            .and_then(|v| {
-                std::str::from_utf8(v)
-                    .ok()?
-                    .parse::<std::net::Ipv4Addr>()
-                    .ok()
-            })
-            .map_or([0; 4], |a| a.octets());
-        if !id.is_empty() {
-            self.containers.insert(Box::from(id), ip);
-        }
+        let (id, runtime): (Arc<[u8]>, Runtime) = match ContainerInfo::from_sysdig_json(json) {
+            Ok(info) => {
+                let short: Arc<[u8]> = Arc::from(info.short_id().as_bytes());
+                let rt = info.runtime;
+                if !info.id.is_empty() {
+                    self.add_container(info);
+                }
+                (short, rt)
+            }
+            // A document sysdig could not read either: keep the pseudo thread.
+            Err(_) => (Arc::from(json_id(json)), Runtime::default()),
+        };
         let mut t = Thread::unknown(-1);
         t.pid = -1;
         t.ptid = 0;
         t.uid = 0;
         t.gid = 0;
         let mut comm = b"container:".to_vec();
-        comm.extend_from_slice(id);
+        comm.extend_from_slice(&id);
         t.comm = Arc::from(&comm[..]);
         t.exe = Arc::from(&b""[..]);
         t.vtid = -2;
         t.vpid = -2;
+        if !id.is_empty() {
+            t.container = Some((runtime, id));
+        }
         self.container_thread = Some(t);
         self.cur.container_event = true;
+    }
+
+    /// The container event of old captures: id, type, name and image as parameters.
+    fn parse_old_container(&mut self, ev: &EventRef<'_>) {
+        let s = |i| {
+            String::from_utf8_lossy(ev.param(i).map(param::cstr).unwrap_or_default()).into_owned()
+        };
+        let id = s(0);
+        if id.is_empty() {
+            return;
+        }
+        let runtime = param::uint(ev, 1)
+            .and_then(Runtime::from_number)
+            .unwrap_or_default();
+        self.add_container(ContainerInfo {
+            id,
+            runtime,
+            name: s(2),
+            image: s(3),
+            ..ContainerInfo::default()
+        });
     }
 
     fn parse_user(&mut self, ev: &EventRef<'_>) {
@@ -1732,7 +1788,6 @@ fn guess_port(t: &Tuple<'_>) -> u16 {
     }
 }
 
-/// The value of the first `"id":"..."` member of a container JSON document.
 /// Replaces the unspecified (all-zero) address of a tuple with the local address
 /// `infer` gives for the other end, unless that changes nothing (a tuple of one
 /// address talking to itself keeps its zero).
@@ -1758,34 +1813,20 @@ fn fill_unspecified<const N: usize>(
     *missing = new;
 }
 
+/// The value of the first `"id":"..."` member of a container JSON document.
 fn json_id(json: &[u8]) -> &[u8] {
-    json_str(json, b"\"id\":\"").unwrap_or_default()
+    const KEY: &[u8] = b"\"id\":\"";
+    let Some(pos) = memchr::memmem::find(json, KEY) else {
+        return b"";
+    };
+    let rest = &json[pos + KEY.len()..];
+    let end = memchr::memchr(b'"', rest).unwrap_or(rest.len());
+    &rest[..end]
 }
 
-/// The string value that follows `key` (which includes the opening quote).
-fn json_str<'a>(json: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let pos = json.windows(key.len()).position(|w| w == key)?;
-    let rest = &json[pos + key.len()..];
-    let end = rest.iter().position(|&c| c == b'"').unwrap_or(rest.len());
-    Some(&rest[..end])
-}
-
-/// The short container id in NUL-separated cgroup entries: the first 12
-/// characters of a run of exactly 64 hex digits (`/docker/<id>`,
-/// `docker-<id>.scope`, `/kubepods/.../<id>`, `crio-<id>.scope`, ...).
-fn container_id(cgroups: &[u8]) -> Option<&[u8]> {
-    let mut run = 0usize;
-    for (i, &c) in cgroups.iter().enumerate() {
-        if c.is_ascii_hexdigit() {
-            run += 1;
-            continue;
-        }
-        if run == 64 {
-            return Some(&cgroups[i - 64..i - 52]);
-        }
-        run = 0;
-    }
-    (run == 64).then(|| &cgroups[cgroups.len() - 64..cgroups.len() - 52])
+/// The table key of a container id: its first [`SHORT_ID_LEN`] bytes.
+fn short_key(id: &[u8]) -> &[u8] {
+    id.get(..SHORT_ID_LEN).unwrap_or(id)
 }
 
 /// The event flags as libscap of 2022-03 had them: the current table marks a
@@ -1796,23 +1837,6 @@ fn legacy_flags(etype: u16, flags: u32) -> u32 {
         51 | 55 | 160..=163 | 181 | 303 | 305 | 313 | 317 => flags & !ef::USES_FD,
         77 => flags | ef::USES_FD,
         _ => flags,
-    }
-}
-
-#[cfg(test)]
-mod container_tests {
-    use super::container_id;
-
-    #[test]
-    fn container_ids_from_cgroups() {
-        let id = "59fd49aa40723b2f9e3e4f7c0c3c1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f";
-        assert_eq!(id.len(), 64);
-        let cg = format!("cpuset=/docker/{id}\0cpu=/docker/{id}\0");
-        assert_eq!(container_id(cg.as_bytes()), Some(&b"59fd49aa4072"[..]));
-        let cg = format!("cpu=/system.slice/docker-{id}.scope");
-        assert_eq!(container_id(cg.as_bytes()), Some(&b"59fd49aa4072"[..]));
-        assert_eq!(container_id(b"cpu=/user.slice\0"), None);
-        assert_eq!(container_id(format!("x/{}", &id[..63]).as_bytes()), None);
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use osprey_event::container::{container_id_from_cgroups, Runtime, SHORT_ID_LEN};
 use osprey_event::snapshot::ProcInfo;
 
 use crate::fd::{Fd, FdTable};
@@ -56,7 +57,8 @@ pub struct Thread {
     pub args: Arc<[u8]>,
     /// Environment, each `KEY=VALUE` NUL-terminated.
     pub env: Arc<[u8]>,
-    /// Cgroups, each `subsys=path` NUL-terminated.
+    /// Cgroups, each `subsys=path` NUL-terminated. Write them with
+    /// [`Thread::set_cgroups`], which also finds the container they name.
     pub cgroups: Arc<[u8]>,
     /// Root directory.
     pub root: Arc<[u8]>,
@@ -117,6 +119,9 @@ pub struct Thread {
     /// Number of child threads (`proc.nchilds` on the main thread).
     pub nchilds: u32,
     pub(crate) fds: FdTable,
+    /// The container the cgroups name (runtime and full id), found once when
+    /// they are set so that field lookups need not scan them again.
+    pub(crate) container: Option<(Runtime, Arc<[u8]>)>,
     /// Type of the last enter event of this thread (the one `last_data` holds).
     pub(crate) last_type: u16,
     /// The fd the last enter event referred to (`-1` for none).
@@ -179,6 +184,7 @@ impl Thread {
             pidns_init_start_ts: 0,
             nchilds: 0,
             fds: FdTable::default(),
+            container: None,
             last_type: crate::state::NO_ENTER,
             // sysdig starts every thread with 0 here, so an exit whose enter was
             // never seen refers to fd 0.
@@ -204,7 +210,7 @@ impl Thread {
         t.exepath = Arc::from(&p.exepath[..]);
         t.args = Arc::from(&p.args[..]);
         t.env = Arc::from(&p.env[..]);
-        t.cgroups = Arc::from(&p.cgroups[..]);
+        t.set_cgroups(&p.cgroups);
         t.root = Arc::from(&p.root[..]);
         t.cwd = if p.cwd.is_empty() || p.cwd.ends_with(b"/") {
             Arc::from(&p.cwd[..])
@@ -268,6 +274,35 @@ impl Thread {
         split_nul(&self.cgroups)
     }
 
+    /// Replaces the cgroups (NUL-terminated `subsys=path` entries) and the
+    /// container id found in them.
+    pub fn set_cgroups(&mut self, cgroups: &[u8]) {
+        self.container = container_id_from_cgroups(cgroups).map(|(rt, id)| (rt, Arc::from(id)));
+        self.cgroups = Arc::from(cgroups);
+    }
+
+    /// The short (12-character) id of the container the thread runs in, from
+    /// its cgroups (or, for the pseudo-thread of a container event, the
+    /// event's); `None` on the host.
+    #[inline]
+    pub fn container_id(&self) -> Option<&[u8]> {
+        let (_, id) = self.container.as_ref()?;
+        Some(id.get(..SHORT_ID_LEN).unwrap_or(id))
+    }
+
+    /// The full container id as the cgroups name it (64 hex digits for
+    /// Docker and CRI runtimes); `None` on the host.
+    #[inline]
+    pub fn full_container_id(&self) -> Option<&[u8]> {
+        self.container.as_ref().map(|(_, id)| &id[..])
+    }
+
+    /// The container runtime the cgroup path names; `None` on the host.
+    #[inline]
+    pub fn container_runtime(&self) -> Option<Runtime> {
+        self.container.as_ref().map(|(rt, _)| *rt)
+    }
+
     /// This thread's own fd table; read [`crate::State::fds`] instead, which follows
     /// `CLONE_FILES` to the main thread.
     pub fn own_fds(&self) -> &FdTable {
@@ -292,5 +327,19 @@ mod tests {
         assert_eq!(t.args().collect::<Vec<_>>(), vec![&b"-l"[..], b"/tmp"]);
         t.args = empty();
         assert_eq!(t.args().count(), 0);
+    }
+
+    #[test]
+    fn caches_the_container_of_its_cgroups() {
+        let id = "697956520d891b5cb0e215093970c733549a3f745f52263c05b37f8a488994f2";
+        let mut t = Thread::unknown(1);
+        assert_eq!(t.container_id(), None);
+        t.set_cgroups(format!("cpuset=/docker/{id}\0cpu=/docker/{id}\0").as_bytes());
+        assert_eq!(t.container_id(), Some(&b"697956520d89"[..]));
+        assert_eq!(t.full_container_id(), Some(id.as_bytes()));
+        assert_eq!(t.container_runtime(), Some(Runtime::Docker));
+        t.set_cgroups(b"cpu=/user.slice\0");
+        assert_eq!(t.container_id(), None);
+        assert_eq!(&t.cgroups[..], b"cpu=/user.slice\0");
     }
 }

@@ -445,3 +445,70 @@ fn open_keeps_the_raw_name_and_load_keeps_the_host_name() {
     assert_eq!(&*fd.name, b"/home/etc/passwd");
     assert_eq!(&*fd.name_raw, b"..//etc/passwd");
 }
+
+#[test]
+fn container_events_fill_the_table_and_threads_find_theirs() {
+    let mut t = T::new();
+    let full = "697956520d891b5cb0e215093970c733549a3f745f52263c05b37f8a488994f2";
+    let json = br#"{"container":{"Mounts":[],"id":"697956520d89","image":"nginx","name":"hopeful_taussig","privileged":false,"ip":"172.17.0.3","type":0}}"#;
+    let mut param = json.to_vec();
+    param.push(0);
+    let cur = t.ev(u64::MAX, et::CONTAINER_JSON_2_E, &[&param]).clone();
+    assert!(cur.container_event);
+    // The pseudo thread belongs to the container it describes.
+    let pseudo = t.st.current_thread().unwrap();
+    assert_eq!(&*pseudo.comm, b"container:697956520d89");
+    assert_eq!(pseudo.container_id(), Some(&b"697956520d89"[..]));
+    assert_eq!(t.st.container(pseudo).unwrap().name, "hopeful_taussig");
+
+    // A clone whose cgroups name the container: its child finds the metadata.
+    let mut p = clone_x(0, 200, 200, 100, 0);
+    p[14] = format!("cpuset=/docker/{full}\0").into_bytes();
+    t.ev(200, 223, &refs(&p));
+    let child = t.st.thread(200).unwrap();
+    assert_eq!(t.st.container_id(child), Some(&b"697956520d89"[..]));
+    let c = t.st.container(child).unwrap();
+    assert_eq!((c.image.as_str(), c.ip), ("nginx", [172, 17, 0, 3]));
+    assert!(t.st.is_local_v4_for(Some(child), [172, 17, 0, 3]));
+    // The host process has none.
+    let host = t.st.thread(100).unwrap();
+    assert!(t.st.container_id(host).is_none() && t.st.container(host).is_none());
+
+    // Live metadata by full id replaces the captured one; removal forgets it.
+    t.st.add_container(ContainerInfo {
+        id: full.to_owned(),
+        name: "web1".to_owned(),
+        ..ContainerInfo::default()
+    });
+    let child = t.st.thread(200).unwrap();
+    assert_eq!(t.st.container(child).unwrap().name, "web1");
+    assert_eq!(t.st.container_by_id(b"697956520d89").unwrap().id, full);
+    assert_eq!(t.st.containers().count(), 1);
+    assert!(t.st.remove_container(full.as_bytes()).is_some());
+    let child = t.st.thread(200).unwrap();
+    assert!(t.st.container(child).is_none());
+    assert_eq!(t.st.container_id(child), Some(&b"697956520d89"[..]));
+}
+
+#[test]
+fn old_container_events_and_bad_json() {
+    let mut t = T::new();
+    t.ev(
+        100,
+        et::CONTAINER_E,
+        &[b"abc\0", &7u32.to_le_bytes(), b"n\0", b"img\0"],
+    );
+    let c = t.st.container_by_id(b"abc").unwrap();
+    assert_eq!(
+        (c.name.as_str(), c.image.as_str(), c.runtime),
+        ("n", "img", Runtime::Containerd)
+    );
+    // Unreadable JSON still gets its pseudo thread, but no table entry.
+    t.ev(
+        u64::MAX,
+        et::CONTAINER_JSON_E,
+        &[b"{\"container\":{\"id\":\"xyz\",\0"],
+    );
+    assert_eq!(&*t.st.current_thread().unwrap().comm, b"container:xyz");
+    assert!(t.st.container_by_id(b"xyz").is_none());
+}
