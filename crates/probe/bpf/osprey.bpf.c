@@ -660,6 +660,167 @@ static __always_inline u32 exe_flags(struct inode *ino, struct file *exe, const 
 	return flags;
 }
 
+/* The cgroups param: "subsys=path" entries, each NUL-terminated, for the
+ * controllers cpuset, cpu, cpuacct, io (named blkio on a v1 hierarchy, as in
+ * /proc/PID/cgroup) and memory, at most CG_CAP bytes in all (whole entries
+ * only). A controller on a cgroup-v1 hierarchy gets the path of its own
+ * cgroup; one on the v2 (default) hierarchy gets the task's v2 cgroup, and
+ * only when that hierarchy has it enabled (cpuacct never is on v2); ones the
+ * kernel lacks are skipped. Paths are absolute (not cgroup-namespace
+ * relative) and at most CG_DEPTH levels deep. */
+#define CG_CAP 1024
+#define CG_DEPTH 16
+
+/* What cg_fill writes into: the param (b[0..CG_CAP)) with slack after it so
+ * that every bounded write is in range, then room for a node chain. */
+struct cg_buf {
+	u8 b[2 * CG_CAP];
+	u64 chain[CG_DEPTH];
+};
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(struct kernfs_node___new, __parent))
+		return BPF_CORE_READ((struct kernfs_node___new *)kn, __parent);
+	return BPF_CORE_READ(kn, parent);
+}
+
+/* Appends `nlen` bytes of `name` (the "subsys=" prefix, up to 8 bytes) and
+ * the path of cgroup `cgp` at b->b[pos]; returns the new end, or `pos` when
+ * the entry does not fit in CG_CAP. A global function, verified once. */
+__noinline int cg_entry(struct cg_buf *b, u32 pos, u64 name, u32 nlen, u64 cgp)
+{
+	struct cgroup *cg = (struct cgroup *)cgp;
+	struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
+	u32 d = 0, p, i, at;
+	long n;
+	if (!b)
+		return pos;
+	for (i = 0; i < CG_DEPTH; i++) {
+		struct kernfs_node *up = kn ? kn_parent(kn) : 0;
+		if (!up)
+			break;
+		b->chain[i] = (u64)kn;
+		kn = up;
+		d++;
+	}
+	if (pos > CG_CAP - 8)
+		return pos;
+	at = pos;
+	barrier_var(at);
+	at &= CG_CAP - 1;
+	*(u64 *)&b->b[at] = name;
+	p = pos + nlen;
+	if (!d) {
+		at = p;
+		barrier_var(at);
+		at &= CG_CAP - 1;
+		b->b[at] = '/';
+		p++;
+	}
+	for (i = 0; i < CG_DEPTH; i++) {
+		if (i >= d)
+			break;
+		kn = (struct kernfs_node *)b->chain[(d - 1 - i) & (CG_DEPTH - 1)];
+		if (p >= CG_CAP - 1)
+			return pos;
+		at = p;
+		barrier_var(at);
+		at &= CG_CAP - 1;
+		b->b[at] = '/';
+		p++;
+		at = p;
+		barrier_var(at);
+		at &= CG_CAP - 1;
+		n = bpf_probe_read_kernel_str(&b->b[at], CG_CAP, BPF_CORE_READ(kn, name));
+		if (n <= 0)
+			return pos;
+		p += (u32)n - 1;
+	}
+	if (p >= CG_CAP)
+		return pos;
+	at = p;
+	barrier_var(at);
+	at &= CG_CAP - 1;
+	b->b[at] = 0;
+	return p + 1;
+}
+
+/* Up to 8 characters as the u64 that stores them. */
+#define CG_NAME(s) ({ u64 v_ = 0; __builtin_memcpy(&v_, s, sizeof(s) - 1); v_; })
+
+/* Writes the current task's cgroups param at b; returns its length. A
+ * global function: the verifier checks it once, not once per caller path. */
+__noinline int cg_fill(struct cg_buf *b)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct css_set *cs = BPF_CORE_READ(t, cgroups);
+	u64 subsys = bpf_core_field_offset(struct css_set, subsys);
+	u32 pos = 0, k;
+	if (!b || !cs)
+		return 0;
+	for (k = 0; k < 5; k++) {
+		struct cgroup_subsys_state *css = 0;
+		struct cgroup *cg;
+		s64 id = -1;
+		u64 name = 0;
+		u32 nlen = 0, v2;
+		switch (k) {
+		case 0:
+			if (bpf_core_enum_value_exists(enum cgroup_subsys_id, cpuset_cgrp_id))
+				id = bpf_core_enum_value(enum cgroup_subsys_id, cpuset_cgrp_id);
+			name = CG_NAME("cpuset="); nlen = 7;
+			break;
+		case 1:
+			if (bpf_core_enum_value_exists(enum cgroup_subsys_id, cpu_cgrp_id))
+				id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+			name = CG_NAME("cpu="); nlen = 4;
+			break;
+		case 2:
+			if (bpf_core_enum_value_exists(enum cgroup_subsys_id, cpuacct_cgrp_id))
+				id = bpf_core_enum_value(enum cgroup_subsys_id, cpuacct_cgrp_id);
+			name = CG_NAME("cpuacct="); nlen = 8;
+			break;
+		case 3:
+			if (bpf_core_enum_value_exists(enum cgroup_subsys_id, io_cgrp_id))
+				id = bpf_core_enum_value(enum cgroup_subsys_id, io_cgrp_id);
+			name = CG_NAME("blkio="); nlen = 6;
+			break;
+		default:
+			if (bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+				id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+			name = CG_NAME("memory="); nlen = 7;
+			break;
+		}
+		if (id < 0 || id >= 32)
+			continue;
+		bpf_probe_read_kernel(&css, sizeof(css), (u8 *)cs + subsys + (u64)id * sizeof(css));
+		cg = css ? BPF_CORE_READ(css, cgroup) : 0;
+		if (!cg)
+			continue;
+		v2 = BPF_CORE_READ(cg, root, hierarchy_id) == 0;
+		if (v2) {
+			if (k == 2 || !(BPF_CORE_READ(cg, root, subsys_mask) & (1u << id)))
+				continue;
+			cg = BPF_CORE_READ(cs, dfl_cgrp);
+			if (k == 3) {
+				name = CG_NAME("io=");
+				nlen = 3;
+			}
+		}
+		pos = (u32)cg_entry(b, pos, name, nlen, (u64)cg) & (2 * CG_CAP - 1);
+	}
+	return pos;
+}
+
+static __always_inline void put_cgroups(struct w *w)
+{
+	int n = 0;
+	if (w->off < HALF)
+		n = cg_fill((struct cg_buf *)&w->buf[w->off & (HALF - 1)]);
+	set_len(w, n > 0 ? (u32)n & (2 * CG_CAP - 1) : 0);
+}
+
 /* clone flags in the PPM encoding. */
 static __always_inline u32 clone_flags(u64 f)
 {
@@ -707,7 +868,7 @@ static __always_inline void emit_clone(struct config *c, u16 type, struct stash 
 		return;
 	put_u64(&w, (u64)ret);
 	put_proc(&w, t);
-	put_empty(&w); /* cgroups */
+	put_cgroups(&w);
 	put_u32(&w, clone_flags(kflags));
 	put_u32(&w, BPF_CORE_READ(cr, uid.val));
 	put_u32(&w, BPF_CORE_READ(cr, gid.val));
@@ -735,7 +896,7 @@ static __always_inline void emit_execve(struct config *c, u16 type, u32 np, stru
 		return;
 	put_u64(&w, (u64)ret);
 	put_proc(&w, t);
-	put_empty(&w); /* cgroups */
+	put_cgroups(&w);
 	if (es && ee > es)
 		put_ubuf(&w, (const void *)es, ee - es > ARGS_MAX ? ARGS_MAX : ee - es);
 	else

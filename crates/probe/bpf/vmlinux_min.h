@@ -236,8 +236,50 @@ struct signal_struct {
 	struct tty_struct *tty;
 };
 
+/* cgroups: a task's css_set holds one css per controller (indexed by the
+ * kernel's enum cgroup_subsys_id, whose values depend on the kernel config
+ * and are CO-RE relocated) and its cgroup-v2 cgroup; a cgroup's path is its
+ * kernfs node's name chain. */
+enum cgroup_subsys_id {
+	cpuset_cgrp_id,
+	cpu_cgrp_id,
+	cpuacct_cgrp_id,
+	io_cgrp_id,
+	memory_cgrp_id,
+};
+
+struct kernfs_node {
+	struct kernfs_node *parent;
+	const char *name;
+};
+
+/* The parent pointer is `__parent` since Linux 6.15. */
+struct kernfs_node___new {
+	struct kernfs_node *__parent;
+} __attribute__((preserve_access_index));
+
+struct cgroup_root {
+	unsigned int subsys_mask;
+	int hierarchy_id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+	struct cgroup_root *root;
+};
+
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+};
+
+struct css_set {
+	struct cgroup_subsys_state *subsys[5];
+	struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
 	struct pid *thread_pid;
+	struct css_set *cgroups;
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;
