@@ -666,8 +666,8 @@ static __always_inline u32 exe_flags(struct inode *ino, struct file *exe, const 
  * only). A controller on a cgroup-v1 hierarchy gets the path of its own
  * cgroup; one on the v2 (default) hierarchy gets the task's v2 cgroup, and
  * only when that hierarchy has it enabled (cpuacct never is on v2); ones the
- * kernel lacks are skipped. Paths are absolute (not cgroup-namespace
- * relative) and at most CG_DEPTH levels deep. */
+ * kernel lacks are skipped, and so are cgroups more than CG_DEPTH levels
+ * deep. Paths are absolute (not cgroup-namespace relative). */
 #define CG_CAP 1024
 #define CG_DEPTH 16
 
@@ -704,6 +704,9 @@ __noinline int cg_entry(struct cg_buf *b, u32 pos, u64 name, u32 nlen, u64 cgp)
 		kn = up;
 		d++;
 	}
+	/* Deeper than CG_DEPTH: no entry rather than a wrong path. */
+	if (d == CG_DEPTH && kn_parent(kn))
+		return pos;
 	if (pos > CG_CAP - 8)
 		return pos;
 	at = pos;
