@@ -31,10 +31,12 @@ pub enum Class {
     Syslog,
     /// `fdlist.*`.
     FdList,
+    /// `k8s.*`.
+    K8s,
 }
 
 /// The classes in the order `sysdig -l` lists them.
-pub const CLASSES: [Class; 9] = [
+pub const CLASSES: [Class; 10] = [
     Class::EvtAll,
     Class::EvtSyscall,
     Class::Process,
@@ -44,6 +46,7 @@ pub const CLASSES: [Class; 9] = [
     Class::Fd,
     Class::Syslog,
     Class::FdList,
+    Class::K8s,
 ];
 
 impl Class {
@@ -59,6 +62,7 @@ impl Class {
             Class::Fd => "fd",
             Class::Syslog => "syslog",
             Class::FdList => "fdlist",
+            Class::K8s => "k8s",
         }
     }
 
@@ -80,6 +84,12 @@ impl Class {
             Class::Fd => "The file descriptor the event works on, for events that take one.",
             Class::Syslog => "Messages written to syslog through /dev/log.",
             Class::FdList => "The file descriptors passed to poll-like events.",
+            Class::K8s => {
+                "The Kubernetes pod of the container the process runs in, as the container \
+                 runtime describes it (CRI sandbox metadata or io.kubernetes labels). The \
+                 replication controller, service, replica set and deployment fields, which \
+                 need the API server, have no value."
+            }
         }
     }
 }
@@ -359,6 +369,10 @@ pub enum FieldId {
     ContainerLivenessProbe,
     ContainerReadinessProbe,
     ContainerStartTs,
+    ContainerFullId,
+    ContainerIp,
+    ContainerHostPid,
+    ContainerHostNetwork,
     FdNum,
     FdType,
     FdTypechar,
@@ -413,10 +427,35 @@ pub enum FieldId {
     FdlistSips,
     FdlistCports,
     FdlistSports,
+    K8sPodName,
+    K8sPodId,
+    K8sPodLabel,
+    K8sPodLabels,
+    K8sRcName,
+    K8sRcId,
+    K8sRcLabel,
+    K8sRcLabels,
+    K8sSvcName,
+    K8sSvcId,
+    K8sSvcLabel,
+    K8sSvcLabels,
+    K8sNsName,
+    K8sNsId,
+    K8sNsLabel,
+    K8sNsLabels,
+    K8sRsName,
+    K8sRsId,
+    K8sRsLabel,
+    K8sRsLabels,
+    K8sDeploymentName,
+    K8sDeploymentId,
+    K8sDeploymentLabel,
+    K8sDeploymentLabels,
+    K8sPodUid,
 }
 
 /// Number of fields in the catalogue.
-pub const FIELD_COUNT: usize = 225;
+pub const FIELD_COUNT: usize = 254;
 
 /// Every field of the catalogue, indexed by [`FieldId`] (listing order within each class).
 pub static FIELDS: [FieldDef; FIELD_COUNT] = [
@@ -577,8 +616,8 @@ pub static FIELDS: [FieldDef; FIELD_COUNT] = [
     field(FieldId::ContainerImageId, "container.image.id", Class::Container, T::CharBuf, F::NONE, "id of the container image."),
     field(FieldId::ContainerType, "container.type", Class::Container, T::CharBuf, F::NONE, "container runtime, such as docker or cri-o."),
     field(FieldId::ContainerPrivileged, "container.privileged", Class::Container, T::Bool, F::NONE, "true when the container runs privileged."),
-    field(FieldId::ContainerMounts, "container.mounts", Class::Container, T::CharBuf, F::NONE, "the mounts of the container, separated by spaces, each as source:dest:mode:rdrw:propagation."),
-    field(FieldId::ContainerMount, "container.mount", Class::Container, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_INDEX).with(F::ARG_KEY), "one mount of the container, picked by position (container.mount[0]) or by source path or glob (container.mount[/var/*]), as source:dest:mode:rdrw:propagation; 'none' when nothing matches."),
+    field(FieldId::ContainerMounts, "container.mounts", Class::Container, T::CharBuf, F::NONE, "the mounts of the container, separated by commas, each as source:dest:mode:rdrw:propagation."),
+    field(FieldId::ContainerMount, "container.mount", Class::Container, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_INDEX).with(F::ARG_KEY), "one mount of the container, picked by position (container.mount[0]) or by source path or glob (container.mount[/var/*]), as source:dest:mode:rdrw:propagation; no value when nothing matches."),
     field(FieldId::ContainerMountSource, "container.mount.source", Class::Container, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_INDEX).with(F::ARG_KEY), "source of one mount, picked by position or by destination path or glob."),
     field(FieldId::ContainerMountDest, "container.mount.dest", Class::Container, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_INDEX).with(F::ARG_KEY), "destination of one mount, picked by position or by source path or glob."),
     field(FieldId::ContainerMountMode, "container.mount.mode", Class::Container, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_INDEX).with(F::ARG_KEY), "mode of one mount, picked by position or by source path or glob."),
@@ -587,10 +626,14 @@ pub static FIELDS: [FieldDef; FIELD_COUNT] = [
     field(FieldId::ContainerImageRepository, "container.image.repository", Class::Container, T::CharBuf, F::NONE, "repository part of the container image name."),
     field(FieldId::ContainerImageTag, "container.image.tag", Class::Container, T::CharBuf, F::NONE, "tag part of the container image name, such as latest."),
     field(FieldId::ContainerImageDigest, "container.image.digest", Class::Container, T::CharBuf, F::NONE, "registry digest of the container image."),
-    field(FieldId::ContainerHealthcheck, "container.healthcheck", Class::Container, T::CharBuf, F::NONE, "health check command of the container; 'NONE' when it is explicitly disabled and no value when none is set."),
-    field(FieldId::ContainerLivenessProbe, "container.liveness_probe", Class::Container, T::CharBuf, F::NONE, "liveness probe command of the container, no value when none is set."),
-    field(FieldId::ContainerReadinessProbe, "container.readiness_probe", Class::Container, T::CharBuf, F::NONE, "readiness probe command of the container, no value when none is set."),
+    field(FieldId::ContainerHealthcheck, "container.healthcheck", Class::Container, T::CharBuf, F::NONE, "health check command of the container, as the command and its arguments separated by spaces; 'NONE' when none is set."),
+    field(FieldId::ContainerLivenessProbe, "container.liveness_probe", Class::Container, T::CharBuf, F::NONE, "Kubernetes liveness probe command of the container; 'NONE' when none is set."),
+    field(FieldId::ContainerReadinessProbe, "container.readiness_probe", Class::Container, T::CharBuf, F::NONE, "Kubernetes readiness probe command of the container; 'NONE' when none is set."),
     field(FieldId::ContainerStartTs, "container.start_ts", Class::Container, T::AbsTime, NEW, "start of the container, in nanoseconds since the epoch: the start of the init process of the pid namespace of the process; no value on the host."),
+    field(FieldId::ContainerFullId, "container.full_id", Class::Container, T::CharBuf, NEW, "the full id of the container (64 hex digits for Docker and CRI runtimes), or 'host' outside containers."),
+    field(FieldId::ContainerIp, "container.ip", Class::Container, T::CharBuf, NEW, "IPv4 address of the container as the runtime reports it."),
+    field(FieldId::ContainerHostPid, "container.host_pid", Class::Container, T::Bool, NEW, "true when the container shares the host's pid namespace."),
+    field(FieldId::ContainerHostNetwork, "container.host_network", Class::Container, T::Bool, NEW, "true when the container shares the host's network namespace."),
     field(FieldId::FdNum, "fd.num", Class::Fd, T::Int64, F::NONE, "number of the file descriptor."),
     field(FieldId::FdType, "fd.type", Class::Fd, T::CharBuf, F::NONE, "kind of file descriptor: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify and so on."),
     field(FieldId::FdTypechar, "fd.typechar", Class::Fd, T::CharBuf, F::NONE, "kind of file descriptor as one letter: f file, 4 IPv4, 6 IPv6, u unix, p pipe, e eventfd, s signalfd, l eventpoll, i inotify, o other."),
@@ -645,6 +688,31 @@ pub static FIELDS: [FieldDef; FIELD_COUNT] = [
     field(FieldId::FdlistSips, "fdlist.sips", Class::FdList, T::CharBuf, F::NONE, "for poll-like events, the server IP addresses of the fds of the 'fds' argument, comma separated."),
     field(FieldId::FdlistCports, "fdlist.cports", Class::FdList, T::CharBuf, F::NONE, "for poll-like events, the client ports of the TCP and UDP fds of the 'fds' argument, comma separated."),
     field(FieldId::FdlistSports, "fdlist.sports", Class::FdList, T::CharBuf, F::NONE, "for poll-like events, the server ports of the TCP and UDP fds of the 'fds' argument, comma separated."),
+    field(FieldId::K8sPodName, "k8s.pod.name", Class::K8s, T::CharBuf, F::NONE, "name of the pod."),
+    field(FieldId::K8sPodId, "k8s.pod.id", Class::K8s, T::CharBuf, F::NONE, "UID of the pod."),
+    field(FieldId::K8sPodLabel, "k8s.pod.label", Class::K8s, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_NAME).with(F::ARG_KEY), "one label of the pod, named after a dot or in brackets: k8s.pod.label.app or k8s.pod.label[app]."),
+    field(FieldId::K8sPodLabels, "k8s.pod.labels", Class::K8s, T::CharBuf, F::NONE, "every label of the pod, as key:value pairs separated by ', '."),
+    field(FieldId::K8sRcName, "k8s.rc.name", Class::K8s, T::CharBuf, F::NONE, "name of the replication controller; needs the API server."),
+    field(FieldId::K8sRcId, "k8s.rc.id", Class::K8s, T::CharBuf, F::NONE, "id of the replication controller; needs the API server."),
+    field(FieldId::K8sRcLabel, "k8s.rc.label", Class::K8s, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_NAME).with(F::ARG_KEY), "one label of the replication controller, such as k8s.rc.label.app; needs the API server."),
+    field(FieldId::K8sRcLabels, "k8s.rc.labels", Class::K8s, T::CharBuf, F::NONE, "every label of the replication controller; needs the API server."),
+    field(FieldId::K8sSvcName, "k8s.svc.name", Class::K8s, T::CharBuf, F::NONE, "name of the services of the pod; needs the API server."),
+    field(FieldId::K8sSvcId, "k8s.svc.id", Class::K8s, T::CharBuf, F::NONE, "ids of the services of the pod; needs the API server."),
+    field(FieldId::K8sSvcLabel, "k8s.svc.label", Class::K8s, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_NAME).with(F::ARG_KEY), "one label of the services of the pod, such as k8s.svc.label.app; needs the API server."),
+    field(FieldId::K8sSvcLabels, "k8s.svc.labels", Class::K8s, T::CharBuf, F::NONE, "every label of the services of the pod; needs the API server."),
+    field(FieldId::K8sNsName, "k8s.ns.name", Class::K8s, T::CharBuf, F::NONE, "name of the namespace of the pod."),
+    field(FieldId::K8sNsId, "k8s.ns.id", Class::K8s, T::CharBuf, F::NONE, "id of the namespace; needs the API server."),
+    field(FieldId::K8sNsLabel, "k8s.ns.label", Class::K8s, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_NAME).with(F::ARG_KEY), "one label of the namespace, such as k8s.ns.label.team; needs the API server."),
+    field(FieldId::K8sNsLabels, "k8s.ns.labels", Class::K8s, T::CharBuf, F::NONE, "every label of the namespace; needs the API server."),
+    field(FieldId::K8sRsName, "k8s.rs.name", Class::K8s, T::CharBuf, F::NONE, "name of the replica set; needs the API server."),
+    field(FieldId::K8sRsId, "k8s.rs.id", Class::K8s, T::CharBuf, F::NONE, "id of the replica set; needs the API server."),
+    field(FieldId::K8sRsLabel, "k8s.rs.label", Class::K8s, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_NAME).with(F::ARG_KEY), "one label of the replica set, such as k8s.rs.label.app; needs the API server."),
+    field(FieldId::K8sRsLabels, "k8s.rs.labels", Class::K8s, T::CharBuf, F::NONE, "every label of the replica set; needs the API server."),
+    field(FieldId::K8sDeploymentName, "k8s.deployment.name", Class::K8s, T::CharBuf, F::NONE, "name of the deployment; needs the API server."),
+    field(FieldId::K8sDeploymentId, "k8s.deployment.id", Class::K8s, T::CharBuf, F::NONE, "id of the deployment; needs the API server."),
+    field(FieldId::K8sDeploymentLabel, "k8s.deployment.label", Class::K8s, T::CharBuf, F::ARG_REQUIRED.with(F::ARG_NAME).with(F::ARG_KEY), "one label of the deployment, such as k8s.deployment.label.app; needs the API server."),
+    field(FieldId::K8sDeploymentLabels, "k8s.deployment.labels", Class::K8s, T::CharBuf, F::NONE, "every label of the deployment; needs the API server."),
+    field(FieldId::K8sPodUid, "k8s.pod.uid", Class::K8s, T::CharBuf, NEW, "UID of the pod (the name current libs give k8s.pod.id)."),
 ];
 
 /// Names accepted as aliases of other fields (csysdig views use them).
@@ -912,7 +980,7 @@ mod tests {
             assert_eq!(r.ty, def.ty);
             seen += 1;
         }
-        assert_eq!(seen, 181);
+        assert_eq!(seen, 205);
         let listed = FIELDS
             .iter()
             .filter(|f| !f.has(FieldFlags::HIDDEN) && !f.has(FieldFlags::NEWER))
@@ -989,6 +1057,19 @@ mod tests {
         let r = resolve("evt.arg", FieldArg::Name("fd".into())).unwrap();
         assert_eq!(r.arg, FieldArg::Name("fd".into()));
 
+        let r = resolve("k8s.pod.label.app", FieldArg::None).unwrap();
+        assert_eq!(
+            (r.id, r.arg),
+            (id(FieldId::K8sPodLabel), FieldArg::Name("app".into()))
+        );
+        let r = resolve("k8s.pod.label", FieldArg::Name("app".into())).unwrap();
+        assert_eq!(r.id, id(FieldId::K8sPodLabel));
+        assert_eq!(
+            resolve("k8s.pod.labels", FieldArg::None).unwrap().id,
+            id(FieldId::K8sPodLabels)
+        );
+        assert!(resolve("k8s.pod.label", FieldArg::None).is_err());
+
         let r = resolve("proc.aname", FieldArg::Index(2)).unwrap();
         assert_eq!((r.id, r.arg), (id(FieldId::ProcAname), FieldArg::Index(2)));
         assert_eq!(&*r.name, "proc.aname[2]");
@@ -1043,7 +1124,7 @@ mod tests {
         assert!(is_unknown(&resolve("evt.foo", FieldArg::None)));
         assert!(is_unknown(&resolve("proc.namex", FieldArg::None)));
         assert!(is_unknown(&resolve("proc.name.x", FieldArg::None)));
-        assert!(is_unknown(&resolve("k8s.pod.name", FieldArg::None)));
+        assert!(is_unknown(&resolve("k8s.pod.nam", FieldArg::None)));
         assert!(is_unknown(&resolve(
             "evt.type.is.nosuchevent",
             FieldArg::None

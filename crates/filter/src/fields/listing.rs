@@ -228,7 +228,7 @@ mod tests {
             .filter(|(c, _, _)| ours(c))
             .map(|(c, n, _)| (c, n))
             .collect();
-        assert_eq!(theirs.len(), 181);
+        assert_eq!(theirs.len(), 205);
         for verbose in [false, true] {
             let mine: Vec<(String, String)> = entries(&render_fields(verbose))
                 .into_iter()

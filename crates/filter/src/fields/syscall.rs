@@ -7,6 +7,7 @@
 
 use super::catalog::{FieldFlags, FieldId, FIELD_COUNT};
 
+mod container;
 mod newer;
 use crate::field::{Extract, Fast, FieldArg, FieldRef, Value, Values};
 use crate::format;
@@ -1054,13 +1055,9 @@ impl<'a> EventCtx<'a> {
                     total
                 }));
             }
-            // No container health probes are tracked: a known thread is not one.
             F::ProcIsContainerHealthcheck
             | F::ProcIsContainerLivenessProbe
-            | F::ProcIsContainerReadinessProbe => {
-                self.thread()?;
-                out.push(Value::Bool(false));
-            }
+            | F::ProcIsContainerReadinessProbe => self.extract_container(id, field, out)?,
             F::ThreadCpu | F::ThreadCpuUser | F::ThreadCpuSystem => return None,
 
             // Users and groups.
@@ -1333,6 +1330,35 @@ impl<'a> EventCtx<'a> {
                     return None;
                 }
             }
+            F::ContainerId
+            | F::ContainerName
+            | F::ContainerImage
+            | F::ContainerImageId
+            | F::ContainerType
+            | F::ContainerPrivileged
+            | F::ContainerMounts
+            | F::ContainerMount
+            | F::ContainerMountSource
+            | F::ContainerMountDest
+            | F::ContainerMountMode
+            | F::ContainerMountRdwr
+            | F::ContainerMountPropagation
+            | F::ContainerImageRepository
+            | F::ContainerImageTag
+            | F::ContainerImageDigest
+            | F::ContainerHealthcheck
+            | F::ContainerLivenessProbe
+            | F::ContainerReadinessProbe
+            | F::ContainerFullId
+            | F::ContainerIp
+            | F::ContainerHostPid
+            | F::ContainerHostNetwork
+            | F::K8sPodName
+            | F::K8sPodId
+            | F::K8sPodUid
+            | F::K8sPodLabel
+            | F::K8sPodLabels
+            | F::K8sNsName => self.extract_container(id, field, out)?,
             _ if id.def().has(FieldFlags::NEWER) => self.extract_newer(id, field, out)?,
             _ => return None,
         }
