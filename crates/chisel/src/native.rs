@@ -7,6 +7,9 @@ mod top;
 
 use crate::{Chisel, ChiselInfo, Error};
 
+/// Builds a native chisel from its name and argument values.
+pub type Build = fn(&str, &[String]) -> Result<Box<dyn Chisel>, Error>;
+
 /// One native chisel: its name, description and constructor.
 #[derive(Debug)]
 pub struct Native {
@@ -16,7 +19,7 @@ pub struct Native {
     pub info: ChiselInfo,
     /// Builds the chisel from its name and argument values (already counted
     /// against `info.args`).
-    pub build: fn(&str, &[String]) -> Result<Box<dyn Chisel>, Error>,
+    pub build: Build,
 }
 
 /// Every native chisel.

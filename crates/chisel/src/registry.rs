@@ -94,11 +94,11 @@ pub fn list() -> Vec<ChiselInfo> {
 }
 
 fn lua_info(path: &Path) -> Result<ChiselInfo, Error> {
-    Err(Error::NotFound(path.display().to_string()))
+    crate::lua::info(path)
 }
 
-fn lua_load(path: &Path, _values: &[String]) -> Result<Box<dyn Chisel>, Error> {
-    Err(Error::NotFound(path.display().to_string()))
+fn lua_load(path: &Path, values: &[String]) -> Result<Box<dyn Chisel>, Error> {
+    crate::lua::load(path, values)
 }
 
 /// Width of the name column of the listings.

@@ -1,6 +1,7 @@
 //! `osprey`: sysdig-compatible inspection of capture files.
 
 pub mod args;
+pub mod chisels;
 pub mod run;
 pub mod summary;
 
@@ -10,7 +11,10 @@ use std::process::ExitCode;
 /// Entry point of the `osprey` binary: parses arguments, runs, maps errors to
 /// sysdig's exit codes (1 for usage and input errors, 0 on a closed stdout pipe).
 pub fn main() -> ExitCode {
-    let args = match args::Args::try_parse() {
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut args = match args::Args::try_parse_from(&argv) {
         Ok(a) => a,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -18,7 +22,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run::run(&args) {
+    // Chisels are looked up while the command line is read, as sysdig does:
+    // their declared arguments decide which words they take.
+    let plan = match chisels::plan(&argv, osprey_chisel::info) {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(1);
+        }
+    };
+    args.chisel_words = plan.consumed;
+    match run::run(&args, &plan) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if let Some(io) = e.downcast_ref::<std::io::Error>() {

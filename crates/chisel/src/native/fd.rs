@@ -44,8 +44,7 @@ fn build_bytes(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, Error> {
         filter: "evt.is_io=true and evt.failed=false".to_owned(),
         top: 30,
         units: Units::Bytes,
-        scale: 1.0,
-        keep_non_positive: false,
+        cpu: false,
     };
     Ok(Box::new(Table::new(name, spec)?))
 }
@@ -60,8 +59,7 @@ fn build_time(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, Error> {
         filter: "evt.is_io=true".to_owned(),
         top: 10,
         units: Units::Time,
-        scale: 1.0,
-        keep_non_positive: false,
+        cpu: false,
     };
     Ok(Box::new(Table::new(name, spec)?))
 }

@@ -50,11 +50,43 @@ pub struct TableSpec {
     pub top: usize,
     /// How values are printed.
     pub units: Units,
-    /// How much of the value field is summed: each value is multiplied by this.
-    pub scale: f64,
-    /// Whether a value of 0 or less is summed too (`topprocs_cpu` does).
-    pub keep_non_positive: bool,
+    /// Sum the CPU share of `procinfo` events (`thread.cpu` × 10^7, every
+    /// sample kept) instead of the value field, as `topprocs_cpu` does.
+    pub cpu: bool,
 }
+
+/// `thread.cpu` as sysdig computes it on `procinfo` events: the CPU ticks
+/// (user + system) since the thread's previous sample, at most 100; 0 on a
+/// thread's first sample.
+#[derive(Debug, Default)]
+struct ThreadCpu {
+    last: HashMap<u64, u64>,
+}
+
+impl ThreadCpu {
+    fn sample(&mut self, ctx: &EventCtx<'_>) -> Option<f64> {
+        if ctx.ev.etype() != PROCINFO_E || !ctx.state.current().thread_known {
+            return None;
+        }
+        let p = |i| {
+            ctx.ev
+                .param(i)
+                .and_then(|b| b.get(..8))
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+        };
+        let total = p(0)?.wrapping_add(p(1)?);
+        let last = self.last.insert(ctx.ev.tid(), total).unwrap_or(0);
+        if last == 0 {
+            return Some(0.0);
+        }
+        #[allow(clippy::cast_precision_loss)] // ticks, shown as a percentage
+        Some((total.wrapping_sub(last) as f64).min(100.0))
+    }
+}
+
+/// `PPME_PROCINFO_E`.
+const PROCINFO_E: u16 = 234;
 
 /// A running table chisel.
 #[derive(Debug)]
@@ -65,6 +97,7 @@ pub struct Table {
     value: FieldRef,
     filter: Option<Filter>,
     live: bool,
+    cpu: Option<ThreadCpu>,
     /// Sums per grouping key (key values joined by [`SEP`]).
     sums: HashMap<Box<[u8]>, f64>,
     key_buf: Vec<u8>,
@@ -123,6 +156,7 @@ impl Table {
             .collect::<Result<Vec<_>, _>>()?;
         let value = request_field(name, &spec.value)?;
         let filter = compile_filter(name, &spec.filter)?;
+        let cpu = spec.cpu;
         Ok(Self {
             name: name.to_owned(),
             spec,
@@ -130,6 +164,7 @@ impl Table {
             value,
             filter,
             live: false,
+            cpu: cpu.then(ThreadCpu::default),
             sums: HashMap::new(),
             key_buf: Vec::with_capacity(256),
             vals: Values::new(),
@@ -404,17 +439,21 @@ impl Chisel for Table {
                 return Ok(Flow::Continue);
             }
         }
-        self.vals.clear();
-        if !ctx.extract(&self.value, &mut self.vals) {
-            return Ok(Flow::Continue);
-        }
-        let Some(v) = self.vals.items().first().and_then(as_number) else {
-            return Ok(Flow::Continue);
+        let v = if let Some(cpu) = self.cpu.as_mut() {
+            match cpu.sample(ctx) {
+                Some(c) => c * 1e7,
+                None => return Ok(Flow::Continue),
+            }
+        } else {
+            self.vals.clear();
+            if !ctx.extract(&self.value, &mut self.vals) {
+                return Ok(Flow::Continue);
+            }
+            match self.vals.items().first().and_then(as_number) {
+                Some(v) if v > 0.0 => v,
+                _ => return Ok(Flow::Continue),
+            }
         };
-        let v = v * self.spec.scale;
-        if !(self.spec.keep_non_positive || v > 0.0) {
-            return Ok(Flow::Continue);
-        }
         if let Some(sum) = self.sums.get_mut(&self.key_buf[..]) {
             *sum += v;
         } else {
@@ -500,6 +539,12 @@ mod tests {
     fn keys_split() {
         assert_eq!(split_key(b"a\x01\x01b"), [b"a".as_slice(), b"b"]);
         assert_eq!(split_key(b"a"), [b"a".as_slice()]);
+    }
+
+    #[test]
+    fn procinfo_type_number() {
+        let info = osprey_event::table::info(PROCINFO_E).unwrap();
+        assert_eq!(info.enum_name, "PPME_PROCINFO_E");
     }
 
     #[test]

@@ -252,9 +252,7 @@ fn build(name: &str, _args: &[String]) -> Result<Box<dyn Chisel>, Error> {
         filter: t.filter.to_owned(),
         top: t.top,
         units: t.units,
-        // The CPU chisels sum thread.cpu × 10^7 and keep every sample.
-        scale: if cpu { 1e7 } else { 1.0 },
-        keep_non_positive: cpu,
+        cpu,
     };
     Ok(Box::new(Table::new(name, spec)?))
 }

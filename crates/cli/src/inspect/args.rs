@@ -89,9 +89,20 @@ pub struct Args {
     /// Print the version and exit.
     #[arg(long = "version")]
     pub version: bool,
-    /// The filter, e.g. `proc.name=cat and evt.type=open`.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = false)]
+    /// Run a chisel (`-cl` lists them). A chisel with arguments takes the
+    /// next word as its argument string, e.g. `-c fdbytes_by fd.name` or
+    /// `-c spy_file "W /tmp/x"`. May be repeated.
+    #[arg(short = 'c', long = "chisel", value_name = "CHISEL")]
+    pub chisel: Vec<String>,
+    /// Describe a chisel: its description and arguments.
+    #[arg(short = 'i', long = "chisel-info", value_name = "CHISEL")]
+    pub chisel_info: Option<String>,
+    /// The filter, e.g. `proc.name=cat and evt.type=open`. Words a chisel
+    /// consumed as its arguments are left out.
     pub filter: Vec<String>,
+    /// How many leading filter words chisels consumed (set after parsing).
+    #[arg(skip)]
+    pub chisel_words: usize,
 }
 
 impl Args {
@@ -107,8 +118,10 @@ impl Args {
         }
     }
 
-    /// The filter text: all positional arguments joined by spaces.
+    /// The filter text: the positional arguments that no chisel consumed,
+    /// joined by spaces.
     pub fn filter_text(&self) -> Option<String> {
-        (!self.filter.is_empty()).then(|| self.filter.join(" "))
+        let rest = self.filter.get(self.chisel_words..).unwrap_or_default();
+        (!rest.is_empty()).then(|| rest.join(" "))
     }
 }

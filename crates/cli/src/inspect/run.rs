@@ -1,9 +1,11 @@
 //! The inspection loop: source → state → filter → output.
 
 use super::args::Args;
+use super::chisels::Plan;
 use super::summary::Summary;
 use anyhow::{Context, Result};
 use osprey_capture::{kernel_selection, LiveOptions, Next, Source};
+use osprey_chisel::{Flow, Host, Runner};
 use osprey_event::render::{BufFormat, RenderOptions};
 use osprey_event::table::category;
 use osprey_event::EventRef;
@@ -75,12 +77,34 @@ fn buffer_format(a: &Args) -> Result<BufFormat> {
     })
 }
 
-/// Runs `osprey` with parsed arguments.
-pub fn run(a: &Args) -> Result<()> {
+/// Loads the planned chisels afresh (once per input, as sysdig re-runs them).
+fn load_chisels(plan: &Plan) -> Result<Vec<Runner>> {
+    plan.chisels
+        .iter()
+        .map(|r| {
+            osprey_chisel::load(&r.name, &r.values)
+                .map(Runner::new)
+                .map_err(|e| usage(e.to_string()))
+        })
+        .collect()
+}
+
+/// Runs `osprey` with parsed arguments and the chisels planned from them.
+pub fn run(a: &Args, plan: &Plan) -> Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     if a.version {
         writeln!(out, "osprey version {}", env!("CARGO_PKG_VERSION"))?;
+        return Ok(out.flush()?);
+    }
+    if a.chisel.iter().any(|c| c == "l") {
+        osprey_chisel::write_list(&mut out, &osprey_chisel::list())?;
+        return Ok(out.flush()?);
+    }
+    if let Some(name) = &a.chisel_info {
+        let info = osprey_chisel::info(name)
+            .map_err(|_| usage(format!("chisel {name} not found - use -cl to list them.")))?;
+        osprey_chisel::write_info(&mut out, &info)?;
         return Ok(out.flush()?);
     }
     if a.list {
@@ -138,7 +162,10 @@ pub fn run(a: &Args) -> Result<()> {
         ),
         None => None,
     };
-    let quiet = a.quiet || writer.is_some();
+    let quiet = a.quiet || writer.is_some() || !plan.chisels.is_empty();
+    let with_chisels = !plan.chisels.is_empty();
+    // Loaded now so that a chisel that cannot start fails before the capture opens.
+    let mut preloaded = Some(load_chisels(plan)?);
     let mut summary: Option<Summary> = None;
     let mut lines = Vec::with_capacity(BATCH + 4096);
     let mut scratch = Values::new();
@@ -164,7 +191,11 @@ pub fn run(a: &Args) -> Result<()> {
         // Exit-only events (live, or a capture written live) need the state
         // engine that parses every event type from exits alone.
         state.set_full(source.snapshot().exit_only);
-        if a.summary && summary.is_none() {
+        let mut runners = match preloaded.take() {
+            Some(r) => r,
+            None => load_chisels(plan)?,
+        };
+        if a.summary && summary.is_none() && !with_chisels {
             summary = Some(Summary::new(state.is_full()));
         }
         if !a.exclude_users {
@@ -183,6 +214,19 @@ pub fn run(a: &Args) -> Result<()> {
             }
             w.write_snapshot(&snap)?;
         }
+        for r in &mut runners {
+            r.start(
+                &Host {
+                    state: &state,
+                    live,
+                },
+                &mut out,
+            )
+            .map_err(|e| usage(e.to_string()))?;
+        }
+        // Whether a limit or a chisel ended the whole run (not just this input).
+        let mut stop_all = false;
+        let mut last_ts: u64 = 0;
         let mut num: u64 = 0;
         let mut first_ts: Option<u64> = None;
         // Container metadata events that open a capture describe the initial
@@ -233,8 +277,8 @@ pub fn run(a: &Args) -> Result<()> {
             env.first_ts.set(first);
             if let Some(max) = a.max_seconds {
                 if ts.saturating_sub(first) > max.saturating_mul(1_000_000_000) {
-                    drops += source.drops();
-                    break 'files;
+                    stop_all = true;
+                    break;
                 }
             }
             // Like sysdig, a capture filter sees most events before they are
@@ -263,7 +307,29 @@ pub fn run(a: &Args) -> Result<()> {
                     true
                 }
             };
+            last_ts = ts;
             if !pass {
+                // Live, the chisels' clocks run on dropped events too.
+                if live {
+                    for r in &mut runners {
+                        if r.tick(
+                            ts,
+                            &Host {
+                                state: &state,
+                                live,
+                            },
+                            &mut out,
+                        )
+                        .map_err(|e| usage(e.to_string()))?
+                            == Flow::End
+                        {
+                            stop_all = true;
+                        }
+                    }
+                    if stop_all {
+                        break;
+                    }
+                }
                 continue;
             }
             let ctx = EventCtx {
@@ -278,6 +344,30 @@ pub fn run(a: &Args) -> Result<()> {
                 counted += 1;
             }
             let limit_reached = !leading_meta && a.numevents.is_some_and(|n| counted >= n);
+            // The container records that open a capture describe the initial
+            // container table; sysdig's chisels never see them.
+            if with_chisels && !leading_meta {
+                let host = Host {
+                    state: &state,
+                    live,
+                };
+                for r in &mut runners {
+                    if r.event(&ctx, &host, &mut out)
+                        .map_err(|e| usage(e.to_string()))?
+                        == Flow::End
+                    {
+                        stop_all = true;
+                    }
+                }
+                if stop_all || limit_reached {
+                    stop_all = true;
+                    break;
+                }
+                continue;
+            }
+            if with_chisels {
+                continue;
+            }
             if let Some(w) = writer.as_mut() {
                 w.write_event(&ev)?;
             }
@@ -314,11 +404,27 @@ pub fn run(a: &Args) -> Result<()> {
             }
             env.prev_match_ts.set(ts);
             if limit_reached {
-                drops += source.drops();
-                break 'files;
+                stop_all = true;
+                break;
             }
         }
         drops += source.drops();
+        let first = first_ts.unwrap_or(last_ts);
+        for r in &mut runners {
+            r.end(
+                last_ts,
+                last_ts.saturating_sub(first),
+                &Host {
+                    state: &state,
+                    live,
+                },
+                &mut out,
+            )
+            .map_err(|e| usage(e.to_string()))?;
+        }
+        if stop_all {
+            break 'files;
+        }
     }
     out.write_all(&lines)?;
     if let Some(w) = writer {
