@@ -59,14 +59,17 @@ fn pick_mount<'c>(c: &'c ContainerInfo, arg: &FieldArg, by_dest: bool) -> Option
     }
 }
 
-/// Appends `key:value` pairs separated by `, ` (an empty value drops its colon).
+/// Appends `key:value` pairs separated by `, ` (an empty value drops its
+/// colon), leaving out annotations and the runtime's `io.kubernetes.*` labels.
 fn push_labels(out: &mut Values, labels: &[(String, String)]) -> Option<()> {
-    if labels.is_empty() {
-        return None;
-    }
+    let mut shown = labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with("annotation.") && !k.starts_with("io.kubernetes."))
+        .peekable();
+    shown.peek()?;
     let s = out.begin_bytes();
     let b = out.bytes_mut();
-    for (i, (k, v)) in labels.iter().enumerate() {
+    for (i, (k, v)) in shown.enumerate() {
         if i > 0 {
             b.extend_from_slice(b", ");
         }
@@ -324,6 +327,7 @@ mod tests {
                     labels: vec![
                         ("app".into(), "web".into()),
                         ("canary".into(), String::new()),
+                        ("io.kubernetes.pod.name".into(), "web-7d9".into()),
                     ],
                 }),
                 ..ContainerInfo::default()
