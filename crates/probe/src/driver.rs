@@ -13,6 +13,9 @@
 //! `PPM_SC_*` code of the same name in [`osprey_event::syscalls`] (0, shown as
 //! `<unknown>`, when that table has no such name). `exit` and `exit_group`
 //! never return, so they produce no syscall event; `procexit` covers them.
+//! Clone and execve exits carry `cgroups`: `subsys=path` entries, each
+//! NUL-terminated, for cpuset, cpu, cpuacct, blkio (`io` on cgroup v2) and
+//! memory, in that order, with absolute paths, at most 1024 bytes.
 //! Parameters the driver does not collect yet are empty (length 0).
 //!
 //! Only the syscalls in [`Config::only`] are sent at all (kernel-side
