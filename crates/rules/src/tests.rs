@@ -852,36 +852,11 @@ fn alert_both_at_once_and_across_seconds_match_the_separate_writes() {
     }
 }
 
-/// Fields and format tokens the upstream rules use that the syscall
-/// catalogue lacks (rules using them are dropped in lenient mode), as of the
-/// committed catalogue (filter 5e0e6f0). The test fails when the set found
-/// is neither this one nor [`KNOWN_GAPS_NEXT`]: new gaps must be reported,
-/// closed gaps removed from here.
-const KNOWN_GAPS: [&str; 16] = [
-    "container.start_ts",
-    "fd.nameraw",
-    "k8s.ns.name",
-    "k8s.pod.name",
-    "proc.aexe",
-    "proc.aexepath",
-    "proc.exe_ino.ctime",
-    "proc.exe_ino.ctime_duration_proc_start",
-    "proc.exe_ino.mtime",
-    "proc.is_exe_from_memfd",
-    "proc.is_exe_upper_layer",
-    "proc.is_vpgid_leader",
-    "proc.pexe",
-    "proc.pexepath",
-    "thread.cap_effective",
-    "thread.cap_permitted",
-];
-
-/// The gaps left once the field catalogue work in progress lands: the
-/// container plugin's Kubernetes fields.
-const KNOWN_GAPS_NEXT: [&str; 2] = ["k8s.ns.name", "k8s.pod.name"];
-
+/// The upstream rules files load strictly (no unknown field or format token
+/// left: the catalogue has every field they use, `k8s.ns.name` and
+/// `k8s.pod.name` being the last to arrive), and every rule compiles.
 #[test]
-fn upstream_rules_files_load_with_only_the_known_field_gaps() {
+fn upstream_rules_files_load_with_every_field_known() {
     let names = [
         "falco_rules.yaml",
         "falco-incubating_rules.yaml",
@@ -895,42 +870,36 @@ fn upstream_rules_files_load_with_only_the_known_field_gaps() {
         paths.push(p);
     }
     let refs: Vec<&std::path::Path> = paths.iter().map(std::path::PathBuf::as_path).collect();
-    let opts = LoadOptions {
-        skip_unknown_filters: true,
-        ..LoadOptions::default()
-    };
-    let (rs, res) = Ruleset::load_paths(&refs, &opts);
+    let (rs, res) = Ruleset::load_paths(&refs, &LoadOptions::default());
     eprintln!("{res}");
     assert!(res.successful(), "{res}");
-    let mut gaps = BTreeSet::new();
-    for w in &res.warnings {
-        if w.code == Code::Warning(WarningCode::UnknownFilter) {
-            let name = w.message.rsplit(' ').next().unwrap_or_default().to_string();
-            gaps.insert(name);
-        } else {
-            eprintln!("other warning: {w}");
-        }
-    }
-    let set = |v: &[&str]| {
-        v.iter()
-            .map(ToString::to_string)
-            .collect::<BTreeSet<String>>()
-    };
-    assert!(
-        gaps == set(&KNOWN_GAPS) || gaps == set(&KNOWN_GAPS_NEXT),
-        "the set of unknown upstream fields changed: {gaps:?}"
-    );
-    let dropped: BTreeSet<&str> = res
+    let unknown: Vec<String> = res
         .warnings
         .iter()
         .filter(|w| w.code == Code::Warning(WarningCode::UnknownFilter))
-        .map(|w| w.item().1)
+        .map(ToString::to_string)
         .collect();
-    eprintln!(
-        "{} rules loaded, {} dropped for unknown fields: {dropped:?}",
-        rs.rules().len(),
-        dropped.len()
+    assert!(unknown.is_empty(), "unknown upstream fields: {unknown:?}");
+    assert_eq!(rs.rules().len(), 93);
+    assert!(rs.rules().iter().all(Rule::is_compiled));
+}
+
+/// The stable rules file alone loads with no error and no warning about
+/// fields.
+#[test]
+fn upstream_stable_rules_load_with_zero_errors() {
+    let Some(p) = shared("compat/falco-rules/falco_rules.yaml") else {
+        return;
+    };
+    let (rs, res) = Ruleset::load_paths(&[p.as_path()], &LoadOptions::default());
+    assert!(res.successful() && res.errors.is_empty(), "{res}");
+    assert!(
+        !res
+            .warnings
+            .iter()
+            .any(|w| w.code == Code::Warning(WarningCode::UnknownFilter)),
+        "{res}"
     );
-    assert_eq!(rs.rules().len() + dropped.len(), 93);
+    assert!(!rs.rules().is_empty());
     assert!(rs.rules().iter().all(Rule::is_compiled));
 }
