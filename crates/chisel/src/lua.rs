@@ -23,7 +23,7 @@ use mlua::{Function, Lua, Table, Value as LuaValue};
 use osprey_event::render::BufFormat;
 use osprey_filter::fields::syscall::Env;
 use osprey_filter::format::Format;
-use osprey_filter::{Extract, FieldRef, Filter, Values};
+use osprey_filter::{Extract, FieldRef, Filter, Value, Values};
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,14 +36,23 @@ const MAX_EXEC_DEPTH: usize = 8;
 /// What the current event looks like to `evt.get_*`.
 #[derive(Debug, Default, Clone, Copy)]
 struct EvtMeta {
-    /// Whether an event is current (inside `on_event`).
-    valid: bool,
     num: u64,
     ts: u64,
     cpu: u16,
     etype: u16,
     /// The syscall name of a generic event.
     generic: Option<&'static str>,
+}
+
+/// The interval clock.
+#[derive(Debug, Default, Clone, Copy)]
+struct Clock {
+    /// Whether the first event was seen.
+    started: bool,
+    /// Start of the current sample (aligned) or of the next period (precise).
+    sample: u64,
+    /// Time of the last callback (aligned mode), 0 before the first.
+    last_cb: u64,
 }
 
 /// State shared between the chisel and the Lua functions it installs.
@@ -55,6 +64,8 @@ struct Shared {
     out: Vec<u8>,
     /// Fields requested with `chisel.request_field`, by handle.
     fields: Vec<FieldRef>,
+    /// Per field: whether it is `evt.buffer`, rendered in the buffer format.
+    buffers: Vec<bool>,
     /// The current event's values of every requested field.
     values: Values,
     /// Per field: the index in `values` of its value for the current event.
@@ -92,10 +103,13 @@ pub struct LuaChisel {
     shared: SharedRc,
     filter: Option<Filter>,
     interval: Option<Interval>,
+    clock: Clock,
     on_event: Option<Function>,
     env: Env,
     scratch: Values,
     line: Vec<u8>,
+    /// Copy of a raw buffer while it is rendered.
+    raw: Vec<u8>,
 }
 
 fn script_err(chisel: &str, e: &mlua::Error) -> Error {
@@ -146,6 +160,7 @@ fn new_shared(name: &str) -> SharedRc {
         name: name.to_owned(),
         out: Vec::new(),
         fields: Vec::new(),
+        buffers: Vec::new(),
         values: Values::new(),
         slots: Vec::new(),
         new_filter: None,
@@ -304,9 +319,11 @@ fn load_one(path: &Path, args: &[String]) -> Result<(LuaChisel, Exec), Error> {
         shared,
         filter: None,
         interval: None,
+        clock: Clock::default(),
         env: Env::default(),
         scratch: Values::new(),
         line: Vec::new(),
+        raw: Vec::new(),
     };
     chisel.env.render.buf_limit = None;
     if let Ok(init) = chisel.lua.globals().get::<Function>("on_init") {
@@ -334,6 +351,134 @@ impl LuaChisel {
             self.filter = Some(f);
         }
         self.interval = sh.interval;
+    }
+
+    /// Makes `ctx` the current event for `evt.*` and the chisel's own
+    /// rendering settings: buffers uncut, in the format the chisel asked for
+    /// unless the user chose one.
+    fn begin_event(&mut self, ctx: &EventCtx<'_>) {
+        let host_buf = ctx.env.render.buf;
+        let mut sh = self.shared.borrow_mut();
+        sh.host_buf = host_buf;
+        self.env.render.buf = match (host_buf, sh.buf_format) {
+            (BufFormat::Normal, Some(f)) => f,
+            (b, _) => b,
+        };
+        let ts = ctx.ev.ts();
+        if sh.first_ts == 0 {
+            sh.first_ts = ts;
+        }
+        sh.last_ts = ts;
+        sh.evt = EvtMeta {
+            num: ctx.num,
+            ts,
+            cpu: ctx.ev.cpu,
+            etype: ctx.ev.etype(),
+            generic: api::generic_name(ctx.ev),
+        };
+        self.env.time_mode = ctx.env.time_mode;
+        self.env.first_ts.set(ctx.env.first_ts.get());
+        self.env.prev_match_ts.set(ctx.env.prev_match_ts.get());
+        self.env.prev_print_ts.set(ctx.env.prev_print_ts.get());
+    }
+
+    /// Extracts every requested field of the current event.
+    fn extract(&mut self, ctx: &EventCtx<'_>) {
+        let my = EventCtx {
+            ev: ctx.ev,
+            state: ctx.state,
+            num: ctx.num,
+            env: &self.env,
+        };
+        let mut sh = self.shared.borrow_mut();
+        let sh = &mut *sh;
+        sh.values.clear();
+        sh.slots.clear();
+        for (f, &is_buffer) in sh.fields.iter().zip(&sh.buffers) {
+            let at = sh.values.len();
+            let slot = if my.extract(f, &mut sh.values) {
+                if is_buffer {
+                    render_buffer(&mut sh.values, at, &mut self.raw, self.env.render.buf)
+                } else {
+                    u32::try_from(at).ok()
+                }
+            } else {
+                None
+            };
+            sh.slots.push(slot);
+        }
+    }
+
+    /// The interval clock (sysdig's rules, in event time); runs `on_interval`
+    /// when it fires.
+    fn tick(
+        &mut self,
+        iv: Interval,
+        ctx: &EventCtx<'_>,
+        out: &mut dyn Write,
+    ) -> Result<Flow, Error> {
+        let ts = ctx.ev.ts();
+        let c = &mut self.clock;
+        if !c.started {
+            c.started = true;
+            c.sample = match iv {
+                Interval::Aligned(p) => ts - ts % p.max(1),
+                Interval::Precise(_) => ts,
+            };
+            return Ok(Flow::Continue);
+        }
+        match iv {
+            Interval::Aligned(p) => {
+                let sample = ts - ts % p.max(1);
+                if sample == c.sample {
+                    return Ok(Flow::Continue);
+                }
+                let delta = if c.last_cb == 0 {
+                    0
+                } else {
+                    ts.saturating_sub(c.last_cb)
+                };
+                c.sample = sample;
+                c.last_cb = ts;
+                self.interval_call(ts, delta, ctx, out)
+            }
+            Interval::Precise(p) => {
+                let p = p.max(1);
+                while ts >= self.clock.sample && ts - self.clock.sample >= p {
+                    let t = self.clock.sample;
+                    self.clock.sample += p;
+                    if self.interval_call(t, p, ctx, out)? == Flow::End {
+                        return Ok(Flow::End);
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+        }
+    }
+
+    fn interval_call(
+        &mut self,
+        ts: u64,
+        delta: u64,
+        ctx: &EventCtx<'_>,
+        out: &mut dyn Write,
+    ) -> Result<Flow, Error> {
+        self.extract(ctx);
+        let live = self.shared.borrow().live;
+        let host = Host {
+            state: ctx.state,
+            live,
+        };
+        let (s, ns) = split_ts(ts);
+        let r = self.call_with_host("on_interval", &host, (s, ns, delta));
+        self.flush(out)?;
+        self.sync();
+        let end = self.shared.borrow().end;
+        match r? {
+            Some(LuaValue::Boolean(false)) => Ok(Flow::End),
+            _ if end => Ok(Flow::End),
+            _ => Ok(Flow::Continue),
+        }
     }
 
     /// Hands the buffered Lua output to the host.
@@ -371,6 +516,21 @@ impl LuaChisel {
     }
 }
 
+/// Replaces the raw `evt.buffer` value at `at` by its rendering in `fmt`,
+/// as sysdig hands buffers to Lua (dots for non-printables by default);
+/// returns the index of the rendered value.
+fn render_buffer(values: &mut Values, at: usize, raw: &mut Vec<u8>, fmt: BufFormat) -> Option<u32> {
+    let Some(&Value::Bytes(s, e)) = values.items().get(at) else {
+        return u32::try_from(at).ok();
+    };
+    raw.clear();
+    raw.extend_from_slice(values.bytes(s, e));
+    let start = values.begin_bytes();
+    osprey_event::render::write_buffer(values.bytes_mut(), raw, fmt);
+    values.end_bytes(start);
+    u32::try_from(values.len() - 1).ok()
+}
+
 fn split_ts(ts: u64) -> (u64, u64) {
     (ts / 1_000_000_000, ts % 1_000_000_000)
 }
@@ -378,14 +538,6 @@ fn split_ts(ts: u64) -> (u64, u64) {
 impl Chisel for LuaChisel {
     fn name(&self) -> &str {
         &self.name
-    }
-
-    fn filter(&self) -> Option<&Filter> {
-        self.filter.as_ref()
-    }
-
-    fn interval(&self) -> Option<Interval> {
-        self.interval
     }
 
     fn on_capture_start(&mut self, host: &Host<'_>, out: &mut dyn Write) -> Result<(), Error> {
@@ -402,72 +554,36 @@ impl Chisel for LuaChisel {
     }
 
     fn on_event(&mut self, ctx: &EventCtx<'_>, out: &mut dyn Write) -> Result<Flow, Error> {
-        // The chisel's own rendering settings: buffers uncut, and in the
-        // format the chisel asked for unless the user chose one.
-        let host_buf = ctx.env.render.buf;
-        {
-            let mut sh = self.shared.borrow_mut();
-            sh.host_buf = host_buf;
-            self.env.render.buf = match (host_buf, sh.buf_format) {
-                (BufFormat::Normal, Some(f)) => f,
-                (b, _) => b,
-            };
-            let ts = ctx.ev.ts();
-            if sh.first_ts == 0 {
-                sh.first_ts = ts;
-            }
-            sh.last_ts = ts;
-            let etype = ctx.ev.etype();
-            sh.evt = EvtMeta {
-                valid: true,
-                num: ctx.num,
-                ts,
-                cpu: ctx.ev.cpu,
-                etype,
-                generic: api::generic_name(ctx.ev),
-            };
-        }
-        self.env.time_mode = ctx.env.time_mode;
-        self.env.first_ts.set(ctx.env.first_ts.get());
-        self.env.prev_match_ts.set(ctx.env.prev_match_ts.get());
-        self.env.prev_print_ts.set(ctx.env.prev_print_ts.get());
-        let my = EventCtx {
-            ev: ctx.ev,
-            state: ctx.state,
-            num: ctx.num,
-            env: &self.env,
-        };
-        // Borrow juggling: extract through a context on our own Env.
-        {
-            let mut sh = self.shared.borrow_mut();
-            let sh = &mut *sh;
-            sh.values.clear();
-            sh.slots.clear();
-            for f in &sh.fields {
-                let at = sh.values.len();
-                let slot = if my.extract(f, &mut sh.values) {
-                    u32::try_from(at).ok()
-                } else {
-                    None
-                };
-                sh.slots.push(slot);
+        self.begin_event(ctx);
+        // The interval clock runs on every event, before the filter, and the
+        // callback sees the event that fired it (`evt.field` works there).
+        if let Some(iv) = self.interval {
+            if self.tick(iv, ctx, out)? == Flow::End {
+                return Ok(Flow::End);
             }
         }
+        if let Some(f) = &self.filter {
+            if !f.matches(ctx) {
+                return Ok(Flow::Continue);
+            }
+        }
+        self.extract(ctx);
         let r = match &self.on_event {
             Some(f) => f.call::<LuaValue>(()),
             None => Ok(LuaValue::Boolean(true)),
         };
-        self.shared.borrow_mut().evt.valid = false;
         self.flush(out)?;
         let keep = r.map_err(|e| script_err(&self.name, &e))?;
-        let mut sh = self.shared.borrow_mut();
-        if let Some(f) = sh.new_filter.take() {
-            self.filter = Some(f);
-        }
-        self.interval = sh.interval;
-        let end = sh.end;
+        self.sync();
+        let sh = self.shared.borrow();
         if !matches!(keep, LuaValue::Nil | LuaValue::Boolean(false)) {
             if let Some(fmt) = &sh.formatter {
+                let my = EventCtx {
+                    ev: ctx.ev,
+                    state: ctx.state,
+                    num: ctx.num,
+                    env: &self.env,
+                };
                 self.line.clear();
                 if fmt.write_text(&my, &mut self.scratch, &mut self.line) {
                     self.line.push(b'\n');
@@ -475,26 +591,7 @@ impl Chisel for LuaChisel {
                 }
             }
         }
-        Ok(if end { Flow::End } else { Flow::Continue })
-    }
-
-    fn on_interval(
-        &mut self,
-        ts: u64,
-        delta: u64,
-        host: &Host<'_>,
-        out: &mut dyn Write,
-    ) -> Result<Flow, Error> {
-        let (s, ns) = split_ts(ts);
-        let r = self.call_with_host("on_interval", host, (s, ns, delta));
-        self.flush(out)?;
-        self.sync();
-        let end = self.shared.borrow().end;
-        match r? {
-            Some(LuaValue::Boolean(false)) => Ok(Flow::End),
-            _ if end => Ok(Flow::End),
-            _ => Ok(Flow::Continue),
-        }
+        Ok(if sh.end { Flow::End } else { Flow::Continue })
     }
 
     fn on_capture_end(

@@ -5,7 +5,7 @@ use crate::Interval;
 use mlua::{Lua, Result as LuaResult, Table, Value as LuaValue, Variadic};
 use osprey_event::render::BufFormat;
 use osprey_event::EventRef;
-use osprey_filter::fields::catalog::SyscallCatalog;
+use osprey_filter::fields::catalog::{field_def, FieldId, SyscallCatalog};
 use osprey_filter::format::Format;
 use osprey_filter::{FieldArg, FieldCatalog, Filter, Value};
 use std::io::IsTerminal;
@@ -145,7 +145,9 @@ fn chisel_table(lua: &Lua, shared: &SharedRc) -> LuaResult<Table> {
             let f = SyscallCatalog
                 .resolve(base, arg)
                 .map_err(|_| rt(format!("chisel requesting nonexistent field {name}")))?;
+            let is_buffer = field_def(f.id).is_some_and(|d| d.id == FieldId::EvtBuffer);
             s.fields.push(f);
+            s.buffers.push(is_buffer);
             Ok(s.fields.len() - 1)
         })?,
     )?;
@@ -222,7 +224,11 @@ fn evt_table(lua: &Lua, shared: &SharedRc) -> LuaResult<Table> {
     let sh = Rc::clone(shared);
     t.set(
         "field",
-        lua.create_function(move |lua, h: usize| {
+        lua.create_function(move |lua, h: LuaValue| {
+            // A handle never requested (nil) gives nil, as in sysdig.
+            let Some(h) = h.as_usize() else {
+                return Ok(LuaValue::Nil);
+            };
             let s = sh.borrow();
             let Some(Some(at)) = s.slots.get(h) else {
                 return Ok(LuaValue::Nil);

@@ -175,7 +175,9 @@ fn ip_string(lua: &Lua, v: Value) -> LuaResult<LuaValue> {
 
 fn fd_entry(lua: &Lua, fd: &Fd) -> LuaResult<Table> {
     let t = lua.create_table()?;
-    t.set("name", lua.create_string(&*fd.name)?)?;
+    // sysdig lists names cleaned of control characters.
+    let clean: Vec<u8> = fd.name.iter().copied().filter(|&b| b >= 0x20).collect();
+    t.set("name", lua.create_string(clean)?)?;
     t.set("type", fd.ty.as_str().unwrap_or("<NA>"))?;
     if let Some((sip, sport, client)) = ends(fd) {
         t.set("sip", ip_string(lua, sip)?)?;
@@ -191,6 +193,8 @@ fn fd_entry(lua: &Lua, fd: &Fd) -> LuaResult<Table> {
 }
 
 /// Builds the table of `sysdig.get_thread_table` and its variants.
+// sysdig hands the numbers to Lua as 32-bit unsigned (-1 shows as 4294967295).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn thread_table(
     lua: &Lua,
     state: &State,
@@ -208,7 +212,10 @@ fn thread_table(
         None => None,
     };
     let out = lua.create_table()?;
-    for t in state.threads() {
+    // Descending tids, as for fds below: this gives `pairs` sysdig's order.
+    let mut threads: Vec<&Thread> = state.threads().collect();
+    threads.sort_unstable_by_key(|t| std::cmp::Reverse(t.tid));
+    for t in threads {
         let fds = state.fds(t);
         let matches = |num: i64, fd: &Fd| {
             filter.as_ref().is_none_or(|f| {
@@ -224,22 +231,22 @@ fn thread_table(
             continue;
         }
         let e = lua.create_table()?;
-        e.set("tid", t.tid)?;
-        e.set("pid", t.pid)?;
+        e.set("tid", t.tid as u32)?;
+        e.set("pid", t.pid as u32)?;
         if full {
-            e.set("ptid", t.ptid)?;
+            e.set("ptid", t.ptid as u32)?;
             e.set("comm", lua.create_string(&*t.comm)?)?;
             e.set("exe", lua.create_string(&*t.exe)?)?;
             e.set("flags", t.flags)?;
-            e.set("fdlimit", t.fdlimit)?;
+            e.set("fdlimit", t.fdlimit as u32)?;
             e.set("uid", t.uid)?;
             e.set("gid", t.gid)?;
             e.set("nchilds", t.nchilds)?;
             e.set("vmsize_kb", t.vmsize_kb)?;
             e.set("vmrss_kb", t.vmrss_kb)?;
             e.set("vmswap_kb", t.vmswap_kb)?;
-            e.set("pfmajor", t.pfmajor)?;
-            e.set("pfminor", t.pfminor)?;
+            e.set("pfmajor", t.pfmajor as u32)?;
+            e.set("pfminor", t.pfminor as u32)?;
             e.set("clone_ts", t.clone_ts.to_string())?;
             let user: &[u8] = match state.user(t.uid) {
                 Some(u) if t.uid != u32::MAX => &u.name,
@@ -259,7 +266,11 @@ fn thread_table(
         }
         if with_fds {
             let ft = lua.create_table()?;
-            for (n, fd) in fds.iter() {
+            // Lua's `pairs` order depends on the insertion order: sysdig's
+            // (its hash maps') is matched by inserting in descending order.
+            let mut sorted: Vec<(i64, &Fd)> = fds.iter().collect();
+            sorted.sort_unstable_by_key(|&(n, _)| std::cmp::Reverse(n));
+            for (n, fd) in sorted {
                 if matches(n, fd) {
                     ft.set(n, fd_entry(lua, fd)?)?;
                 }
