@@ -290,8 +290,8 @@ fn load_one(path: &Path, args: &[String]) -> Result<(LuaChisel, Exec), Error> {
     }
     if args.len() > info.args.len() {
         return Err(Error::Args(format!(
-            "too many parameters for chisel {name}, {} required, {} given",
-            info.args.len(),
+            "too many parameters for chisel {name}, {required} required, {} optional, {} given",
+            info.args.len() - required,
             args.len()
         )));
     }
@@ -333,9 +333,16 @@ fn load_one(path: &Path, args: &[String]) -> Result<(LuaChisel, Exec), Error> {
             return Ok((chisel, exec));
         }
         if !matches!(r, LuaValue::Boolean(true)) {
+            // What the chisel printed says why (there is no output yet).
+            let printed = String::from_utf8_lossy(&chisel.shared.borrow().out).into_owned();
+            let sep = if printed.is_empty() || printed.ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            };
             return Err(Error::Script {
+                message: format!("{printed}{sep}init() for chisel {name} failed."),
                 chisel: name,
-                message: "Failed to initialize chisel".to_owned(),
             });
         }
     }

@@ -526,3 +526,66 @@ fn spy_logs() {
 fn topscalls() {
     check_rows("libs_sample.scap", "topscalls", &[]);
 }
+
+#[test]
+fn info_reads_the_globals() {
+    let path = Path::new(CHISELS).join("spy_file.lua");
+    if !path.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "sysdig's chisels are missing"
+        );
+        eprintln!("SKIPPED: {} is missing", path.display());
+        return;
+    }
+    let info = lua::info(&path).expect("info");
+    assert_eq!(info.name, "spy_file");
+    assert_eq!(info.category, "I/O");
+    assert_eq!(info.args.len(), 2);
+    assert!(info
+        .args
+        .iter()
+        .all(|a| a.optional && a.argtype == "string"));
+    assert_eq!(info.args[1].name, "spy_on_file_name");
+    assert!(!info.hidden);
+    let tg = lua::info(&Path::new(CHISELS).join("table_generator.lua")).expect("info");
+    assert!(tg.hidden);
+    assert_eq!(tg.args.len(), 7);
+    // A csysdig view is not a chisel.
+    assert!(matches!(
+        lua::info(&Path::new(CHISELS).join("v_procs.lua")),
+        Err(osprey_chisel::Error::NotFound(_))
+    ));
+}
+
+#[test]
+fn wrong_arguments_are_refused() {
+    let path = Path::new(CHISELS).join("fdbytes_by.lua");
+    if !path.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "sysdig's chisels are missing"
+        );
+        eprintln!("SKIPPED: {} is missing", path.display());
+        return;
+    }
+    let err = lua::load(&path, &[]).err().expect("an error");
+    assert_eq!(
+        err.to_string(),
+        "wrong number of parameters for chisel fdbytes_by, 1 required, 0 given"
+    );
+    let two = ["a".to_owned(), "b".to_owned()];
+    let err = lua::load(&path, &two).err().expect("an error");
+    assert_eq!(
+        err.to_string(),
+        "too many parameters for chisel fdbytes_by, 1 required, 0 optional, 2 given"
+    );
+    // A field that does not exist fails in on_init, with sysdig's words.
+    let err = lua::load(&path, &["no.such".to_owned()])
+        .err()
+        .expect("an error");
+    assert!(
+        err.to_string().contains("nonexistent field no.such"),
+        "{err}"
+    );
+}
