@@ -24,7 +24,7 @@ use osprey_capture::{LiveOptions, Next, Source};
 use osprey_event::snapshot::Snapshot;
 use osprey_event::EventRef;
 use osprey_filter::fields::syscall::{Env, EventCtx};
-use osprey_rules::{generic_code, AlertFormatter, AlertOptions, Matching, Ruleset};
+use osprey_rules::{generic_code, AlertFormatter, AlertOptions, Matching, Priority, Ruleset};
 use osprey_state::State;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -141,7 +141,7 @@ enum ToWorker {
 struct AlertMsg {
     num: u64,
     ts: u64,
-    priority: output::Priority,
+    priority: Priority,
     rule: Arc<str>,
     text: (u32, u32),
     json: (u32, u32),
@@ -155,11 +155,10 @@ struct Done {
     text: Vec<u8>,
 }
 
-/// A ruleset with each rule's name and output priority ready to hand out.
+/// A ruleset with each rule's name ready to hand out.
 struct Rules {
     set: Ruleset,
     names: Vec<Arc<str>>,
-    priorities: Vec<output::Priority>,
 }
 
 impl Rules {
@@ -169,21 +168,7 @@ impl Rules {
             .iter()
             .map(|r| Arc::from(r.name.as_str()))
             .collect();
-        let priorities = set
-            .rules()
-            .iter()
-            .map(|r| {
-                r.priority
-                    .as_str()
-                    .parse()
-                    .unwrap_or(output::Priority::Debug)
-            })
-            .collect();
-        Rules {
-            set,
-            names,
-            priorities,
-        }
+        Rules { set, names }
     }
 }
 
@@ -281,11 +266,7 @@ fn worker(
                 alerts.push(AlertMsg {
                     num,
                     ts: ev.ts(),
-                    priority: rules
-                        .priorities
-                        .get(i)
-                        .copied()
-                        .unwrap_or(output::Priority::Debug),
+                    priority: rule.priority,
                     rule: rules.names.get(i).cloned().unwrap_or_else(|| Arc::from("")),
                     text: span(start, mid),
                     json: span(mid, text.len()),
@@ -360,6 +341,8 @@ impl Pool {
                     .flat_map(|d| d.alerts.iter().map(move |a| (a, d.text.as_slice())))
                     .collect();
                 all.sort_by_key(|(a, _)| a.num);
+                // One clock reading for the rate limiter per batch.
+                let now = outputs.clock();
                 for (a, buf) in &all {
                     summary.alerts += 1;
                     let line = |(s, e): (u32, u32)| {
@@ -367,13 +350,14 @@ impl Pool {
                             .and_then(|b| std::str::from_utf8(b).ok())
                             .unwrap_or_default()
                     };
-                    outputs.send(&output::Alert {
+                    let alert = output::Alert {
                         priority: a.priority,
                         rule: &a.rule,
                         time_ns: a.ts,
                         text: line(a.text),
                         json: line(a.json),
-                    })?;
+                    };
+                    outputs.send_at(&alert, now)?;
                 }
                 self.next_out += 1;
             }

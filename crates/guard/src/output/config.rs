@@ -8,11 +8,18 @@ use serde::Deserialize;
 
 use super::Priority;
 
+/// `priority` as falco.yaml writes it (a case-insensitive name).
+fn priority<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Priority, D::Error> {
+    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    super::parse_priority(&s).map_err(serde::de::Error::custom)
+}
+
 /// The output-related top-level keys of falco.yaml.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct OutputsConfig {
     /// `priority`: alerts less severe than this are not sent (default `debug`).
+    #[serde(deserialize_with = "priority")]
     pub priority: Priority,
     /// `json_output`: send the JSON line instead of the text line.
     pub json_output: bool,

@@ -27,7 +27,6 @@ mod syslog;
 
 use std::fmt;
 use std::io::{self, Write};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 pub use config::{
@@ -78,89 +77,30 @@ pub enum Error {
     },
 }
 
-/// Falco's alert priorities, most severe first. The discriminant is the
-/// syslog severity (`LOG_EMERG` = 0 .. `LOG_DEBUG` = 7), so a *smaller*
-/// value is *more* severe and `a <= b` means "a is at least as severe as b".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
-    /// `Emergency` (syslog 0).
-    Emergency = 0,
-    /// `Alert` (syslog 1).
-    Alert = 1,
-    /// `Critical` (syslog 2).
-    Critical = 2,
-    /// `Error` (syslog 3).
-    Error = 3,
-    /// `Warning` (syslog 4).
-    Warning = 4,
-    /// `Notice` (syslog 5).
-    Notice = 5,
-    /// `Informational` (syslog 6); rules may also say `INFO`.
-    Informational = 6,
-    /// `Debug` (syslog 7).
-    Debug = 7,
+pub use osprey_rules::Priority;
+
+/// Parses a priority name as falco.yaml's `priority` key takes it:
+/// case-insensitive, `info` for `informational`.
+///
+/// # Errors
+/// [`Error::UnknownPriority`] for any other text.
+pub fn parse_priority(s: &str) -> Result<Priority, Error> {
+    Priority::parse(s).ok_or_else(|| Error::UnknownPriority {
+        value: s.to_owned(),
+    })
 }
 
-impl Priority {
-    /// All priorities, most severe first.
-    pub const ALL: [Priority; 8] = [
-        Priority::Emergency,
-        Priority::Alert,
-        Priority::Critical,
-        Priority::Error,
-        Priority::Warning,
-        Priority::Notice,
-        Priority::Informational,
-        Priority::Debug,
-    ];
-
-    /// The name Falco prints (`Informational`, never `Info`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Priority::Emergency => "Emergency",
-            Priority::Alert => "Alert",
-            Priority::Critical => "Critical",
-            Priority::Error => "Error",
-            Priority::Warning => "Warning",
-            Priority::Notice => "Notice",
-            Priority::Informational => "Informational",
-            Priority::Debug => "Debug",
-        }
-    }
-
-    /// The syslog severity number (0..=7).
-    pub fn syslog_severity(self) -> u8 {
-        self as u8
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Priority {
-    type Err = Error;
-
-    /// Case-insensitive; accepts `info` as well as `informational`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.eq_ignore_ascii_case("info") {
-            return Ok(Priority::Informational);
-        }
-        Priority::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| Error::UnknownPriority {
-                value: s.to_owned(),
-            })
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Priority {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+/// The syslog severity of a priority (`LOG_EMERG` = 0 .. `LOG_DEBUG` = 7).
+pub fn syslog_severity(p: Priority) -> u8 {
+    match p {
+        Priority::Emergency => 0,
+        Priority::Alert => 1,
+        Priority::Critical => 2,
+        Priority::Error => 3,
+        Priority::Warning => 4,
+        Priority::Notice => 5,
+        Priority::Informational => 6,
+        Priority::Debug => 7,
     }
 }
 
@@ -412,21 +352,44 @@ impl Outputs {
         })
     }
 
+    /// The rate limiter's clock: the time since these outputs were made, or
+    /// zero (without reading the clock) when `outputs.rate` is off. Read it
+    /// once for a batch of alerts and pass it to [`Outputs::send_at`].
+    pub fn clock(&self) -> Duration {
+        if self.bucket.is_unlimited() {
+            Duration::ZERO
+        } else {
+            self.epoch.elapsed()
+        }
+    }
+
     /// Sends one alert to every enabled channel: the JSON line when
     /// `json_output` is set, else the text line. Never blocks on HTTP (the
     /// alert is queued, or counted as dropped when the queue is full); the
-    /// other channels write synchronously, as Falco's do.
+    /// other channels write synchronously, as Falco's do. Reads the clock for
+    /// the rate limiter; [`Outputs::send_at`] takes it from the caller.
     ///
     /// # Errors
     /// The first channel failure. Every channel is still attempted, and each
     /// failure is counted in [`Outputs::stats`].
     pub fn send(&mut self, alert: &Alert<'_>) -> Result<Disposition, Error> {
+        let now = self.clock();
+        self.send_at(alert, now)
+    }
+
+    /// [`Outputs::send`] at time `now` of the rate limiter's clock (from
+    /// [`Outputs::clock`]; a time earlier than one already seen refills
+    /// nothing).
+    ///
+    /// # Errors
+    /// As [`Outputs::send`].
+    pub fn send_at(&mut self, alert: &Alert<'_>, now: Duration) -> Result<Disposition, Error> {
         self.alerts += 1;
         if alert.priority > self.threshold {
             self.below_priority += 1;
             return Ok(Disposition::BelowPriority);
         }
-        if !self.bucket.claim(self.epoch.elapsed()) {
+        if !self.bucket.claim(now) {
             self.rate_limited += 1;
             return Ok(Disposition::RateLimited);
         }

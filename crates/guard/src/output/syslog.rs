@@ -40,7 +40,7 @@ impl SyslogOutput {
         write!(
             self.buf,
             "<{}>{} {}[{}]: ",
-            FACILITY_USER | priority.syslog_severity(),
+            FACILITY_USER | super::syslog_severity(priority),
             now.format("%b %e %H:%M:%S"),
             self.ident,
             self.pid

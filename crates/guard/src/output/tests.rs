@@ -92,19 +92,21 @@ fn outputs_can_move_to_another_thread() {
 #[test]
 fn priority_names_parse_case_insensitively() {
     for p in Priority::ALL {
-        assert_eq!(p.name().parse::<Priority>().unwrap(), p);
-        assert_eq!(p.name().to_uppercase().parse::<Priority>().unwrap(), p);
-        assert_eq!(p.name().to_lowercase().parse::<Priority>().unwrap(), p);
+        assert_eq!(parse_priority(p.as_str()).unwrap(), p);
+        assert_eq!(parse_priority(&p.as_str().to_uppercase()).unwrap(), p);
+        assert_eq!(parse_priority(&p.as_str().to_lowercase()).unwrap(), p);
     }
-    assert_eq!("INFO".parse::<Priority>().unwrap(), Priority::Informational);
-    assert_eq!("info".parse::<Priority>().unwrap(), Priority::Informational);
+    assert_eq!(parse_priority("INFO").unwrap(), Priority::Informational);
+    assert_eq!(parse_priority("info").unwrap(), Priority::Informational);
     assert_eq!(Priority::Informational.to_string(), "Informational");
     assert!(matches!(
-        "warn".parse::<Priority>(),
+        parse_priority("warn"),
         Err(Error::UnknownPriority { value }) if value == "warn"
     ));
     assert!(Priority::Emergency < Priority::Debug);
-    assert_eq!(Priority::Warning.syslog_severity(), 4);
+    assert_eq!(syslog_severity(Priority::Warning), 4);
+    assert_eq!(syslog_severity(Priority::Emergency), 0);
+    assert_eq!(syslog_severity(Priority::Debug), 7);
 }
 
 #[test]
@@ -257,6 +259,40 @@ fn rate_limiter_refuses_beyond_the_burst() {
     assert_eq!(got[2..], [Disposition::RateLimited; 3]);
     assert_eq!(cap.text().lines().count(), 2);
     assert_eq!(out.stats().rate_limited, 3);
+}
+
+#[test]
+fn send_at_uses_the_callers_clock() {
+    let mut c = quiet();
+    // One token per second, bursts of one.
+    c.outputs = RateConfig {
+        rate: 1.0,
+        max_burst: 1,
+    };
+    let (mut out, cap) = stdout_outputs(c);
+    let a = alert(Priority::Error);
+    let s = Duration::from_secs;
+    // A whole batch at one clock reading: only the burst passes.
+    assert_eq!(out.send_at(&a, s(0)).unwrap(), Disposition::Dispatched);
+    assert_eq!(out.send_at(&a, s(0)).unwrap(), Disposition::RateLimited);
+    assert_eq!(out.send_at(&a, s(0)).unwrap(), Disposition::RateLimited);
+    // The next batch, a second later: refilled by one.
+    assert_eq!(out.send_at(&a, s(1)).unwrap(), Disposition::Dispatched);
+    assert_eq!(out.send_at(&a, s(1)).unwrap(), Disposition::RateLimited);
+    assert_eq!(cap.text().lines().count(), 2);
+    assert_eq!(out.stats().rate_limited, 3);
+}
+
+#[test]
+fn unlimited_outputs_do_not_read_the_clock() {
+    let mut c = quiet();
+    c.outputs = RateConfig {
+        rate: 0.0,
+        max_burst: 1,
+    };
+    let (out, _cap) = stdout_outputs(c);
+    std::thread::sleep(Duration::from_millis(2));
+    assert_eq!(out.clock(), Duration::ZERO);
 }
 
 #[test]
