@@ -7,6 +7,7 @@
 //! the typed configuration. Keys Osprey does not use are accepted and
 //! ignored, as a falco.yaml holds many.
 
+use osprey_rules::{AppendOutput, ExtraField};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -310,6 +311,99 @@ impl Raw {
             path: self.path.clone(),
             message: e.to_string(),
         })
+    }
+
+    /// `append_output`: a list of entries `{match: {source, tags, rule},
+    /// extra_output, extra_fields}` (a single mapping, as `-o
+    /// append_output.key=value` makes, counts as one entry). Entries with
+    /// neither `extra_output` nor `extra_fields`, such as Falco's default
+    /// `{suggested_output: true}`, add nothing: container fields are native
+    /// in Osprey and no plugin suggests fields.
+    pub fn append_output(&self) -> Result<Vec<AppendOutput>, Error> {
+        let bad = |message: String| Error::Invalid {
+            path: self.path.clone(),
+            message,
+        };
+        let entries: Vec<&Value> = match self.tree.get("append_output") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(o @ Value::Object(_)) => vec![o],
+            Some(_) => return Err(bad("append_output: expected a list of entries".into())),
+        };
+        let mut out = Vec::new();
+        for (i, e) in entries.into_iter().enumerate() {
+            let at = |key: &str| format!("append_output[{i}].{key}");
+            let Value::Object(e) = e else {
+                return Err(bad(format!("append_output[{i}]: expected a mapping")));
+            };
+            let mut entry = AppendOutput::default();
+            if let Some(m) = e.get("match").filter(|m| !m.is_null()) {
+                let Value::Object(m) = m else {
+                    return Err(bad(format!("{}: expected a mapping", at("match"))));
+                };
+                let string = |key: &str| match m.get(key) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(s.clone())),
+                    Some(_) => Err(bad(format!("{}: expected a string", at(key)))),
+                };
+                entry.source = string("source")?;
+                entry.rule = string("rule")?;
+                entry.tags = match m.get("tags") {
+                    None | Some(Value::Null) => Default::default(),
+                    Some(Value::Array(t)) => t
+                        .iter()
+                        .map(|t| t.as_str().map(str::to_owned))
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| bad(format!("{}: expected strings", at("tags"))))?,
+                    Some(Value::String(t)) => [t.clone()].into(),
+                    Some(_) => return Err(bad(format!("{}: expected a list", at("tags")))),
+                };
+            }
+            match e.get("extra_output") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(s)) => entry.extra_output = s.clone(),
+                Some(_) => return Err(bad(format!("{}: expected a string", at("extra_output")))),
+            }
+            let fields = match e.get("extra_fields") {
+                None | Some(Value::Null) => &[][..],
+                Some(Value::Array(a)) => &a[..],
+                Some(_) => return Err(bad(format!("{}: expected a list", at("extra_fields")))),
+            };
+            for f in fields {
+                match f {
+                    Value::String(name) => entry.extra_fields.push(ExtraField::Field(name.clone())),
+                    Value::Object(m) => {
+                        for (name, v) in m {
+                            let format = match v {
+                                Value::String(s) => s.clone(),
+                                Value::Number(n) => n.to_string(),
+                                Value::Bool(b) => b.to_string(),
+                                _ => {
+                                    return Err(bad(format!(
+                                        "{}: the value of {name} is not a string",
+                                        at("extra_fields")
+                                    )))
+                                }
+                            };
+                            entry.extra_fields.push(ExtraField::Formatted {
+                                name: name.clone(),
+                                format,
+                            });
+                        }
+                    }
+                    _ => {
+                        return Err(bad(format!(
+                            "{}: expected field names or name: format pairs",
+                            at("extra_fields")
+                        )))
+                    }
+                }
+            }
+            if !entry.extra_output.is_empty() || !entry.extra_fields.is_empty() {
+                out.push(entry);
+            }
+        }
+        Ok(out)
     }
 
     /// The typed configuration.

@@ -6,3 +6,4 @@ pub mod config;
 pub mod engine;
 pub mod output;
 pub mod testcmd;
+pub mod validate;

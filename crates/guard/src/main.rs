@@ -87,21 +87,17 @@ const DEFAULT_RULES: &str = include_str!("../../../rules/osprey_rules.yaml");
 
 /// Loads the rules of `paths`, or the built-in defaults when `paths` is
 /// empty; `warn` prints the load warnings.
-fn load_rules(paths: &[PathBuf], min_priority: Priority, warn: bool) -> Result<Ruleset, String> {
-    let opts = LoadOptions {
-        min_priority,
-        ..LoadOptions::default()
-    };
+fn load_rules(paths: &[PathBuf], opts: &LoadOptions, warn: bool) -> Result<Ruleset, String> {
     let (rules, result) = if paths.is_empty() {
         let builtin = RulesFile {
             name: "osprey_rules.yaml (built in)",
             content: DEFAULT_RULES,
         };
-        Ruleset::load(&[builtin], &opts)
+        Ruleset::load(&[builtin], opts)
     } else {
         let files = osprey_guard::config::rules_files(paths);
         let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-        Ruleset::load_paths(&refs, &opts)
+        Ruleset::load_paths(&refs, opts)
     };
     for w in result.warnings.iter().filter(|_| warn) {
         eprintln!("warning: {w}");
@@ -143,6 +139,33 @@ fn describe(rule: &Rule) -> String {
     )
 }
 
+/// `-V`: loads each file on its own and prints its result (text, or one
+/// JSON object for all); fails (exit 1, as Falco) when any file is invalid.
+fn validate(files: &[PathBuf], json: bool) -> Result<(), String> {
+    use osprey_guard::validate;
+    let mut ok = true;
+    let mut results = Vec::new();
+    for f in files {
+        let (_, res) = Ruleset::load_paths(&[f.as_path()], &LoadOptions::default());
+        ok &= res.successful();
+        let name = f.display().to_string();
+        if json {
+            let content = std::fs::read_to_string(f).ok();
+            results.push(validate::json(&name, content.as_deref(), &res));
+        } else {
+            print!("{}", validate::text(&name, &res));
+        }
+    }
+    if json {
+        println!("{}", validate::json_results(&results));
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(String::new())
+    }
+}
+
 fn run(args: &Args) -> Result<(), String> {
     if args.version {
         println!("osprey-guard {}", env!("CARGO_PKG_VERSION"));
@@ -152,19 +175,6 @@ fn run(args: &Args) -> Result<(), String> {
         let mut out = std::io::stdout().lock();
         return osprey_filter::fields::listing::list_fields_with(&mut out, false, true)
             .map_err(|e| e.to_string());
-    }
-    if !args.validate.is_empty() {
-        let mut ok = true;
-        for f in &args.validate {
-            match load_rules(std::slice::from_ref(f), Priority::Debug, true) {
-                Ok(_) => println!("{}: Ok", f.display()),
-                Err(e) => {
-                    println!("{}: Invalid\n{e}", f.display());
-                    ok = false;
-                }
-            }
-        }
-        return if ok { Ok(()) } else { Err(String::new()) };
     }
     let mut raw = match &args.config {
         Some(p) => Raw::load(p).map_err(|e| e.to_string())?,
@@ -179,6 +189,9 @@ fn run(args: &Args) -> Result<(), String> {
         raw.set(o).map_err(|e| e.to_string())?;
     }
     let cfg = raw.typed().map_err(|e| e.to_string())?;
+    if !args.validate.is_empty() {
+        return validate(&args.validate, cfg.json_output);
+    }
     let mut out_cfg = raw.outputs().map_err(|e| e.to_string())?;
     if args.unbuffered {
         out_cfg.buffered_outputs = false;
@@ -196,7 +209,12 @@ fn run(args: &Args) -> Result<(), String> {
     } else {
         args.rules.clone()
     };
-    let mut rules = load_rules(&paths, min_priority, true)?;
+    let opts = LoadOptions {
+        min_priority,
+        append_output: raw.append_output().map_err(|e| e.to_string())?,
+        ..LoadOptions::default()
+    };
+    let mut rules = load_rules(&paths, &opts, true)?;
     apply_toggles(&mut rules, &cfg.rules);
     if args.list_rules {
         for r in rules.rules() {
@@ -254,7 +272,7 @@ fn run(args: &Args) -> Result<(), String> {
     let reload = {
         let (paths, toggles) = (paths.clone(), cfg.rules.clone());
         move || -> Result<Ruleset, String> {
-            let mut rules = load_rules(&paths, min_priority, false)?;
+            let mut rules = load_rules(&paths, &opts, false)?;
             apply_toggles(&mut rules, &toggles);
             Ok(rules)
         }

@@ -295,3 +295,71 @@ fn list_shows_sysdig_and_newer_fields() {
         assert!(text.contains(f), "{f} not listed");
     }
 }
+
+#[test]
+fn validate_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, yaml: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, yaml).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let good = write("good.yaml", RULES);
+    let yaml_err = write("yaml.yaml", "- rule: x\n  desc: [unclosed\n");
+    let macro_err = write(
+        "macro.yaml",
+        "- rule: x\n  desc: d\n  condition: no_such_macro and proc.name = cat\n  output: o\n  priority: INFO\n",
+    );
+    let json = ["-o", "json_output=true"];
+    let parse = |out: &std::process::Output| -> serde_json::Value {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        serde_json::from_str(&text).unwrap()
+    };
+
+    let out = guard(&[&json[..], &["-V", &good]].concat());
+    assert_eq!(out.status.code(), Some(0));
+    let v = parse(&out);
+    let r = &v["falco_load_results"][0];
+    assert_eq!(r["name"], good.as_str());
+    assert_eq!(r["successful"], true);
+    assert_eq!(r["errors"], serde_json::json!([]));
+    assert_eq!(r["warnings"], serde_json::json!([]));
+
+    // One object for all files; one invalid file fails the run.
+    let out = guard(&[&json[..], &["-V", &good, "-V", &yaml_err, "-V", &macro_err]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let v = parse(&out);
+    let results = v["falco_load_results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["successful"], true);
+    let err = |i: usize| &results[i]["errors"][0];
+    assert_eq!(results[1]["successful"], false);
+    assert_eq!(err(1)["code"], "LOAD_ERR_YAML_PARSE");
+    assert_eq!(err(1)["codedesc"], "YAML parse error");
+    let pos = &err(1)["context"]["locations"][0]["position"];
+    assert_eq!(pos["name"], yaml_err.as_str());
+    assert!(pos["line"].as_u64().unwrap() >= 1, "{pos}");
+    assert_eq!(err(2)["code"], "LOAD_ERR_VALIDATE");
+    assert_eq!(
+        err(2)["message"],
+        "Undefined macro 'no_such_macro' used in filter."
+    );
+    let locs = err(2)["context"]["locations"].as_array().unwrap();
+    assert!(locs
+        .iter()
+        .any(|l| l["item_type"] == "rule" && l["item_name"] == "x"));
+    assert!(err(2)["context"]["snippet"]
+        .as_str()
+        .unwrap()
+        .contains("condition: no_such_macro"));
+
+    // The text form, for comparison.
+    let out = guard(&["-V", &good, "-V", &macro_err]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!("{good}: Ok\n{macro_err}: Invalid\n")),
+        "{text}"
+    );
+}

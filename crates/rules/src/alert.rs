@@ -184,6 +184,32 @@ impl AlertFormatter {
         true
     }
 
+    /// `output_fields` with `append_output`'s formatted extra fields merged
+    /// in key order (alerts of rules with such fields only).
+    fn push_fields_with_extra<E: Extract + ?Sized>(
+        &mut self,
+        fmts: &crate::ruleset::Formats,
+        f: &osprey_filter::format::Format,
+        ev: &E,
+        out: &mut Vec<u8>,
+    ) {
+        let mut obj = std::mem::take(&mut self.line);
+        obj.clear();
+        f.write_json(ev, &mut self.scratch, &mut obj);
+        let mut values = Vec::new();
+        let mut text = Vec::new();
+        let mut spans = Vec::with_capacity(fmts.extra.len());
+        for (name, fmt) in &fmts.extra {
+            text.clear();
+            fmt.write_text(ev, &mut self.scratch, &mut text);
+            let start = values.len();
+            write_json_string(&mut values, &text);
+            spans.push((name.as_str(), (start, values.len())));
+        }
+        crate::append::merge_object(&obj, &spans, &values, out);
+        self.line = obj;
+    }
+
     /// The JSON object, from the message already formatted.
     fn push_json<E: Extract + ?Sized>(&mut self, rule: &Rule, ev: &E, ts: u64, out: &mut Vec<u8>) {
         let mut line = std::mem::take(&mut self.line);
@@ -218,7 +244,11 @@ impl AlertFormatter {
                     &fmts.json_time
                 };
                 out.extend_from_slice(b",\"output_fields\":");
-                f.write_json(ev, &mut self.scratch, out);
+                if fmts.extra.is_empty() {
+                    f.write_json(ev, &mut self.scratch, out);
+                } else {
+                    self.push_fields_with_extra(fmts, f, ev, out);
+                }
             }
         }
         out.extend_from_slice(b",\"priority\":");

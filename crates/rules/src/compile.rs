@@ -15,7 +15,7 @@ use crate::diag::{ErrorCode, LoadResult, Location, WarningCode};
 use crate::reader::{
     comp_takes_list, is_known_field, Abort, Collector, ExStrings, ExValue, ExceptionInfo, RuleInfo,
 };
-use crate::ruleset::{Formats, Rule};
+use crate::ruleset::{Formats, LoadOptions, Rule};
 
 /// Falco's parser depth limit for rules.
 const MAX_DEPTH: u32 = 1000;
@@ -392,7 +392,11 @@ fn evttype_count(set: &EventTypeSet) -> usize {
 }
 
 /// Compiles everything; on error, the error is in `res` and `None` returned.
-pub(crate) fn compile(col: &Collector, lenient: bool, res: &mut LoadResult) -> Option<Compiled> {
+pub(crate) fn compile(
+    col: &Collector,
+    opts: &LoadOptions,
+    res: &mut LoadResult,
+) -> Option<Compiled> {
     // 1. Lists: flatten references to earlier lists.
     let mut lists: Vec<CList> = Vec::with_capacity(col.lists.items.len());
     let mut used_lists = Vec::new();
@@ -470,7 +474,7 @@ pub(crate) fn compile(col: &Collector, lenient: bool, res: &mut LoadResult) -> O
         if r.unknown_source {
             continue;
         }
-        match compile_rule(r, lenient, &mut lists, &mut macros, &by_name, res) {
+        match compile_rule(r, opts, &mut lists, &mut macros, &by_name, res) {
             Ok(Some(rule)) => rules.push(rule),
             Ok(None) => {}
             Err(Abort) => return None,
@@ -506,7 +510,7 @@ pub(crate) fn compile(col: &Collector, lenient: bool, res: &mut LoadResult) -> O
 /// Compiles one rule; `Ok(None)` when it is skipped with a warning.
 fn compile_rule(
     r: &RuleInfo,
-    lenient: bool,
+    opts: &LoadOptions,
     lists: &mut [CList],
     macros: &mut [CMacro],
     by_name: &HashMap<String, usize>,
@@ -528,11 +532,23 @@ fn compile_rule(
         );
         output = output.replace("%container.info", "");
     }
+    let lenient = opts.skip_unknown_filters;
+    let mut extra = Vec::new();
+    for a in &opts.append_output {
+        if !a.matches(&r.name, &r.source, &r.tags) {
+            continue;
+        }
+        if !a.extra_output.is_empty() {
+            output.push(' ');
+            output.push_str(&a.extra_output);
+        }
+        extra.extend(a.extra_fields.iter());
+    }
     // In lenient mode a rule with an unknown output field is dropped after
     // its condition is checked too, so that every unknown name is reported.
     let mut dropped = false;
     let formats = if syscall {
-        match Formats::new(&output) {
+        match Formats::new(&output, &extra) {
             Ok(f) => Some(f),
             Err(e) if format_err_is_unknown(&e) && r.skip_if_unknown_filter => {
                 res.warn(WarningCode::UnknownFilter, e.to_string(), &r.output_ctx);

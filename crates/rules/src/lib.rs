@@ -24,7 +24,9 @@
 //!    load order ([`Ruleset::rules_for`]); [`Ruleset::evaluate`] runs the
 //!    rules of an event's type, stopping at the first match with
 //!    [`Matching::First`] (Falco's default `rule_matching`).
-//! 4. **Alerts** ([`AlertFormatter`]): Falco's text line and JSON object.
+//! 4. **Alerts** ([`AlertFormatter`]): Falco's text line and JSON object,
+//!    with falco.yaml's `append_output` ([`AppendOutput`], given in
+//!    [`LoadOptions::append_output`]) applied when rules are compiled.
 //!
 //! ```
 //! use osprey_rules::{LoadOptions, RulesFile, Ruleset};
@@ -80,6 +82,7 @@
 //! usual `serde` route loses.
 
 mod alert;
+mod append;
 mod compile;
 mod diag;
 mod priority;
@@ -88,6 +91,7 @@ mod ruleset;
 mod yaml;
 
 pub use alert::{utc_z, Alert, AlertFormatter, AlertOptions};
+pub use append::{AppendOutput, ExtraField};
 pub use diag::{Code, Diagnostic, ErrorCode, LoadResult, Location, Pos, WarningCode};
 pub use priority::Priority;
 pub use reader::ENGINE_VERSION;

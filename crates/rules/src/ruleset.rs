@@ -10,6 +10,7 @@ use osprey_filter::fields::catalog::SyscallCatalog;
 use osprey_filter::format::{Format, FormatError};
 use osprey_filter::{EventTypeSet, Extract, Filter};
 
+use crate::append::{AppendOutput, ExtraField};
 use crate::compile;
 use crate::diag::{ErrorCode, LoadResult, Location, Pos};
 use crate::priority::Priority;
@@ -28,20 +29,45 @@ pub(crate) struct Formats {
     pub(crate) json_time: Format,
     /// `*%evt.time.iso8601 <output>`: JSON `output_fields` in ISO mode.
     pub(crate) json_iso: Format,
+    /// `append_output`'s `{name: format}` extra fields, sorted by name.
+    pub(crate) extra: Vec<(String, Format)>,
 }
 
 impl Formats {
     /// Compiles the formats of rule output `output` (Falco always renders
     /// outputs as if they started with `*`: missing values print `<NA>`).
-    pub(crate) fn new(output: &str) -> Result<Self, FormatError> {
+    /// `extra` are `append_output`'s extra fields for the rule: field names
+    /// join the JSON formats, `{name: format}` ones get their own format.
+    pub(crate) fn new(output: &str, extra: &[&ExtraField]) -> Result<Self, FormatError> {
         let body = output.strip_prefix('*').unwrap_or(output);
         let message = Format::parse(&format!("*{body}"), &SyscallCatalog)?;
-        let json_time = Format::parse(&format!("*%evt.time {body}"), &SyscallCatalog)?;
-        let json_iso = Format::parse(&format!("*%evt.time.iso8601 {body}"), &SyscallCatalog)?;
+        let mut fields = String::new();
+        let mut formatted: Vec<(String, Format)> = Vec::new();
+        for e in extra {
+            match e {
+                ExtraField::Field(f) => {
+                    fields.push_str(" %");
+                    fields.push_str(f);
+                }
+                ExtraField::Formatted { name, format } => {
+                    let f = Format::parse(&format!("*{format}"), &SyscallCatalog)?;
+                    // A later entry for the same name wins.
+                    formatted.retain(|(n, _)| n != name);
+                    formatted.push((name.clone(), f));
+                }
+            }
+        }
+        formatted.sort_by(|a, b| a.0.cmp(&b.0));
+        let json_time = Format::parse(&format!("*%evt.time {body}{fields}"), &SyscallCatalog)?;
+        let json_iso = Format::parse(
+            &format!("*%evt.time.iso8601 {body}{fields}"),
+            &SyscallCatalog,
+        )?;
         Ok(Self {
             message,
             json_time,
             json_iso,
+            extra: formatted,
         })
     }
 }
@@ -121,7 +147,7 @@ pub struct Macro {
 }
 
 /// Options of a load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Rules less severe than this are loaded but never evaluated
     /// (falco.yaml `priority`; default `Debug`: every rule).
@@ -132,6 +158,9 @@ pub struct LoadOptions {
     /// load (not a Falco option: for running upstream rules while the field
     /// catalogue catches up). Default false.
     pub skip_unknown_filters: bool,
+    /// falco.yaml's `append_output` entries, applied in order to the rules
+    /// they match (default none).
+    pub append_output: Vec<AppendOutput>,
 }
 
 impl Default for LoadOptions {
@@ -139,6 +168,7 @@ impl Default for LoadOptions {
         Self {
             min_priority: Priority::Debug,
             skip_unknown_filters: false,
+            append_output: Vec::new(),
         }
     }
 }
@@ -207,7 +237,7 @@ impl Ruleset {
                 return (Ruleset::default(), res);
             }
         }
-        let Some(c) = compile::compile(&col, opts.skip_unknown_filters, &mut res) else {
+        let Some(c) = compile::compile(&col, opts, &mut res) else {
             return (Ruleset::default(), res);
         };
         let mut rs = Ruleset {

@@ -114,3 +114,54 @@ fn errors_name_the_place() {
     let raw = Raw::parse("falco.yaml", "json_output: maybe\n").unwrap();
     assert!(raw.typed().is_err());
 }
+
+#[test]
+fn append_output_entries() {
+    let yaml = r#"
+append_output:
+  - suggested_output: true
+  - match:
+      source: syscall
+      tags: [filesystem]
+      rule: open_from_cat
+    extra_output: "on %evt.cpu"
+    extra_fields:
+      - evt.hostname
+      - home: "${OSPREY_TEST_APPEND_HOME}"
+"#;
+    std::env::set_var("OSPREY_TEST_APPEND_HOME", "/root");
+    let mut raw = Raw::parse("falco.yaml", yaml).unwrap();
+    let got = raw.append_output().unwrap();
+    assert_eq!(got.len(), 1, "the suggested_output entry adds nothing");
+    let e = &got[0];
+    assert_eq!(e.source.as_deref(), Some("syscall"));
+    assert_eq!(e.rule.as_deref(), Some("open_from_cat"));
+    assert!(e.tags.contains("filesystem"));
+    assert_eq!(e.extra_output, "on %evt.cpu");
+    assert_eq!(
+        e.extra_fields,
+        [
+            ExtraField::Field("evt.hostname".into()),
+            ExtraField::Formatted {
+                name: "home".into(),
+                format: "/root".into()
+            }
+        ]
+    );
+    // -o appends entries.
+    raw.set("append_output[].extra_output=tail").unwrap();
+    raw.set("append_output[2].extra_fields[]=proc.pid").unwrap();
+    let got = raw.append_output().unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].extra_output, "tail");
+    assert_eq!(got[1].extra_fields, [ExtraField::Field("proc.pid".into())]);
+    assert!(got[1].source.is_none());
+    // Falco's test-suite form turns the default entry off.
+    let mut raw = Raw::empty();
+    raw.set("append_output.suggested_output=false").unwrap();
+    assert!(raw.append_output().unwrap().is_empty());
+    // Wrong types are errors naming the key.
+    let raw = Raw::parse("f.yaml", "append_output:\n  - extra_fields: 3\n").unwrap();
+    let err = raw.append_output().unwrap_err().to_string();
+    assert!(err.contains("append_output[0].extra_fields"), "{err}");
+}
