@@ -294,12 +294,17 @@ fn host_rules_fire_live() {
             trigger: Box::new(|| run("cat", &["/etc/shadow"])),
         },
         Case {
+            // The shell opens with O_CREAT|O_TRUNC: the rule takes that as
+            // clearing only for a well-known log name (here auth.log, in a
+            // directory of its own under /var/log).
             rule: "Log file truncated",
-            needle: format!("cmdline=sh -c : > /var/log/{tag}.log"),
+            needle: format!("cmdline=sh -c : > /var/log/{tag}/auth.log"),
             trigger: {
                 let t = tag.clone();
                 Box::new(move || {
-                    let log = format!("/var/log/{t}.log");
+                    let dir = format!("/var/log/{t}");
+                    std::fs::create_dir_all(&dir).unwrap();
+                    let log = format!("{dir}/auth.log");
                     // Created without O_TRUNC: only the shell truncates it.
                     let mut f = std::fs::OpenOptions::new()
                         .create(true)
@@ -309,7 +314,7 @@ fn host_rules_fire_live() {
                     std::io::Write::write_all(&mut f, b"old log line\n").unwrap();
                     drop(f);
                     run("sh", &["-c", &format!(": > {log}")]);
-                    let _ = std::fs::remove_file(&log);
+                    let _ = std::fs::remove_dir_all(&dir);
                 })
             },
         },

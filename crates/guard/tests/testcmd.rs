@@ -48,7 +48,7 @@ fn example_specs_pass_against_the_default_rules() {
         "{stdout}"
     );
     assert!(!stdout.contains("FAIL"), "{stdout}");
-    assert!(stdout.ends_with("10 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("17 passed, 0 failed\n"), "{stdout}");
 }
 
 #[test]
