@@ -7,7 +7,8 @@
 //! finds the helper modules installed next to it.
 //!
 //! - [`info`] reads a script's globals (`description`, `args`, ...) for `-cl`/`-i`;
-//! - [`load`] runs the script, passes the arguments to `on_set_arg`, runs
+//! - [`load`] (or [`load_with`], which also says what the command line
+//!   asked for) runs the script, passes the arguments to `on_set_arg`, runs
 //!   `on_init` (following `chisel.exec` to the chisel it names) and returns the
 //!   running [`Chisel`].
 //!
@@ -86,6 +87,8 @@ struct Shared {
     host_buf: BufFormat,
     /// Whether the capture is live.
     live: bool,
+    /// What the command line asked for.
+    opts: Options,
     /// The current event.
     evt: EvtMeta,
     /// First and last event timestamps seen (ns).
@@ -155,7 +158,7 @@ fn open(path: &Path, shared: &SharedRc) -> Result<Lua, Error> {
     Ok(lua)
 }
 
-fn new_shared(name: &str) -> SharedRc {
+fn new_shared(name: &str, opts: &Options) -> SharedRc {
     Rc::new(RefCell::new(Shared {
         name: name.to_owned(),
         out: Vec::new(),
@@ -171,6 +174,7 @@ fn new_shared(name: &str) -> SharedRc {
         buf_format: None,
         host_buf: BufFormat::Normal,
         live: false,
+        opts: opts.clone(),
         evt: EvtMeta::default(),
         first_ts: 0,
         last_ts: 0,
@@ -233,7 +237,7 @@ fn read_info(lua: &Lua, name: &str) -> Result<ChiselInfo, Error> {
 /// [`Error::Script`] when the script fails to run.
 pub fn info(path: &Path) -> Result<ChiselInfo, Error> {
     let name = chisel_name(path);
-    let shared = new_shared(&name);
+    let shared = new_shared(&name, &Options::default());
     let lua = open(path, &shared)?;
     read_info(&lua, &name)
 }
@@ -246,10 +250,30 @@ pub fn info(path: &Path) -> Result<ChiselInfo, Error> {
 /// [`Error::Filter`] for a bad filter or field, [`Error::Script`] when the
 /// script fails.
 pub fn load(path: &Path, args: &[String]) -> Result<Box<dyn Chisel>, Error> {
+    load_with(path, args, &Options::default())
+}
+
+/// What a chisel may ask about the run (`sysdig.get_filter`,
+/// `sysdig.get_evtsource_name`, `sysdig.is_print_container_data`).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The command-line filter (`""` when none).
+    pub filter: String,
+    /// The capture file read (`""` when live).
+    pub source: String,
+    /// Whether `-pc`/`-pk` asked for container data.
+    pub print_container: bool,
+}
+
+/// [`load`], with what the command line says about the run.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with(path: &Path, args: &[String], opts: &Options) -> Result<Box<dyn Chisel>, Error> {
     let mut path = path.to_path_buf();
     let mut args = args.to_vec();
     for _ in 0..MAX_EXEC_DEPTH {
-        let (chisel, exec) = load_one(&path, &args)?;
+        let (chisel, exec) = load_one(&path, &args, opts)?;
         match exec {
             None => return Ok(Box::new(chisel)),
             Some((target, target_args)) => {
@@ -276,9 +300,9 @@ fn exec_path(from: &Path, target: &str) -> PathBuf {
 
 type Exec = Option<(String, Vec<String>)>;
 
-fn load_one(path: &Path, args: &[String]) -> Result<(LuaChisel, Exec), Error> {
+fn load_one(path: &Path, args: &[String], opts: &Options) -> Result<(LuaChisel, Exec), Error> {
     let name = chisel_name(path);
-    let shared = new_shared(&name);
+    let shared = new_shared(&name, opts);
     let lua = open(path, &shared)?;
     let info = read_info(&lua, &name)?;
     let required = info.args.iter().filter(|a| !a.optional).count();

@@ -28,7 +28,7 @@ fn capture(name: &str) -> Option<PathBuf> {
 }
 
 /// What sysdig prints, or `None` (loudly) when sysdig or the chisels are absent.
-fn sysdig(cap: &Path, chisel: &Path, args: &[&str]) -> Option<Vec<u8>> {
+fn sysdig(cap: &Path, chisel: &Path, args: &[&str], pc: bool) -> Option<Vec<u8>> {
     if !chisel.exists() || !Path::new("/usr/bin/sysdig").exists() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -38,11 +38,11 @@ fn sysdig(cap: &Path, chisel: &Path, args: &[&str]) -> Option<Vec<u8>> {
         return None;
     }
     let mut cmd = Command::new("/usr/bin/sysdig");
-    cmd.env("TZ", "UTC")
-        .arg("-r")
-        .arg(cap)
-        .arg("-c")
-        .arg(chisel);
+    cmd.env("TZ", "UTC");
+    if pc {
+        cmd.arg("-pc");
+    }
+    cmd.arg("-r").arg(cap).arg("-c").arg(chisel);
     if !args.is_empty() {
         cmd.arg(args.join(" "));
     }
@@ -51,9 +51,14 @@ fn sysdig(cap: &Path, chisel: &Path, args: &[&str]) -> Option<Vec<u8>> {
 }
 
 /// The host loop, as `osprey -r CAP -c CHISEL` runs it.
-fn osprey(cap: &Path, chisel: &Path, args: &[&str]) -> Vec<u8> {
+fn osprey(cap: &Path, chisel: &Path, args: &[&str], pc: bool) -> Vec<u8> {
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    let mut ch = lua::load(chisel, &args).expect("load chisel");
+    let opts = lua::Options {
+        source: cap.display().to_string(),
+        print_container: pc,
+        ..lua::Options::default()
+    };
+    let mut ch = lua::load_with(chisel, &args, &opts).expect("load chisel");
     let mut reader = osprey_scap::Reader::open(cap).expect("open capture");
     let mut state = State::new();
     state.set_full(reader.snapshot().exit_only);
@@ -116,14 +121,19 @@ fn osprey(cap: &Path, chisel: &Path, args: &[&str]) -> Vec<u8> {
 
 /// Compares line for line.
 fn check(cap: &str, chisel: &str, args: &[&str]) {
-    compare(cap, chisel, args, false);
+    compare(cap, chisel, args, false, false);
+}
+
+/// Compares line for line, with `-pc` (container columns).
+fn check_pc(cap: &str, chisel: &str, args: &[&str]) {
+    compare(cap, chisel, args, false, true);
 }
 
 /// Compares the sorted lines: for top tables, whose rows of equal value
 /// sysdig prints in an order that changes from run to run (LuaJIT seeds its
 /// string hash at random).
 fn check_rows(cap: &str, chisel: &str, args: &[&str]) {
-    compare(cap, chisel, args, true);
+    compare(cap, chisel, args, true, false);
 }
 
 fn sorted_lines(b: &[u8]) -> Vec<u8> {
@@ -132,13 +142,13 @@ fn sorted_lines(b: &[u8]) -> Vec<u8> {
     lines.join(&b'\n')
 }
 
-fn compare(cap: &str, chisel: &str, args: &[&str], rows: bool) {
+fn compare(cap: &str, chisel: &str, args: &[&str], rows: bool, pc: bool) {
     let Some(cap) = capture(cap) else { return };
     let path = Path::new(CHISELS).join(format!("{chisel}.lua"));
-    let Some(mut want) = sysdig(&cap, &path, args) else {
+    let Some(mut want) = sysdig(&cap, &path, args, pc) else {
         return;
     };
-    let mut got = osprey(&cap, &path, args);
+    let mut got = osprey(&cap, &path, args, pc);
     if rows {
         want = sorted_lines(&want);
         got = sorted_lines(&got);
@@ -588,4 +598,16 @@ fn wrong_arguments_are_refused() {
         err.to_string().contains("nonexistent field no.such"),
         "{err}"
     );
+}
+
+#[test]
+fn container_columns() {
+    for chisel in [
+        "topprocs_net",
+        "topfiles_time",
+        "spy_users",
+        "proc_exec_time",
+    ] {
+        check_pc("falco_psp_run_as_user_0_container.scap", chisel, &[]);
+    }
 }

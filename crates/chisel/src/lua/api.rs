@@ -282,7 +282,11 @@ fn sysdig_table(lua: &Lua, shared: &SharedRc) -> LuaResult<Table> {
         "set_filter",
         lua.create_function(move |_, text: String| set_filter(&sh, &text))?,
     )?;
-    t.set("get_filter", lua.create_function(|_, ()| Ok(""))?)?;
+    let sh = Rc::clone(shared);
+    t.set(
+        "get_filter",
+        lua.create_function(move |_, ()| Ok(sh.borrow().opts.filter.clone()))?,
+    )?;
     t.set(
         "set_snaplen",
         lua.create_function(|_, _n: LuaValue| Ok(()))?,
@@ -333,11 +337,23 @@ fn sysdig_table(lua: &Lua, shared: &SharedRc) -> LuaResult<Table> {
             Ok(r)
         })?,
     )?;
+    let sh = Rc::clone(shared);
     t.set(
         "is_print_container_data",
-        lua.create_function(|_, ()| Ok(false))?,
+        lua.create_function(move |_, ()| Ok(sh.borrow().opts.print_container))?,
     )?;
-    t.set("get_evtsource_name", lua.create_function(|_, ()| Ok(""))?)?;
+    let sh = Rc::clone(shared);
+    t.set(
+        "get_evtsource_name",
+        lua.create_function(move |_, ()| {
+            let s = sh.borrow();
+            Ok(if s.live {
+                String::new()
+            } else {
+                s.opts.source.clone()
+            })
+        })?,
+    )?;
     let sh = Rc::clone(shared);
     t.set(
         "get_firstevent_ts",
