@@ -4,6 +4,7 @@
 //! cargo build --release -p osprey-guard -p osprey-bench
 //! target/release/guardbench [--events N] [--runs R] [--threads T] [--source FILE]...
 //!                           [--guard PATH] [--falco-rules FILE] [--keep]
+//!                           [--cpus LIST] [--scaling]
 //! ```
 //!
 //! It builds a capture of at least N events (default 1,000,000) by repeating
@@ -30,6 +31,13 @@
 //! `osprey-guard` reports, the child's max RSS (`wait4`), and the ratio to
 //! Falco 0.44.1's figures measured on the same machine kind (Falco cannot run
 //! here, so these are fixed anchors, not a same-run comparison).
+//!
+//! `--cpus LIST` (`0`, `0,1`, `0-3`) pins `osprey-guard` to those CPUs with
+//! `sched_setaffinity` (in the child, before it runs). The engine is a reader
+//! thread plus rules workers; on one CPU they share it. `--scaling` runs each
+//! case twice, on the first CPU of the set and on the whole set (the `--cpus`
+//! list, or every CPU this process may use), and prints both rates and their
+//! ratio (same `--threads` in both runs).
 
 use anyhow::{bail, Context, Result};
 use osprey_event::snapshot::Snapshot;
@@ -73,6 +81,63 @@ struct Opts {
     guard: PathBuf,
     falco_rules: PathBuf,
     keep: bool,
+    cpus: Option<Vec<usize>>,
+    scaling: bool,
+}
+
+/// A CPU list: `0`, `0,1`, `0-3,6`.
+fn parse_cpus(s: &str) -> Result<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for part in s.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => cpus.extend(a.trim().parse::<usize>()?..=b.trim().parse::<usize>()?),
+            None => cpus.push(part.trim().parse()?),
+        }
+    }
+    if cpus.is_empty() || cpus.iter().any(|&c| c >= libc::CPU_SETSIZE as usize) {
+        bail!("bad CPU list {s:?}");
+    }
+    Ok(cpus)
+}
+
+/// The CPUs this process may run on.
+#[allow(unsafe_code)] // sched_getaffinity has no std wrapper
+fn allowed_cpus() -> Result<Vec<usize>> {
+    // SAFETY: an all-zero cpu_set_t is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed.
+    let rc =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: CPU_ISSET reads the set; every index is below CPU_SETSIZE.
+    Ok((0..libc::CPU_SETSIZE as usize)
+        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        .collect())
+}
+
+/// Makes `cmd`'s child run only on `cpus`.
+#[allow(unsafe_code)] // pre_exec and sched_setaffinity
+fn pin(cmd: &mut Command, cpus: &[usize]) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: an all-zero cpu_set_t is the empty set; CPU_SET writes inside it
+    // for indices below CPU_SETSIZE (checked by parse_cpus / allowed_cpus).
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &c in cpus {
+        // SAFETY: as above.
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    // SAFETY: the closure only makes one system call (async-signal-safe) on
+    // a set copied into it; no allocation or lock between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 fn parse_opts() -> Result<Opts> {
@@ -85,6 +150,8 @@ fn parse_opts() -> Result<Opts> {
         guard: here.with_file_name("osprey-guard"),
         falco_rules: Path::new(SHARED).join("compat/falco-rules/falco_rules.yaml"),
         keep: false,
+        cpus: None,
+        scaling: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -97,6 +164,8 @@ fn parse_opts() -> Result<Opts> {
             "--guard" => o.guard = val()?.into(),
             "--falco-rules" => o.falco_rules = val()?.into(),
             "--keep" => o.keep = true,
+            "--cpus" => o.cpus = Some(parse_cpus(&val()?)?),
+            "--scaling" => o.scaling = true,
             _ => bail!("unknown argument {a}; see the doc comment at the top of guardbench.rs"),
         }
     }
@@ -238,9 +307,17 @@ fn number_after(text: &str, key: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Runs `osprey-guard` once with `rules` on `capture`.
-fn run_guard(o: &Opts, rules: &[&Path], capture: &Path) -> Result<RunResult> {
+/// Runs `osprey-guard` once with `rules` on `capture`, pinned to `cpus`.
+fn run_guard(
+    o: &Opts,
+    rules: &[&Path],
+    capture: &Path,
+    cpus: Option<&[usize]>,
+) -> Result<RunResult> {
     let mut cmd = Command::new(&o.guard);
+    if let Some(cpus) = cpus {
+        pin(&mut cmd, cpus);
+    }
     for r in rules {
         cmd.arg("-r").arg(r);
     }
@@ -275,10 +352,15 @@ fn run_guard(o: &Opts, rules: &[&Path], capture: &Path) -> Result<RunResult> {
 
 /// Best of `o.runs` runs: the least wall time and, separately, the least CPU
 /// time; the max RSS over all runs.
-fn time_best(o: &Opts, rules: &[&Path], capture: &Path) -> Result<RunResult> {
+fn time_best(
+    o: &Opts,
+    rules: &[&Path],
+    capture: &Path,
+    cpus: Option<&[usize]>,
+) -> Result<RunResult> {
     let mut best: Option<RunResult> = None;
     for _ in 0..o.runs {
-        let r = run_guard(o, rules, capture)?;
+        let r = run_guard(o, rules, capture, cpus)?;
         if !r.stderr.is_empty() {
             bail!("osprey-guard failed with {rules:?}:\n{}", r.stderr);
         }
@@ -307,7 +389,7 @@ fn loadable_falco_rules(o: &Opts, tmp: &Path, probe: &Path) -> Result<(PathBuf, 
     let mut path = o.falco_rules.clone();
     // One rule per round: the loader stops at the first error.
     for _ in 0..32 {
-        let r = run_guard(o, &[&path], probe)?;
+        let r = run_guard(o, &[&path], probe, None)?;
         if r.stderr.is_empty() {
             return Ok((path, skipped));
         }
@@ -399,14 +481,58 @@ fn main() -> Result<()> {
     let threads = o
         .threads
         .map_or(String::new(), |t| format!(" --threads {t}"));
-    println!("osprey-guard{threads}, best of {} runs", o.runs);
+    if o.scaling {
+        let all = match &o.cpus {
+            Some(c) => c.clone(),
+            None => allowed_cpus()?,
+        };
+        let one = vec![all[0]];
+        let list = |c: &[usize]| {
+            c.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        println!(
+            "osprey-guard{threads}, best of {} runs, on CPU {} then on CPUs {}",
+            o.runs,
+            list(&one),
+            list(&all)
+        );
+        println!(
+            "| case | ev/s, 1 CPU | CPU-s, 1 CPU | ev/s, {n} CPUs | CPU-s, {n} CPUs | ratio |",
+            n = all.len()
+        );
+        println!("|---|---|---|---|---|---|");
+        for (name, rules) in &cases {
+            let r1 = time_best(&o, rules, &dest, Some(&one))?;
+            let rn = time_best(&o, rules, &dest, Some(&all))?;
+            #[allow(clippy::cast_precision_loss)] // event counts are far below 2^52
+            let (rate1, raten) = (n as f64 / r1.secs, n as f64 / rn.secs);
+            println!(
+                "| {name} | {:.2} M | {:.3} s | {:.2} M | {:.3} s | {:.2}x |",
+                rate1 / 1e6,
+                r1.cpu_secs,
+                raten / 1e6,
+                rn.cpu_secs,
+                raten / rate1
+            );
+        }
+        return Ok(());
+    }
+    let pinned = o.cpus.as_deref();
+    let on = pinned.map_or(String::new(), |c| {
+        let l: Vec<String> = c.iter().map(ToString::to_string).collect();
+        format!(", pinned to CPUs {}", l.join(","))
+    });
+    println!("osprey-guard{threads}, best of {} runs{on}", o.runs);
     println!(
         "| case | ev/s | wall | ev/CPU-s | CPU | alerts | events read | max RSS | \
          Falco 0.44.1 anchor | ratio (ev/s) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for ((name, rules), anchor) in cases.iter().zip(FALCO_ANCHOR) {
-        let r = time_best(&o, rules, &dest)?;
+        let r = time_best(&o, rules, &dest, pinned)?;
         #[allow(clippy::cast_precision_loss)] // event counts are far below 2^52
         let (rate, cpu_rate) = (n as f64 / r.secs, n as f64 / r.cpu_secs);
         let (anchor_s, ratio_s) = anchor.map_or(("-".to_owned(), "-".to_owned()), |a| {
