@@ -4,7 +4,7 @@
 //! ```text
 //! cargo build --release -p osprey-cli
 //! cargo run --release -p osprey-bench --bin livebench -- [--osprey PATH] [--n N] [--m M]
-//!     [--runs R] [--settle-ms MS]
+//!     [--runs R] [--settle-ms MS] [--guard PATH]
 //! ```
 //!
 //! Must run as root (live capture loads eBPF programs) on a machine with at least
@@ -34,6 +34,14 @@
 //! (from /proc/PID/stat); its total CPU time and max RSS (from `wait4`); and how
 //! long it took to catch up after the load ended. Runs made while another process
 //! had eBPF programs attached are marked `(*)`: their tracing slows every syscall.
+//!
+//! `--guard PATH` measures `osprey-guard` instead of `osprey`: the one mode is
+//! `osprey-guard -r rules/osprey_rules.yaml` live (stdout output on, to
+//! /dev/null; syslog off), pinned to CPU 1 like osprey, under both loads. Its
+//! events and drops come from the summary it prints on stderr when it stops
+//! (`events read: N; driver drops: N`); RSS and CPU are measured the same way.
+//! It captures only the syscalls its rules need, so under the getppid storm
+//! it reads few events: that run shows what the storm costs it (RSS, CPU).
 
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
@@ -365,6 +373,7 @@ fn mixed(m: u64) -> Result<()> {
 
 struct Opts {
     osprey: PathBuf,
+    guard: Option<PathBuf>,
     n: u64,
     m: u64,
     runs: usize,
@@ -387,6 +396,7 @@ fn default_osprey() -> PathBuf {
 fn parse_opts() -> Result<Opts> {
     let mut o = Opts {
         osprey: default_osprey(),
+        guard: None,
         n: 5_000_000,
         m: 500_000,
         runs: 3,
@@ -397,6 +407,7 @@ fn parse_opts() -> Result<Opts> {
         let mut val = || args.next().with_context(|| format!("{a} needs a value"));
         match a.as_str() {
             "--osprey" => o.osprey = val()?.into(),
+            "--guard" => o.guard = Some(val()?.into()),
             "--n" => o.n = val()?.parse()?,
             "--m" => o.m = val()?.parse()?,
             "--runs" => o.runs = val()?.parse()?,
@@ -555,11 +566,53 @@ fn run_plain(dir: &Path, load: &Load) -> Result<Run> {
     })
 }
 
-/// Starts `osprey -v args`, runs `load` once it is capturing, stops it when it
-/// has caught up, and collects its statistics.
-fn run_captured(o: &Opts, dir: &Path, load: &Load, args: &[String]) -> Result<Run> {
-    let mut cmd = Command::new(&o.osprey);
-    cmd.arg("-v")
+/// The capturing program a run measures, and where its statistics are.
+struct Tool {
+    /// The binary.
+    path: PathBuf,
+    /// Arguments before each mode's own.
+    args: Vec<String>,
+    /// The stderr key before the count of events it read.
+    events_key: &'static str,
+    /// The stderr key before the count of driver drops.
+    drops_key: &'static str,
+}
+
+impl Tool {
+    /// `osprey -v`: its statistics on exit.
+    fn osprey(path: &Path) -> Tool {
+        Tool {
+            path: path.to_owned(),
+            args: vec!["-v".into()],
+            events_key: "Captured Events:",
+            drops_key: "Driver Drops:",
+        }
+    }
+
+    /// `osprey-guard -r RULES`, alerts to stdout (not syslog): its summary
+    /// on exit.
+    fn guard(path: &Path, rules: &Path) -> Tool {
+        Tool {
+            path: path.to_owned(),
+            args: vec![
+                "-r".into(),
+                rules.to_string_lossy().into_owned(),
+                "-o".into(),
+                "syslog_output.enabled=false".into(),
+                "-o".into(),
+                "stdout_output.enabled=true".into(),
+            ],
+            events_key: "events read:",
+            drops_key: "driver drops:",
+        }
+    }
+}
+
+/// Starts the tool with `args`, runs `load` once it is capturing, stops it
+/// when it has caught up, and collects its statistics.
+fn run_captured(tool: &Tool, o: &Opts, dir: &Path, load: &Load, args: &[String]) -> Result<Run> {
+    let mut cmd = Command::new(&tool.path);
+    cmd.args(&tool.args)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -567,7 +620,7 @@ fn run_captured(o: &Opts, dir: &Path, load: &Load, args: &[String]) -> Result<Ru
     sys::pin_command(&mut cmd, OSPREY_CPU);
     let mut child = cmd
         .spawn()
-        .with_context(|| format!("starting {}", o.osprey.display()))?;
+        .with_context(|| format!("starting {}", tool.path.display()))?;
     let pid = child.id();
     let mut stderr = child.stderr.take().context("osprey's stderr")?;
     let reader = std::thread::spawn(move || {
@@ -644,10 +697,10 @@ fn run_captured(o: &Opts, dir: &Path, load: &Load, args: &[String]) -> Result<Ru
     #[allow(clippy::cast_precision_loss)] // tick counts
     let cpu_pct = (ticks1 - ticks0) as f64 / sys::clock_ticks() / load_secs * 100.0;
     let capture = Capture {
-        events: stat_value(&err, "Captured Events:")
-            .with_context(|| format!("no Captured Events in osprey's stderr:\n{err}"))?,
-        drops: stat_value(&err, "Driver Drops:")
-            .with_context(|| format!("no Driver Drops in osprey's stderr:\n{err}"))?,
+        events: stat_value(&err, tool.events_key)
+            .with_context(|| format!("no {} in the stderr:\n{err}", tool.events_key))?,
+        drops: stat_value(&err, tool.drops_key)
+            .with_context(|| format!("no {} in the stderr:\n{err}", tool.drops_key))?,
         cpu_pct,
         wait,
         cpu_secs: exit.cpu_secs,
@@ -841,7 +894,17 @@ fn parent() -> Result<()> {
     if !sys::is_root() {
         bail!("livebench must run as root: live capture loads eBPF programs (try sudo)");
     }
-    if !o.osprey.is_file() {
+    let tool = match &o.guard {
+        Some(g) => Tool::guard(
+            g,
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/osprey_rules.yaml"),
+        ),
+        None => Tool::osprey(&o.osprey),
+    };
+    if !tool.path.is_file() {
+        bail!("{} not found", tool.path.display());
+    }
+    if o.guard.is_none() && !o.osprey.is_file() {
         bail!(
             "osprey not found at {}: build it with `cargo build --release -p osprey-cli` \
              or pass --osprey PATH",
@@ -877,8 +940,8 @@ fn parent() -> Result<()> {
     let scap = dir.path().join("x.scap");
     let scap_arg = scap.to_string_lossy().into_owned();
     println!(
-        "osprey: {}; loads on CPU {LOAD_CPU}, osprey on CPU {OSPREY_CPU}; N={}, M={}, runs={}",
-        o.osprey.display(),
+        "tool: {}; loads on CPU {LOAD_CPU}, the tool on CPU {OSPREY_CPU}; N={}, M={}, runs={}",
+        tool.path.display(),
         o.n,
         o.m,
         o.runs
@@ -899,6 +962,14 @@ fn parent() -> Result<()> {
             let f = format!("evt.type=open and {filter}");
             modes.push((format!("-q {f}"), vec!["-q".into(), f]));
         }
+        if o.guard.is_some() {
+            modes = vec![("-r rules/osprey_rules.yaml".into(), Vec::new())];
+        }
+        let tool_name = if o.guard.is_some() {
+            "osprey-guard"
+        } else {
+            "osprey -v"
+        };
         let mut runs = Vec::new();
         for _ in 0..o.runs {
             let run = run_plain(dir.path(), l)?;
@@ -916,7 +987,7 @@ fn parent() -> Result<()> {
         for (name, args) in modes {
             let mut runs = Vec::new();
             for _ in 0..o.runs {
-                let mut run = run_captured(&o, dir.path(), l, &args)?;
+                let mut run = run_captured(&tool, &o, dir.path(), l, &args)?;
                 if let (true, Some(c)) = (args.iter().any(|a| a == "-w"), run.capture.as_mut()) {
                     c.file_bytes = Some(std::fs::metadata(&scap)?.len());
                     std::fs::remove_file(&scap)?;
@@ -926,7 +997,7 @@ fn parent() -> Result<()> {
             }
             rows.push(Row {
                 load: l.title,
-                mode: format!("`osprey -v {name}`"),
+                mode: format!("`{tool_name} {name}`"),
                 run: least_disturbed(runs)?,
                 base: base_result,
             });
