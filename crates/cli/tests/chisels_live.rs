@@ -68,7 +68,9 @@ fn live_top_tables_show_the_childs_bytes_and_connection() {
         let file_row = text
             .lines()
             .any(|l| l.starts_with(&format!("{N}B ")) && l.ends_with(&target));
-        let conn_row = text.lines().any(|l| l.contains("tcp") && l.contains(&want_conn));
+        let conn_row = text
+            .lines()
+            .any(|l| l.contains("tcp") && l.contains(&want_conn));
         if (file_row && conn_row) || Instant::now() > deadline {
             break;
         }
@@ -95,7 +97,8 @@ fn live_top_tables_show_the_childs_bytes_and_connection() {
         "no topconns table"
     );
     assert!(
-        text.lines().any(|l| l.contains("tcp") && l.contains(&want_conn)),
+        text.lines()
+            .any(|l| l.contains("tcp") && l.contains(&want_conn)),
         "no tcp row for 127.0.0.1:{port}"
     );
     // Refreshed every second: the screen was cleared and redrawn many times.

@@ -47,7 +47,12 @@ const KNOWN: &[(&str, &str, &str, &str)] = &[
         "filter: evt.latency of a procinfo (enter) event should be <NA>",
     ),
     ("falco_ping_sendto.scap", "topscalls_time", "", "same"),
-    ("falco_psp_write_tmp_test.scap", "topscalls_time", "", "same"),
+    (
+        "falco_psp_write_tmp_test.scap",
+        "topscalls_time",
+        "",
+        "same",
+    ),
     ("libs_single_ipv6_conn.scap", "topscalls_time", "", "same"),
     (
         "inspect_502Error.scap",
@@ -98,7 +103,11 @@ fn same_table(want: &str, got: &str, top: usize, tab: bool) -> Result<(), String
     let g: Vec<&str> = got.split('\n').collect();
     let skip = if tab { 0 } else { 2 };
     if w.get(..skip) != g.get(..skip) {
-        return Err(format!("header differs: {:?} vs {:?}", w.get(..skip), g.get(..skip)));
+        return Err(format!(
+            "header differs: {:?} vs {:?}",
+            w.get(..skip),
+            g.get(..skip)
+        ));
     }
     if w.len() != g.len() {
         return Err(format!("{} lines vs {}", w.len(), g.len()));
@@ -274,6 +283,11 @@ fn chisel_info_and_list_layout() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\nCategory: I/O\n-------------\n"), "{text}");
-    assert!(text.contains("\ntopcontainers_error\n                "), "{text}");
-    assert!(text.ends_with("\nUse the -i flag to get detailed information about a specific chisel\n"));
+    assert!(
+        text.contains("\ntopcontainers_error\n                "),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("\nUse the -i flag to get detailed information about a specific chisel\n")
+    );
 }

@@ -85,6 +85,67 @@ impl ThreadCpu {
     }
 }
 
+impl ThreadCpu {
+    /// The live stand-in for `procinfo` events, which the probe does not
+    /// synthesise: reads every thread's user + system ticks from `/proc` and
+    /// adds each thread's share (as [`ThreadCpu::sample`] computes it) to
+    /// `sums`, keyed by the thread's name and process id.
+    fn sample_proc(&mut self, sums: &mut HashMap<Box<[u8]>, f64>) {
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        let mut key = Vec::with_capacity(64);
+        for p in procs.flatten() {
+            let pid_name = p.file_name();
+            let Some(pid) = pid_name
+                .to_str()
+                .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            let Ok(tasks) = std::fs::read_dir(p.path().join("task")) else {
+                continue;
+            };
+            for t in tasks.flatten() {
+                let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<u64>().ok()) else {
+                    continue;
+                };
+                let Ok(stat) = std::fs::read(t.path().join("stat")) else {
+                    continue;
+                };
+                let Some((comm, total)) = parse_stat(&stat) else {
+                    continue;
+                };
+                let last = self.last.insert(tid, total).unwrap_or(0);
+                #[allow(clippy::cast_precision_loss)] // ticks, shown as a percentage
+                let v = if last == 0 {
+                    0.0
+                } else {
+                    (total.wrapping_sub(last) as f64).min(100.0)
+                };
+                key.clear();
+                key.extend_from_slice(comm);
+                key.extend_from_slice(SEP);
+                key.extend_from_slice(pid.as_bytes());
+                *sums.entry(key.as_slice().into()).or_insert(0.0) += v * 1e7;
+            }
+        }
+    }
+}
+
+/// The name and user + system ticks of a `/proc/.../stat` line.
+fn parse_stat(stat: &[u8]) -> Option<(&[u8], u64)> {
+    let open = stat.iter().position(|&b| b == b'(')?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let comm = stat.get(open + 1..close)?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    // After the name: state is field 3, utime 14 and stime 15.
+    let mut f = rest.split_ascii_whitespace().skip(11);
+    let utime: u64 = f.next()?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    Some((comm, utime + stime))
+}
+
 /// `PPME_PROCINFO_E`.
 const PROCINFO_E: u16 = 234;
 
@@ -469,6 +530,15 @@ impl Chisel for Table {
         _host: &Host<'_>,
         out: &mut dyn Write,
     ) -> Result<Flow, Error> {
+        // Live CPU tables sample /proc: the probe makes no procinfo events.
+        // Only the process keys can be read there.
+        if let Some(cpu) = self
+            .cpu
+            .as_mut()
+            .filter(|_| self.spec.keys == ["proc.name", "proc.pid"])
+        {
+            cpu.sample_proc(&mut self.sums);
+        }
         out.write_all(b"\x1b[2J\x1b[0;0H")?;
         self.print(delta, out)?;
         out.flush()?;
@@ -539,6 +609,13 @@ mod tests {
     fn keys_split() {
         assert_eq!(split_key(b"a\x01\x01b"), [b"a".as_slice(), b"b"]);
         assert_eq!(split_key(b"a"), [b"a".as_slice()]);
+    }
+
+    #[test]
+    fn proc_stat_lines() {
+        let line = b"42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 5 0 0";
+        assert_eq!(parse_stat(line), Some((&b"my (odd) name"[..], 10)));
+        assert_eq!(parse_stat(b"garbage"), None);
     }
 
     #[test]
