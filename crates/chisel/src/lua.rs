@@ -12,9 +12,17 @@
 //!   `on_init` (following `chisel.exec` to the chisel it names) and returns the
 //!   running [`Chisel`].
 //!
-//! Per event, the fields the chisel requested are extracted into one reusable
-//! [`Values`] buffer before `on_event` runs; `evt.field` only converts the
-//! stored value to a Lua value.
+//! A Lua chisel reports neither a [`Chisel::filter`] nor a
+//! [`Chisel::interval`]: the host calls [`Chisel::on_event`] for every event
+//! and the chisel runs its interval clock (sysdig's rules, in event time) and
+//! then its filter itself, because `on_interval` may read `evt.field` of the
+//! event that fired it, which the trait's `on_interval` does not carry.
+//!
+//! Per event that passes the filter, the fields the chisel requested are
+//! extracted into one reusable [`Values`] buffer before `on_event` runs;
+//! `evt.field` only converts the stored value to a Lua value. `evt.buffer` is
+//! rendered in the buffer format (`sysdig.set_output_format`, unless the user
+//! chose one), uncut.
 
 mod api;
 mod threads;
