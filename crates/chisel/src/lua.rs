@@ -1,8 +1,7 @@
 //! The Lua chisel runtime: sysdig's stock `.lua` chisels, run unchanged.
 //!
 //! Each chisel gets its own LuaJIT interpreter (5.1 semantics, as sysdig's)
-//! with the three API tables `chisel`, `sysdig` and `evt` (see
-//! [`api`]), `print`/`io.write` redirected to the host's output, and the
+//! with the three API tables `chisel`, `sysdig` and `evt`, `print`/`io.write` redirected to the host's output, and the
 //! chisel's own directory first on `package.path`, so that `require "common"`
 //! finds the helper modules installed next to it.
 //!
