@@ -10,6 +10,14 @@
 //! the fd of the matching enter event, and threads share their main thread's fds
 //! and cwd (`CLONE_FILES`/`CLONE_FS`).
 //!
+//! It also keeps the **container table**: metadata
+//! ([`osprey_event::container::ContainerInfo`]) from the container events of
+//! captures or from the live runtime clients ([`State::add_container`]),
+//! keyed by short id. Each thread finds its container id once, when its
+//! cgroups are set ([`Thread::set_cgroups`]), so `container.*` fields cost one
+//! table lookup ([`State::container`]); until the metadata arrives only the id
+//! is known.
+//!
 //! [`State::set_full`] switches to **full mode**, for live capture and for
 //! captures written by Osprey, whose events are exit-only (one exit event of
 //! the newest type per syscall, carrying the arguments, as current drivers
