@@ -579,6 +579,9 @@ impl Chisel for LuaChisel {
     }
 
     fn on_capture_start(&mut self, host: &Host<'_>, out: &mut dyn Write) -> Result<(), Error> {
+        // Each input starts its own clock.
+        self.clock = Clock::default();
+        self.shared.borrow_mut().first_ts = 0;
         let r = self.call_with_host("on_capture_start", host, ());
         self.flush(out)?;
         self.sync();
