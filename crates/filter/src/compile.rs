@@ -585,6 +585,21 @@ impl Compiler<'_> {
                 self.list_test(op, c.modifier, &lits, class, &name)?
             }
         };
+        if let Src::Field(f) = &lhs {
+            let values: Vec<&str> = match &c.rhs {
+                Rhs::Value(lit) => vec![lit.text.as_str()],
+                Rhs::List(items, _) => items.iter().map(|l| l.text.as_str()).collect(),
+                Rhs::ListRef(id) => self
+                    .resolver
+                    .list(&id.text)
+                    .map(|items| items.iter().map(String::as_str).collect())
+                    .unwrap_or_default(),
+                Rhs::None | Rhs::Operand(_) => Vec::new(),
+            };
+            if !values.is_empty() {
+                self.catalog.note_literals(f, &values);
+            }
+        }
         let test = match test {
             Test::Set { set, all: true } if matches!(&lhs, Src::Field(f) if self.catalog.in_matches_any(f)) => {
                 Test::Set { set, all: false }

@@ -56,6 +56,12 @@ pub trait FieldCatalog {
     /// Resolves `name` with its optional argument (already split off by the parser).
     fn resolve(&self, name: &str, arg: FieldArg) -> Result<FieldRef, FieldError>;
 
+    /// Told, while a filter compiles, the literal values `field` is compared
+    /// with (`field = v`, `field in (v, ...)`), as written. A catalogue whose
+    /// fields need to prepare for their values (the address-name fields
+    /// resolve the names) does it here. Default: nothing.
+    fn note_literals(&self, _field: &FieldRef, _values: &[&str]) {}
+
     /// Whether `field in (...)` holds when *any* of the field's values is in
     /// the list, rather than all of them (the default). libsinsp compares the
     /// ancestor fields without an index (`proc.aname`, `proc.apid`) ancestor

@@ -3,8 +3,10 @@
 //! - [`catalog`]: every field's name, type, flags and description, and
 //!   [`SyscallCatalog`](catalog::SyscallCatalog), which resolves names;
 //! - [`syscall`]: extraction of every field for one event ([`syscall::EventCtx`]);
-//! - [`listing`]: the `sysdig -l`, `-lv` and `-L` listings.
+//! - [`listing`]: the `sysdig -l`, `-lv` and `-L` listings;
+//! - [`dns`]: the names behind `fd.*ip.name`.
 
 pub mod catalog;
+pub mod dns;
 pub mod listing;
 pub mod syscall;

@@ -755,6 +755,20 @@ fn by_name_or_alias(name: &str) -> Option<&'static FieldDef> {
 pub struct SyscallCatalog;
 
 impl FieldCatalog for SyscallCatalog {
+    /// The address-name fields (`fd.sip.name`, ...) resolve the names they
+    /// are compared with (see [`super::dns`]).
+    fn note_literals(&self, field: &FieldRef, values: &[&str]) {
+        let is_name = FIELDS.get(field.id as usize).is_some_and(|d| {
+            matches!(
+                d.id,
+                FieldId::FdCipName | FieldId::FdSipName | FieldId::FdLipName | FieldId::FdRipName
+            )
+        });
+        if is_name {
+            super::dns::register(values.iter().copied());
+        }
+    }
+
     fn in_matches_any(&self, field: &FieldRef) -> bool {
         field.arg == FieldArg::None
             && FIELDS

@@ -1302,6 +1302,20 @@ impl<'a> EventCtx<'a> {
                 {
                     out.push_bytes(b"");
                 }
+                F::FdCipName | F::FdSipName | F::FdLipName | F::FdRipName => {
+                    let end = match id {
+                        F::FdCipName => End::Client,
+                        F::FdSipName => End::Server,
+                        F::FdLipName => End::Local,
+                        _ => End::Remote,
+                    };
+                    let ip = match self.socket_ip(end)? {
+                        Value::Ipv4(a) => std::net::IpAddr::from(a),
+                        Value::Ipv6(a) => std::net::IpAddr::from(a),
+                        _ => return None,
+                    };
+                    super::dns::with_name_of(ip, |n| out.push_bytes(n.as_bytes()))?;
+                }
                 F::FdCproto => push_proto(out, self.socket_port(End::Client)?),
                 F::FdSproto => push_proto(out, self.socket_port(End::Server)?),
                 F::FdLproto => push_proto(out, self.socket_port(End::Local)?),
