@@ -81,9 +81,9 @@ struct FdCount {
 fn build_count(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, Error> {
     let key = key_of(name, args)?;
     Ok(Box::new(FdCount {
-        key: request_field(name, key)?,
-        fd_num: request_field(name, "fd.num")?,
-        fd_name: request_field(name, "fd.name")?,
+        key: request_field(key)?,
+        fd_num: request_field("fd.num")?,
+        fd_name: request_field("fd.name")?,
         groups: HashMap::new(),
         key_buf: Vec::with_capacity(128),
         fd_buf: Vec::with_capacity(256),

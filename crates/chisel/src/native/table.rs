@@ -166,11 +166,9 @@ pub struct Table {
 }
 
 /// Resolves one field name as a chisel requests it (`evt.rawarg.res`, `proc.aname[2]`).
-pub(crate) fn request_field(chisel: &str, name: &str) -> Result<FieldRef, Error> {
-    let bad = || Error::Filter {
-        chisel: chisel.to_owned(),
-        message: format!("chisel requesting nonexistent field {name}"),
-    };
+/// An unknown field gives sysdig's message, which names only the field.
+pub(crate) fn request_field(name: &str) -> Result<FieldRef, Error> {
+    let bad = || Error::Args(format!("chisel requesting nonexistent field {name}"));
     if name.is_empty() || name.contains('%') {
         return Err(bad());
     }
@@ -191,10 +189,7 @@ pub(crate) fn compile_filter(chisel: &str, text: &str) -> Result<Option<Filter>,
         .map(Some)
         .map_err(|e| Error::Filter {
             chisel: chisel.to_owned(),
-            message: format!(
-                "invalid filter in chisel {chisel}: {}",
-                e.display_with_caret(text)
-            ),
+            message: e.display_with_caret(text),
         })
 }
 
@@ -213,9 +208,9 @@ impl Table {
         let keys = spec
             .keys
             .iter()
-            .map(|k| request_field(name, k))
+            .map(|k| request_field(k))
             .collect::<Result<Vec<_>, _>>()?;
-        let value = request_field(name, &spec.value)?;
+        let value = request_field(&spec.value)?;
         let filter = compile_filter(name, &spec.filter)?;
         let cpu = spec.cpu;
         Ok(Self {
@@ -626,9 +621,9 @@ mod tests {
 
     #[test]
     fn unknown_field_is_reported() {
-        let e = request_field("fdbytes_by", "no.such").unwrap_err();
+        let e = request_field("no.such").unwrap_err();
         assert!(e.to_string().contains("nonexistent field no.such"), "{e}");
-        assert!(request_field("x", "evt.rawarg.res").is_ok());
-        assert!(request_field("x", "proc.aname[2]").is_ok());
+        assert!(request_field("evt.rawarg.res").is_ok());
+        assert!(request_field("proc.aname[2]").is_ok());
     }
 }
