@@ -30,7 +30,7 @@ pub mod native;
 mod registry;
 mod runner;
 
-pub use registry::{info, list, load, search_dirs, write_info, write_list};
+pub use registry::{info, list, load, load_with, search_dirs, write_info, write_list};
 pub use runner::Runner;
 
 pub mod lua;
@@ -130,6 +130,14 @@ pub trait Chisel {
     ) -> Result<(), Error> {
         Ok(())
     }
+}
+
+/// Command-line settings chisels may follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// `-pc`/`-pcontainer` was given: chisels that can add container columns
+    /// do (sysdig's `is_print_container_data`).
+    pub print_container: bool,
 }
 
 /// How a chisel describes itself for `-cl` and `-i`.

@@ -5,10 +5,10 @@ mod fd;
 pub mod table;
 mod top;
 
-use crate::{Chisel, ChiselInfo, Error};
+use crate::{Chisel, ChiselInfo, Error, Options};
 
-/// Builds a native chisel from its name and argument values.
-pub type Build = fn(&str, &[String]) -> Result<Box<dyn Chisel>, Error>;
+/// Builds a native chisel from its name, argument values and options.
+pub type Build = fn(&str, &[String], &Options) -> Result<Box<dyn Chisel>, Error>;
 
 /// One native chisel: its name, description and constructor.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! Finding chisels by name: native ones first, then Lua scripts on the search
 //! path; and the `-cl`/`-i` listings.
 
-use crate::{args, native, Chisel, ChiselInfo, Error};
+use crate::{args, native, Chisel, ChiselInfo, Error, Options};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -54,9 +54,17 @@ pub fn info(name: &str) -> Result<ChiselInfo, Error> {
 /// [`Error::NotFound`]; [`Error::Args`] for a wrong number of values; a
 /// chisel's own error (bad field, bad filter, script error).
 pub fn load(name: &str, values: &[String]) -> Result<Box<dyn Chisel>, Error> {
+    load_with(name, values, &Options::default())
+}
+
+/// [`load`] with command-line options (`-pc`).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with(name: &str, values: &[String], opts: &Options) -> Result<Box<dyn Chisel>, Error> {
     if let Some(n) = native::find(name) {
         args::check_count(&n.info, values.len())?;
-        return (n.build)(name, values);
+        return (n.build)(name, values, opts);
     }
     match lua_path(name) {
         Some(p) => lua_load(&p, values),

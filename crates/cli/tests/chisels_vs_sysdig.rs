@@ -201,6 +201,37 @@ fn a_large_capture_matches_byte_for_byte() {
 }
 
 #[test]
+fn container_columns_with_pc() {
+    if !sysdig_available() {
+        return;
+    }
+    let Some(cap) = common::shared("captures/inspect_502Error.scap") else {
+        return;
+    };
+    let file = cap.to_str().expect("utf-8 path");
+    for chisel in [
+        "topprocs_net",
+        "topprocs_cpu",
+        "topfiles_bytes",
+        "topports_server",
+    ] {
+        let args = ["-r", file, "-pc", "-c", chisel];
+        let want = Command::new("sysdig")
+            .env("TZ", "UTC")
+            .args(args)
+            .output()
+            .expect("sysdig");
+        let got = osprey_args(&args);
+        let (want, got) = (
+            String::from_utf8_lossy(&want.stdout).into_owned(),
+            String::from_utf8_lossy(&got.stdout).into_owned(),
+        );
+        assert!(want.contains("container.name"), "{want}");
+        same_table(&want, &got, 100, false).unwrap_or_else(|e| panic!("-pc -c {chisel}: {e}"));
+    }
+}
+
+#[test]
 fn argument_errors_match_sysdig() {
     if !sysdig_available() {
         return;

@@ -3,7 +3,7 @@
 
 use super::table::{push_field_text, request_field, Table, TableSpec, Units};
 use super::Native;
-use crate::{ArgInfo, Chisel, ChiselInfo, Error, EventCtx, Flow, Host};
+use crate::{ArgInfo, Chisel, ChiselInfo, Error, EventCtx, Flow, Host, Options};
 use osprey_filter::{Extract, FieldRef, Value, Values};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -34,7 +34,7 @@ fn key_of<'a>(name: &str, args: &'a [String]) -> Result<&'a str, Error> {
         .ok_or_else(|| Error::Args(format!("missing arguments for chisel {name}")))
 }
 
-fn build_bytes(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, Error> {
+fn build_bytes(name: &str, args: &[String], _opts: &Options) -> Result<Box<dyn Chisel>, Error> {
     let key = key_of(name, args)?;
     let spec = TableSpec {
         keys: vec![key.to_owned()],
@@ -49,7 +49,7 @@ fn build_bytes(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, Error> {
     Ok(Box::new(Table::new(name, spec)?))
 }
 
-fn build_time(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, Error> {
+fn build_time(name: &str, args: &[String], _opts: &Options) -> Result<Box<dyn Chisel>, Error> {
     let key = key_of(name, args)?;
     let spec = TableSpec {
         keys: vec![key.to_owned()],
@@ -78,7 +78,7 @@ struct FdCount {
     vals: Values,
 }
 
-fn build_count(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, Error> {
+fn build_count(name: &str, args: &[String], _opts: &Options) -> Result<Box<dyn Chisel>, Error> {
     let key = key_of(name, args)?;
     Ok(Box::new(FdCount {
         key: request_field(key)?,

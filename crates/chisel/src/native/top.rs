@@ -2,7 +2,7 @@
 
 use super::table::{Table, TableSpec, Units};
 use super::Native;
-use crate::{Chisel, ChiselInfo, Error};
+use crate::{Chisel, ChiselInfo, Error, Options};
 
 /// Filter of network I/O.
 const NET_IO: &str = "(fd.type=ipv4 or fd.type=ipv6) and evt.is_io=true";
@@ -22,7 +22,25 @@ struct Top {
     filter: &'static str,
     top: usize,
     units: Units,
+    /// Keys and their titles with `-pc`, when they differ.
+    pc: Option<(&'static [&'static str], &'static [&'static str])>,
 }
+
+/// `-pc` keys of the per-process tables.
+const PROC_PC: Option<(&[&str], &[&str])> = Some((
+    &["proc.name", "proc.pid", "thread.vtid", "container.name"],
+    &["Process", "Host_pid", "Container_pid", "container.name"],
+));
+/// `-pc` keys of the per-file tables (but `topfiles_bytes`).
+const FILE_PC: Option<(&[&str], &[&str])> = Some((
+    &["fd.name", "container.name"],
+    &["Filename", "container.name"],
+));
+/// `-pc` keys of the per-syscall tables.
+const SCALL_PC: Option<(&[&str], &[&str])> = Some((
+    &["evt.type", "container.name"],
+    &["Syscall", "container.name"],
+));
 
 const PROC_KEYS: &[&str] = &["proc.name", "proc.pid"];
 const PROC_DESCS: &[&str] = &["Process", "PID"];
@@ -41,6 +59,10 @@ const TOPS: &[Top] = &[
         filter: "evt.type=procinfo",
         top: 10,
         units: Units::TimePct,
+        pc: Some((
+            &["proc.name", "proc.pid", "proc.vpid", "container.name"],
+            &["Process", "Host_pid", "Container_pid", "container.name"],
+        )),
     },
     Top {
         name: "topcontainers_cpu",
@@ -54,6 +76,7 @@ const TOPS: &[Top] = &[
         filter: "evt.type=procinfo",
         top: 10,
         units: Units::TimePct,
+        pc: None,
     },
     Top {
         name: "topprocs_net",
@@ -67,6 +90,7 @@ const TOPS: &[Top] = &[
         filter: NET_IO,
         top: 100,
         units: Units::Bytes,
+        pc: PROC_PC,
     },
     Top {
         name: "topprocs_file",
@@ -80,6 +104,7 @@ const TOPS: &[Top] = &[
         filter: FILE_IO,
         top: 10,
         units: Units::Bytes,
+        pc: PROC_PC,
     },
     Top {
         name: "topprocs_errors",
@@ -93,6 +118,7 @@ const TOPS: &[Top] = &[
         filter: "evt.failed=true",
         top: 100,
         units: Units::None,
+        pc: PROC_PC,
     },
     Top {
         name: "topfiles_bytes",
@@ -106,6 +132,10 @@ const TOPS: &[Top] = &[
         filter: FILE_IO,
         top: 10,
         units: Units::Bytes,
+        pc: Some((
+            &["container.name", "fd.name"],
+            &["container.name", "Filename"],
+        )),
     },
     Top {
         name: "topfiles_time",
@@ -119,6 +149,7 @@ const TOPS: &[Top] = &[
         filter: FILE_IO,
         top: 10,
         units: Units::Time,
+        pc: FILE_PC,
     },
     Top {
         name: "topfiles_errors",
@@ -132,6 +163,7 @@ const TOPS: &[Top] = &[
         filter: "fd.type=file and evt.failed=true",
         top: 100,
         units: Units::None,
+        pc: FILE_PC,
     },
     Top {
         name: "topscalls",
@@ -145,6 +177,7 @@ const TOPS: &[Top] = &[
         filter: "evt.type!=switch",
         top: 30,
         units: Units::None,
+        pc: SCALL_PC,
     },
     Top {
         name: "topscalls_time",
@@ -158,6 +191,7 @@ const TOPS: &[Top] = &[
         filter: "",
         top: 30,
         units: Units::Time,
+        pc: SCALL_PC,
     },
     Top {
         name: "topconns",
@@ -171,6 +205,10 @@ const TOPS: &[Top] = &[
         filter: NET_IO,
         top: 30,
         units: Units::Bytes,
+        pc: Some((
+            &["container.name", "fd.l4proto", "fd.name"],
+            &["container.name", "Proto", "Conn"],
+        )),
     },
     Top {
         name: "topports_server",
@@ -184,6 +222,10 @@ const TOPS: &[Top] = &[
         filter: NET_IO,
         top: 100,
         units: Units::Bytes,
+        pc: Some((
+            &["fd.sport", "container.name"],
+            &["Srv Port", "container.name"],
+        )),
     },
     Top {
         name: "topcontainers_net",
@@ -197,6 +239,7 @@ const TOPS: &[Top] = &[
         filter: "(fd.type=ipv4 or fd.type=ipv6) and evt.is_io=true and container.name!=host",
         top: 100,
         units: Units::Bytes,
+        pc: None,
     },
     Top {
         name: "topcontainers_file",
@@ -210,6 +253,7 @@ const TOPS: &[Top] = &[
         filter: "fd.type=file and evt.is_io=true and container.name!=host",
         top: 10,
         units: Units::Bytes,
+        pc: None,
     },
     Top {
         name: "topcontainers_error",
@@ -223,6 +267,7 @@ const TOPS: &[Top] = &[
         filter: "evt.failed=true and container.name!=host",
         top: 100,
         units: Units::None,
+        pc: None,
     },
 ];
 
@@ -241,12 +286,16 @@ fn info_of(t: &Top) -> ChiselInfo {
     }
 }
 
-fn build(name: &str, _args: &[String]) -> Result<Box<dyn Chisel>, Error> {
+fn build(name: &str, _args: &[String], opts: &Options) -> Result<Box<dyn Chisel>, Error> {
     let t = find(name).ok_or_else(|| Error::NotFound(name.to_owned()))?;
     let cpu = t.value == "thread.cpu";
+    let (keys, key_descs) = match t.pc {
+        Some(pc) if opts.print_container => pc,
+        _ => (t.keys, t.key_descs),
+    };
     let spec = TableSpec {
-        keys: t.keys.iter().map(|&k| k.to_owned()).collect(),
-        key_descs: t.key_descs.iter().map(|&k| k.to_owned()).collect(),
+        keys: keys.iter().map(|&k| k.to_owned()).collect(),
+        key_descs: key_descs.iter().map(|&k| k.to_owned()).collect(),
         value: t.value.to_owned(),
         value_desc: t.value_desc.to_owned(),
         filter: t.filter.to_owned(),

@@ -78,11 +78,11 @@ fn buffer_format(a: &Args) -> Result<BufFormat> {
 }
 
 /// Loads the planned chisels afresh (once per input, as sysdig re-runs them).
-fn load_chisels(plan: &Plan) -> Result<Vec<Runner>> {
+fn load_chisels(plan: &Plan, opts: &osprey_chisel::Options) -> Result<Vec<Runner>> {
     plan.chisels
         .iter()
         .map(|r| {
-            osprey_chisel::load(&r.name, &r.values)
+            osprey_chisel::load_with(&r.name, &r.values, opts)
                 .map(Runner::new)
                 .map_err(|e| usage(e.to_string()))
         })
@@ -164,8 +164,14 @@ pub fn run(a: &Args, plan: &Plan) -> Result<()> {
     };
     let quiet = a.quiet || writer.is_some() || !plan.chisels.is_empty();
     let with_chisels = !plan.chisels.is_empty();
+    let chisel_opts = osprey_chisel::Options {
+        print_container: matches!(
+            a.print.as_deref(),
+            Some("c" | "container" | "k" | "kubernetes")
+        ),
+    };
     // Loaded now so that a chisel that cannot start fails before the capture opens.
-    let mut preloaded = Some(load_chisels(plan)?);
+    let mut preloaded = Some(load_chisels(plan, &chisel_opts)?);
     let mut summary: Option<Summary> = None;
     let mut lines = Vec::with_capacity(BATCH + 4096);
     let mut scratch = Values::new();
@@ -193,7 +199,7 @@ pub fn run(a: &Args, plan: &Plan) -> Result<()> {
         state.set_full(source.snapshot().exit_only);
         let mut runners = match preloaded.take() {
             Some(r) => r,
-            None => load_chisels(plan)?,
+            None => load_chisels(plan, &chisel_opts)?,
         };
         if a.summary && summary.is_none() && !with_chisels {
             summary = Some(Summary::new(state.is_full()));
