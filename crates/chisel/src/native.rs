@@ -1,7 +1,10 @@
 //! The chisels written in Rust. Each module contributes [`Native`] entries to
 //! [`all`]; the registry looks native chisels up before Lua scripts.
 
+mod echo;
 mod fd;
+mod fields;
+mod spy;
 pub mod table;
 mod top;
 
@@ -26,6 +29,8 @@ pub struct Native {
 pub fn all() -> Vec<Native> {
     let mut v: Vec<Native> = top::natives().collect();
     v.extend(fd::natives());
+    v.extend(echo::natives());
+    v.extend(spy::natives());
     v
 }
 
