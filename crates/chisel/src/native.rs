@@ -4,6 +4,7 @@
 mod echo;
 mod fd;
 mod fields;
+mod http;
 mod spy;
 pub mod table;
 mod top;
@@ -31,6 +32,7 @@ pub fn all() -> Vec<Native> {
     v.extend(fd::natives());
     v.extend(echo::natives());
     v.extend(spy::natives());
+    v.extend(http::natives());
     v
 }
 

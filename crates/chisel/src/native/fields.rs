@@ -62,6 +62,11 @@ impl Reader {
         self.env.prev_print_ts.set(host.env.prev_print_ts.get());
     }
 
+    /// The buffer format in force for the current event.
+    pub(super) fn buf_format(&self) -> BufFormat {
+        self.env.render.buf
+    }
+
     /// The host's event seen through this reader's settings.
     fn ctx<'a>(env: &'a Env, host: &EventCtx<'a>) -> EventCtx<'a> {
         EventCtx {
