@@ -1,10 +1,14 @@
 //! The chisels written in Rust. Each module contributes [`Native`] entries to
 //! [`all`]; the registry looks native chisels up before Lua scripts.
 
+mod bottlenecks;
 mod echo;
 mod fd;
 mod fields;
 mod http;
+mod iobytes;
+mod listing;
+mod slower;
 mod spy;
 pub mod table;
 mod top;
@@ -33,6 +37,10 @@ pub fn all() -> Vec<Native> {
     v.extend(echo::natives());
     v.extend(spy::natives());
     v.extend(http::natives());
+    v.extend(listing::natives());
+    v.extend(iobytes::natives());
+    v.extend(bottlenecks::natives());
+    v.extend(slower::natives());
     v
 }
 
