@@ -40,29 +40,15 @@
 //! ratio (same `--threads` in both runs).
 
 use anyhow::{bail, Context, Result};
-use osprey_event::snapshot::Snapshot;
-use osprey_event::EventRef;
-use std::collections::HashSet;
+use osprey_bench::child::wait4;
+use osprey_bench::mix::{build_capture, default_sources, SHARED};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// The shared directory, next to the repository.
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 /// The repository's top level.
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-/// Captures mixed by default, from `SHARED/captures`.
-const DEFAULT_MIX: [&str; 8] = [
-    "inspect_502Error.scap",
-    "falco_psp_run_as_user_0_container.scap",
-    "libs_sample.scap",
-    "libs_curl_google.scap",
-    "falco_cat_write.scap",
-    "falco_open-multiple-files.scap",
-    "falco_connect_localhost.scap",
-    "libs_test_ipv6_client.scap",
-];
 /// The catch-all rule of case (c).
 const CATCH_ALL: &str = "- rule: guardbench catch-all\n  \
     desc: matches every event\n  \
@@ -170,96 +156,9 @@ fn parse_opts() -> Result<Opts> {
         }
     }
     if o.sources.is_empty() {
-        let dir = Path::new(SHARED).join("captures");
-        o.sources = DEFAULT_MIX.iter().map(|f| dir.join(f)).collect();
+        o.sources = default_sources();
     }
     Ok(o)
-}
-
-/// One source capture: its first timestamp and time span.
-struct Source {
-    path: PathBuf,
-    first: u64,
-    span: u64,
-}
-
-/// Adds `add`'s threads, users, groups and interfaces not yet in `into`.
-fn merge_snapshot(into: &mut Snapshot, add: &Snapshot, tids: &mut HashSet<u64>) {
-    if into.machine.is_none() {
-        into.machine.clone_from(&add.machine);
-    }
-    for p in &add.procs {
-        if tids.insert(p.tid) {
-            into.procs.push(p.clone());
-        }
-    }
-    for u in &add.users {
-        if !into.users.iter().any(|x| x.uid == u.uid) {
-            into.users.push(u.clone());
-        }
-    }
-    for g in &add.groups {
-        if !into.groups.iter().any(|x| x.gid == g.gid) {
-            into.groups.push(g.clone());
-        }
-    }
-    for i in &add.interfaces {
-        if !into.interfaces.contains(i) {
-            into.interfaces.push(i.clone());
-        }
-    }
-}
-
-/// Writes `dest` with the sources' events repeated until at least `want`
-/// events, every source's pass shifted in time past the previous one.
-/// Returns the event count.
-fn build_capture(sources: &[PathBuf], dest: &Path, want: u64) -> Result<u64> {
-    let mut snap = Snapshot::default();
-    let mut tids = HashSet::new();
-    let mut srcs = Vec::new();
-    for path in sources {
-        let mut r = osprey_scap::Reader::open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        merge_snapshot(&mut snap, r.snapshot(), &mut tids);
-        let (mut first, mut last) = (None, 0);
-        while let Some(ev) = r.next_event()? {
-            first.get_or_insert(ev.ts());
-            last = ev.ts();
-        }
-        // Captures with only a snapshot add threads but no events.
-        if let Some(first) = first {
-            srcs.push(Source {
-                path: path.clone(),
-                first,
-                span: last - first + 1_000_000,
-            });
-        }
-    }
-    if srcs.is_empty() {
-        bail!("the source captures have no events");
-    }
-    let mut w = osprey_scap::Writer::create(dest, false)?;
-    w.write_snapshot(&snap)?;
-    let mut written = 0u64;
-    // Start where the first source starts, so the dates look like its own.
-    let mut cursor = srcs[0].first;
-    let mut buf = Vec::new();
-    while written < want {
-        for s in &srcs {
-            let mut r = osprey_scap::Reader::open(&s.path)?;
-            while let Some(ev) = r.next_event()? {
-                buf.clear();
-                buf.extend_from_slice(ev.raw());
-                buf[..8].copy_from_slice(&(ev.ts() - s.first + cursor).to_le_bytes());
-                let shifted = EventRef::parse(&buf, ev.cpu, ev.dump_flags)?;
-                w.write_event(&shifted)?;
-                written += 1;
-            }
-            cursor += s.span;
-        }
-    }
-    w.finish()?;
-    Ok(written)
 }
 
 /// What one `osprey-guard` run did.
@@ -270,30 +169,6 @@ struct RunResult {
     events: u64,
     maxrss_kib: i64,
     stderr: String,
-}
-
-/// `wait4` on `pid`, returning (exited with 0, max RSS in KiB, CPU seconds).
-#[allow(unsafe_code)] // std's `Child::wait` does not give the rusage
-fn wait4(pid: u32) -> Result<(bool, i64, f64)> {
-    let pid = libc::pid_t::try_from(pid)?;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value to be overwritten.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `status` and `ru` are valid, writable and outlive the call.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-        if rc >= 0 {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err.into());
-        }
-    }
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    #[allow(clippy::cast_precision_loss)] // CPU times for display
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Ok((ok, ru.ru_maxrss, secs(ru.ru_utime) + secs(ru.ru_stime)))
 }
 
 /// The number after `key` in `text` (`Events detected: 12;`).
