@@ -160,7 +160,19 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "?".to_owned())
 }
 
-/// How two outputs compare.
+/// The first word of the last non-empty line: in a top table, the value of
+/// the last row shown, where the cut-off falls.
+fn cutoff_value(out: &[u8]) -> Option<&[u8]> {
+    out.split(|&b| b == b'\n')
+        .rev()
+        .find(|l| !l.is_empty())
+        .and_then(|l| l.split(u8::is_ascii_whitespace).next())
+}
+
+/// How two outputs compare: identical; the same lines in another order; the
+/// same except which rows tied at a top table's cut-off value are shown (the
+/// tools pick among ties in their own orders); or the lines only one tool
+/// printed, apart from those tied rows.
 fn compare(ours: &[u8], theirs: &[u8]) -> String {
     if ours == theirs {
         return format!(
@@ -176,6 +188,26 @@ fn compare(ours: &[u8], theirs: &[u8]) -> String {
     for l in theirs.split(|&b| b == b'\n') {
         *counts.entry(l).or_default() -= 1;
     }
+    counts.retain(|_, c| *c != 0);
+    if counts.is_empty() {
+        return "same lines, other order".to_owned();
+    }
+    // Rows tied at the cut-off, as many in both outputs, may differ.
+    let cut = cutoff_value(ours).filter(|&c| Some(c) == cutoff_value(theirs));
+    let tied = |l: &[u8]| cut.is_some_and(|c| l.starts_with(c) && l.get(c.len()) == Some(&b' '));
+    let tied_sum: i64 = counts.iter().filter(|(l, _)| tied(l)).map(|(_, c)| c).sum();
+    let ties = if tied_sum == 0 {
+        let n = counts.iter().filter(|(l, c)| tied(l) && **c > 0).count();
+        counts.retain(|l, _| !tied(l));
+        (n > 0).then(|| {
+            format!(
+                "{n} rows tied at {} differ (tie order)",
+                String::from_utf8_lossy(cut.unwrap_or_default())
+            )
+        })
+    } else {
+        None
+    };
     let only = |sign: i64| {
         let mut v: Vec<(&[u8], i64)> = counts
             .iter()
@@ -186,9 +218,6 @@ fn compare(ours: &[u8], theirs: &[u8]) -> String {
         v
     };
     let (o, s) = (only(1), only(-1));
-    if o.is_empty() && s.is_empty() {
-        return "same lines, other order".to_owned();
-    }
     let total = |v: &[(&[u8], i64)]| v.iter().map(|(_, c)| c).sum::<i64>();
     let show = |v: &[(&[u8], i64)]| {
         v.iter()
@@ -197,13 +226,21 @@ fn compare(ours: &[u8], theirs: &[u8]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    format!(
-        "{} lines only in osprey [{}], {} only in sysdig [{}]",
-        total(&o),
-        show(&o),
-        total(&s),
-        show(&s)
-    )
+    let rest = (!o.is_empty() || !s.is_empty()).then(|| {
+        format!(
+            "{} lines only in osprey [{}], {} only in sysdig [{}]",
+            total(&o),
+            show(&o),
+            total(&s),
+            show(&s)
+        )
+    });
+    match (ties, rest) {
+        (Some(t), Some(r)) => format!("{t}; {r}"),
+        (Some(t), None) => format!("same rows except {t}"),
+        (None, Some(r)) => r,
+        (None, None) => "same lines, other order".to_owned(),
+    }
 }
 
 /// The `Captured Events:` count `tool -r capture -v -q` prints on stderr.
@@ -319,4 +356,32 @@ fn main() -> Result<()> {
     }
     println!("load average at the end: {}", loadavg());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compare;
+
+    const HEAD: &str = "Bytes   fd.name\n-------\n";
+
+    #[test]
+    fn compare_tells_order_ties_and_differences_apart() {
+        let a = format!("{HEAD}9KB x\n5KB a\n5KB b\n");
+        assert_eq!(compare(a.as_bytes(), a.as_bytes()), "identical (5 lines)");
+        let reordered = format!("{HEAD}9KB x\n5KB b\n5KB a\n");
+        assert_eq!(
+            compare(a.as_bytes(), reordered.as_bytes()),
+            "same lines, other order"
+        );
+        let other_tie = format!("{HEAD}9KB x\n5KB a\n5KB c\n");
+        assert_eq!(
+            compare(a.as_bytes(), other_tie.as_bytes()),
+            "same rows except 1 rows tied at 5KB differ (tie order)"
+        );
+        let other_value = format!("{HEAD}8KB x\n5KB a\n5KB b\n");
+        assert_eq!(
+            compare(a.as_bytes(), other_value.as_bytes()),
+            "1 lines only in osprey [\"9KB x\"], 1 only in sysdig [\"8KB x\"]"
+        );
+    }
 }
