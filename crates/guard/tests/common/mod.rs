@@ -1,6 +1,12 @@
 //! What the live osprey-guard tests share.
 
-use std::path::Path;
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
 
 /// Whether live tests can run here: root and kernel BTF. Outside CI a
 /// missing requirement skips the test loudly; under `CI=true` it fails.
@@ -23,4 +29,129 @@ pub(crate) fn live_ready() -> bool {
     );
     eprintln!("SKIPPED: live osprey-guard test needs {missing}");
     false
+}
+
+/// One alert: its rule name and output line.
+#[derive(Debug, Clone)]
+pub(crate) struct Alert {
+    pub(crate) rule: String,
+    pub(crate) output: String,
+}
+
+/// A running `osprey-guard` printing JSON alerts; every alert read so far
+/// is in `seen`. Dropping it sends SIGINT, then kills it if it lingers.
+pub(crate) struct Guard {
+    child: Child,
+    lines: Receiver<String>,
+    pub(crate) seen: Vec<Alert>,
+    stderr: PathBuf,
+}
+
+impl Guard {
+    pub(crate) fn start(args: &[&str], stderr: PathBuf) -> Guard {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_osprey-guard"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("start osprey-guard");
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Guard {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    pub(crate) fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Reads alerts for up to `wait`; true once one of `rule` whose output
+    /// contains `needle` has been seen.
+    pub(crate) fn saw(&mut self, rule: &str, needle: &str, wait: Duration) -> bool {
+        self.saw_alert(|a| a.rule == rule && a.output.contains(needle), wait)
+    }
+
+    /// Reads alerts for up to `wait`; true once one that satisfies `want`
+    /// has been seen.
+    pub(crate) fn saw_alert(&mut self, want: impl Fn(&Alert) -> bool, wait: Duration) -> bool {
+        let start = Instant::now();
+        loop {
+            if self.seen.iter().any(&want) {
+                return true;
+            }
+            let left = wait.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return false;
+            }
+            match self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
+                Ok(line) => {
+                    let v: serde_json::Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|e| panic!("not a JSON alert ({e}): {line}"));
+                    self.seen.push(Alert {
+                        rule: v["rule"].as_str().unwrap_or_default().to_owned(),
+                        output: v["output"].as_str().unwrap_or_default().to_owned(),
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("osprey-guard exited early:\n{}", self.stderr_text())
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `program` with `args`; its outcome does not matter (some triggers
+/// fail on purpose once the event has happened).
+pub(crate) fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) {
+    let _ = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Removes `paths` when dropped, so system directories are cleaned up even
+/// when an assertion fails.
+pub(crate) struct Cleanup(pub(crate) Vec<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
