@@ -33,6 +33,13 @@ enum Cmp {
     Sorted,
 }
 
+/// A capture whose output has a known difference outside the chisel, and
+/// the lines it affects (left out of the comparison).
+type Known<'a> = (&'a str, fn(&[u8]) -> bool);
+
+/// One comparison: sysdig flags, chisel, its argument string, how to compare.
+type Case<'a> = (&'a [&'a str], &'a str, Option<&'a str>, Cmp);
+
 /// Drops the lines `skip` selects (a known difference outside the chisel).
 fn without(out: &[u8], skip: fn(&[u8]) -> bool) -> Vec<u8> {
     let mut v = Vec::with_capacity(out.len());
@@ -58,7 +65,7 @@ fn compare(
     chisel: &str,
     args: Option<&str>,
     cmp: Cmp,
-    known: &[(&str, fn(&[u8]) -> bool)],
+    known: &[Known<'_>],
 ) -> (Vec<String>, usize) {
     let mut bad = Vec::new();
     let mut counts = Vec::new();
@@ -98,7 +105,7 @@ fn compare(
 }
 
 /// Runs the cases and fails with every mismatch.
-fn check(cases: &[(&[&str], &str, Option<&str>, Cmp)], known: &[(&str, fn(&[u8]) -> bool)]) {
+fn check(cases: &[Case<'_>], known: &[Known<'_>]) {
     if !sysdig_available() || captures().is_empty() {
         return;
     }
