@@ -633,12 +633,40 @@ static __always_inline u64 inode_time(struct inode *ino, int ctime)
 }
 
 #define PPM_EXE_WRITABLE 1
+#define PPM_EXE_UPPER_LAYER 2
 #define PPM_EXE_FROM_MEMFD 4
+#define PPM_EXE_LOWER_LAYER 8
 #define CAP_DAC_OVERRIDE 1
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+/* The overlayfs layer of executable file `filep`: PPM_EXE_UPPER_LAYER when
+ * its overlay inode has an upper dentry (the file was written or copied up
+ * in the container), PPM_EXE_LOWER_LAYER when it has none (the file is in an
+ * image layer), 0 off overlayfs. The upper dentry follows the embedded VFS
+ * inode in struct ovl_inode; without that type in the kernel BTF (overlayfs
+ * built as a module) it is read right after an inode's size. A global
+ * function, verified once. */
+__noinline u32 exe_layer(u64 filep)
+{
+	struct dentry *d = BPF_CORE_READ((struct file *)filep, f_path.dentry);
+	char *vi;
+	u64 off = bpf_core_type_size(struct inode);
+	void *upper = 0;
+	if (!d || BPF_CORE_READ(d, d_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	vi = (char *)BPF_CORE_READ(d, d_inode);
+	if (!vi)
+		return 0;
+	if (bpf_core_type_exists(struct ovl_inode))
+		off = bpf_core_field_offset(struct ovl_inode, __upperdentry) -
+		      bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	bpf_probe_read_kernel(&upper, sizeof(upper), vi + off);
+	return upper ? PPM_EXE_UPPER_LAYER : PPM_EXE_LOWER_LAYER;
+}
 
 /* execve's `flags`: whether the new executable is writable by the process
- * (owner/group/other write bit for its fs ids, or CAP_DAC_OVERRIDE) and
- * whether it runs from a memfd. */
+ * (owner/group/other write bit for its fs ids, or CAP_DAC_OVERRIDE), which
+ * overlayfs layer it is in, and whether it runs from a memfd. */
 static __always_inline u32 exe_flags(struct inode *ino, struct file *exe, const struct cred *cr)
 {
 	u32 flags = 0, mode;
@@ -657,7 +685,7 @@ static __always_inline u32 exe_flags(struct inode *ino, struct file *exe, const 
 	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' && name[4] == 'd' && name[5] == ':')
 		flags |= PPM_EXE_FROM_MEMFD;
-	return flags;
+	return flags | exe_layer((u64)exe);
 }
 
 /* The cgroups param: "subsys=path" entries, each NUL-terminated, for the

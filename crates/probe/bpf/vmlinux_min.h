@@ -98,6 +98,7 @@ struct mm_struct___old {
 
 struct super_block {
 	dev_t s_dev;
+	unsigned long s_magic;
 };
 
 struct inode {
@@ -139,6 +140,16 @@ struct qstr {
 
 struct dentry {
 	struct qstr d_name;
+	struct inode *d_inode;
+	struct super_block *d_sb;
+};
+
+/* An overlayfs inode: the VFS inode is embedded, and the upper-layer dentry
+ * (NULL while the file is only in a lower layer) follows it. Absent from
+ * vmlinux BTF when overlayfs is a module; osprey.bpf.c checks. */
+struct ovl_inode {
+	struct inode vfs_inode;
+	struct dentry *__upperdentry;
 };
 
 struct path {
