@@ -11,7 +11,7 @@ use super::Native;
 use crate::{ArgInfo, Chisel, ChiselInfo, Error, EventCtx, Flow, Host, Options};
 use osprey_filter::fields::catalog::{field_def, FieldId};
 use osprey_filter::{Extract, FieldRef, Filter, Value, Values};
-use osprey_state::{l4, Endpoints, Fd, State, Thread};
+use osprey_state::{l4, Endpoints, Fd, FdType, State, Thread};
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -41,6 +41,25 @@ struct Snapshot {
     started: bool,
     /// Whether an event reached the chisel.
     matched: bool,
+    /// Whether the events are live.
+    live: bool,
+    /// Live `lscontainers`: the time of the first event and of the last
+    /// check for containers still waiting for their metadata.
+    first_ts: u64,
+    checked_ts: u64,
+}
+
+/// Live `lscontainers` waits at most this long (event time, ns) for the
+/// runtime to describe the containers found in the process table.
+const METADATA_WAIT: u64 = 3_000_000_000;
+/// How often (event time, ns) it looks whether they are all described.
+const METADATA_CHECK: u64 = 100_000_000;
+
+/// Whether some thread runs in a container the runtime has not described yet.
+fn metadata_pending(state: &State) -> bool {
+    state
+        .threads()
+        .any(|t| t.container_id().is_some() && state.container(t).is_none())
 }
 
 impl Chisel for Snapshot {
@@ -48,13 +67,32 @@ impl Chisel for Snapshot {
         self.name
     }
 
-    fn on_capture_start(&mut self, _host: &Host<'_>, _out: &mut dyn Write) -> Result<(), Error> {
+    fn on_capture_start(&mut self, host: &Host<'_>, _out: &mut dyn Write) -> Result<(), Error> {
         self.started = true;
+        self.live = host.live;
         Ok(())
     }
 
-    fn on_event(&mut self, _ctx: &EventCtx<'_>, _out: &mut dyn Write) -> Result<Flow, Error> {
+    fn on_event(&mut self, ctx: &EventCtx<'_>, _out: &mut dyn Write) -> Result<Flow, Error> {
         self.matched = true;
+        // Live, container metadata comes from the runtime in the background:
+        // unlike sysdig, which lists what it has at the first event,
+        // lscontainers waits (a little) for the containers it knows of.
+        if self.live && matches!(self.kind, Kind::Containers { .. }) {
+            let ts = ctx.ev.ts();
+            if self.first_ts == 0 {
+                self.first_ts = ts;
+            }
+            if ts.saturating_sub(self.first_ts) < METADATA_WAIT {
+                if ts.saturating_sub(self.checked_ts) < METADATA_CHECK {
+                    return Ok(Flow::Continue);
+                }
+                self.checked_ts = ts;
+                if metadata_pending(ctx.state) {
+                    return Ok(Flow::Continue);
+                }
+            }
+        }
         Ok(Flow::End)
     }
 
@@ -400,7 +438,7 @@ struct FdView<'a> {
     fd: &'a Fd,
 }
 
-impl Extract for FdView<'_> {
+impl<'a> Extract for FdView<'a> {
     fn extract(&self, field: &FieldRef, out: &mut Values) -> bool {
         let Some(def) = field_def(field.id) else {
             return false;
@@ -441,6 +479,20 @@ impl Extract for FdView<'_> {
                 }
                 None => return false,
             },
+            FieldId::FdDirectory | FieldId::FdFilename => {
+                let name = &self.fd.name[..];
+                let dir_and_file = |name: &'a [u8]| match name.iter().rposition(|&b| b == b'/') {
+                    Some(0) => (&name[..1], &name[1..]),
+                    Some(p) => (&name[..p], &name[p + 1..]),
+                    None => (name, &name[..0]),
+                };
+                match (self.fd.ty, def.id) {
+                    (FdType::Directory, FieldId::FdDirectory) => out.push_bytes(name),
+                    (FdType::File, FieldId::FdDirectory) => out.push_bytes(dir_and_file(name).0),
+                    (FdType::File, _) => out.push_bytes(dir_and_file(name).1),
+                    _ => return false,
+                }
+            }
             FieldId::ProcName => out.push_bytes(&t.comm),
             FieldId::ProcExe => out.push_bytes(&t.exe),
             FieldId::ProcPid => out.push(Value::Int(t.pid)),
@@ -519,6 +571,9 @@ fn build(name: &str, args: &[String], _opts: &Options) -> Result<Box<dyn Chisel>
         filter,
         started: false,
         matched: false,
+        live: false,
+        first_ts: 0,
+        checked_ts: 0,
     }))
 }
 
