@@ -24,6 +24,15 @@ struct Slow {
 /// A running `bottlenecks`.
 #[derive(Debug)]
 struct Bottlenecks {
+    /// The chisel's rendering settings: `evt.args` buffers uncut, as sysdig
+    /// gives them to chisels.
+    env: Env,
+    tracker: Tracker,
+}
+
+/// The slowest calls seen so far, and what finding them needs.
+#[derive(Debug)]
+struct Tracker {
     etype: FieldRef,
     args: FieldRef,
     latency: FieldRef,
@@ -33,15 +42,12 @@ struct Bottlenecks {
     slow: Vec<Slow>,
     /// The last enter line of each thread, reused in place.
     enters: HashMap<i64, Vec<u8>>,
-    /// The chisel's rendering settings: `evt.args` buffers uncut, as sysdig
-    /// gives them to chisels.
-    env: Env,
     vals: Values,
     ty: Vec<u8>,
     line: Vec<u8>,
 }
 
-impl Bottlenecks {
+impl Tracker {
     /// Writes `N) S.NNNNNNNNN name (tid) D type args` into `self.line`.
     fn write_line(&mut self, ctx: &EventCtx<'_>, tid: i64, latency: u64, dir: u8) {
         self.line.clear();
@@ -60,7 +66,7 @@ impl Bottlenecks {
     }
 }
 
-impl Bottlenecks {
+impl Tracker {
     fn event(&mut self, ctx: &EventCtx<'_>) -> Result<Flow, Error> {
         self.ty.clear();
         push_field_text(ctx, &self.etype, &mut self.vals, &mut self.ty);
@@ -124,16 +130,13 @@ impl Chisel for Bottlenecks {
 
     fn on_event(&mut self, host_ctx: &EventCtx<'_>, _out: &mut dyn Write) -> Result<Flow, Error> {
         self.env.render.buf = host_ctx.env.render.buf;
-        let env = std::mem::take(&mut self.env);
         let ctx = EventCtx {
             ev: host_ctx.ev,
             state: host_ctx.state,
             num: host_ctx.num,
-            env: &env,
+            env: &self.env,
         };
-        let flow = self.event(&ctx);
-        self.env = env;
-        flow
+        self.tracker.event(&ctx)
     }
 
     fn on_capture_end(
@@ -144,7 +147,7 @@ impl Chisel for Bottlenecks {
         out: &mut dyn Write,
     ) -> Result<(), Error> {
         let mut buf = Vec::with_capacity(4096);
-        for s in &self.slow {
+        for s in &self.tracker.slow {
             // Lua prints a missing enter line as `nil`.
             buf.extend_from_slice(s.enter.as_deref().unwrap_or(b"nil"));
             buf.push(b'\n');
@@ -158,17 +161,19 @@ impl Chisel for Bottlenecks {
 
 fn build(_name: &str, _args: &[String], _opts: &Options) -> Result<Box<dyn Chisel>, Error> {
     Ok(Box::new(Bottlenecks {
-        etype: request_field("evt.type")?,
-        args: request_field("evt.args")?,
-        latency: request_field("evt.latency")?,
-        proc_name: request_field("proc.name")?,
-        tid: request_field("thread.tid")?,
-        slow: Vec::with_capacity(HOW_MANY + 1),
-        enters: HashMap::new(),
-        vals: Values::new(),
         env: no_cut_env(),
-        ty: Vec::with_capacity(32),
-        line: Vec::with_capacity(512),
+        tracker: Tracker {
+            etype: request_field("evt.type")?,
+            args: request_field("evt.args")?,
+            latency: request_field("evt.latency")?,
+            proc_name: request_field("proc.name")?,
+            tid: request_field("thread.tid")?,
+            slow: Vec::with_capacity(HOW_MANY + 1),
+            enters: HashMap::new(),
+            vals: Values::new(),
+            ty: Vec::with_capacity(32),
+            line: Vec::with_capacity(512),
+        },
     }))
 }
 
