@@ -167,6 +167,38 @@ fn container_columns_and_filters_match_sysdig() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `-i` describes each chisel (arguments included) in sysdig's words.
+#[test]
+fn info_matches_sysdig() {
+    if !sysdig_available() {
+        return;
+    }
+    let mut failures = Vec::new();
+    for chisel in [
+        "netstat",
+        "lsof",
+        "ps",
+        "lscontainers",
+        "iobytes",
+        "iobytes_net",
+        "iobytes_file",
+        "bottlenecks",
+        "fileslower",
+        "netlower",
+        "scallslower",
+    ] {
+        let want = Command::new("sysdig")
+            .args(["-i", chisel])
+            .output()
+            .expect("sysdig -i");
+        let got = common::osprey_args(&["-i", chisel]);
+        if let Some(m) = Mismatch::check("-i", &[chisel], &want.stdout, &got.stdout) {
+            failures.push(m.to_string());
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn a_bad_threshold_or_filter_is_an_error() {
     let out = common::osprey_args(&["-c", "fileslower", "x"]);

@@ -602,7 +602,8 @@ pub(super) fn natives() -> [Native; 4] {
             info: info(
                 "lsof",
                 "List (and optionally filter) the open file descriptors.",
-                &format!("This chisel prints the open file descriptors for every process in the system, with an output that is similar to the one of lsof. {AT}"),
+                // sysdig's text has two spaces before "It".
+                &format!("This chisel prints the open file descriptors for every process in the system, with an output that is similar to the one of lsof. {}", AT.replacen(". It", ".  It", 1)),
                 filter_arg("E.g. 'proc.name=foo and fd.name contains /etc'."),
             ),
             build,
