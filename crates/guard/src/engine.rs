@@ -12,11 +12,14 @@
 //!  reader: merges each batch's alerts by event number ──► outputs
 //! ```
 //!
-//! State updates are cheap next to rule evaluation, so every worker keeps
-//! the whole state and per-process state stays consistent, while the
-//! evaluation, which is what costs, is split by process. Alerts come out in
-//! the same order as with one worker. A new ruleset (SIGHUP) travels with
-//! the batches, so no event is evaluated by a mix of rulesets or lost.
+//! The reader and the workers form a pipeline: with one worker (the default
+//! on two CPUs) reading the source and parsing plus evaluating run on
+//! separate cores. More workers split the evaluation by process, so
+//! per-process state stays consistent; each still parses every event, so
+//! they pay off only where evaluation, not parsing, dominates (many rules
+//! matching many events). Alerts come out in the same order as with one
+//! worker. A new ruleset (SIGHUP) travels with the batches, so no event is
+//! evaluated by a mix of rulesets or lost.
 
 use crate::config::{Config, EngineKind, RuleMatching};
 use crate::output::{self, Outputs};
