@@ -224,6 +224,7 @@ impl Default for Config {
                 "/etc/falco/falco_rules.yaml".into(),
                 "/etc/falco/falco_rules.local.yaml".into(),
                 "/etc/falco/rules.d".into(),
+                "/etc/osprey/rules.d".into(),
             ],
             rules_file: Vec::new(),
             rules: Vec::new(),

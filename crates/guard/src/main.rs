@@ -198,14 +198,17 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let min_priority = Priority::parse(&cfg.priority)
         .ok_or_else(|| format!("invalid priority '{}' in the configuration", cfg.priority))?;
-    // Without -r, the configured rules files that exist; none (Falco's
-    // /etc/falco defaults on a host without Falco): the built-in rules.
+    // Without -r, the rules files the configuration names that exist (Falco's
+    // /etc/falco defaults, then /etc/osprey/rules.d, where scripts/install
+    // puts the editable copy of our defaults); none: the built-in rules.
     let paths: Vec<PathBuf> = if args.rules.is_empty() {
-        cfg.rules_files
+        let existing: Vec<PathBuf> = cfg
+            .rules_files
             .iter()
             .map(PathBuf::from)
             .filter(|p| p.exists())
-            .collect()
+            .collect();
+        osprey_guard::config::rules_files(&existing)
     } else {
         args.rules.clone()
     };

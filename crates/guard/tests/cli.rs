@@ -281,6 +281,43 @@ fn built_in_rules_without_rules_files() {
 }
 
 #[test]
+fn rules_directories_are_read_and_an_empty_one_means_the_built_in_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.d");
+    std::fs::create_dir(&empty).unwrap();
+    // An empty rules directory (as /etc/osprey/rules.d before scripts/install):
+    // the built-in defaults.
+    let out = guard(&["-o", &format!("rules_files[]={}", empty.display()), "-L"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("Interactive shell attached to a container"),
+        "{listed}"
+    );
+    // A directory with a rules file: that file's rules, and only those.
+    let full = dir.path().join("rules.d");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("10-mine.yaml"), RULES).unwrap();
+    std::fs::write(full.join("README.txt"), "not rules").unwrap();
+    let out = guard(&["-o", &format!("rules_files[]={}", full.display()), "-L"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split("  ").next())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(names, ["open_from_cat"]);
+}
+
+#[test]
 fn list_shows_sysdig_and_newer_fields() {
     let out = guard(&["--list"]);
     assert!(out.status.success());
