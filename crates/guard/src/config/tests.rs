@@ -49,7 +49,15 @@ fn defaults_without_a_file() {
     assert_eq!(cfg.engine.modern_ebpf.ring_size(), Some(8 << 20));
     assert_eq!(cfg.rule_matching, RuleMatching::First);
     assert_eq!(cfg.falco_libs.snaplen, 80);
-    assert_eq!(cfg.rules_files.len(), 3);
+    assert_eq!(
+        cfg.rules_files,
+        [
+            "/etc/falco/falco_rules.yaml",
+            "/etc/falco/falco_rules.local.yaml",
+            "/etc/falco/rules.d",
+            "/etc/osprey/rules.d",
+        ]
+    );
 }
 
 #[test]
