@@ -22,7 +22,8 @@
 //! # Main types
 //!
 //! - [`Reader`]: opens a capture, decodes its metadata eagerly and streams events
-//!   through one reused buffer ([`Reader::next_event`]).
+//!   through one reused buffer ([`Reader::next_event`]); an uncompressed capture
+//!   file is mapped into memory instead, and its events are viewed in place.
 //! - [`Writer`]: writes a snapshot and events in the current format (1.2), raw or
 //!   gzip, readable by sysdig 0.29.3 and current libs.
 //! - [`Error`]: every failure, with the byte offset, block name and event index.
@@ -50,6 +51,7 @@
 
 pub mod block;
 mod error;
+mod mapping;
 mod meta;
 mod reader;
 mod writer;

@@ -11,6 +11,7 @@ use osprey_event::{EventRef, HEADER_LEN};
 
 use crate::block;
 use crate::error::{Error, Location, Result};
+use crate::mapping::Whole;
 use crate::meta::{self, Procs};
 
 /// Size of the v1 event header (no `nparams`).
@@ -24,20 +25,28 @@ const INFRASTRUCTURE_EVENT_E: u16 = 286;
 /// the buffer only as data actually arrives, so a corrupt length cannot make the
 /// reader allocate gigabytes.
 const EAGER_READ: usize = 1 << 20;
+/// The first bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// A streaming reader of one .scap capture (raw or gzip-compressed).
 ///
 /// Opening reads the section header and every metadata block up to the first event
 /// into a [`Snapshot`]; [`Reader::next_event`] then yields the events one by one,
-/// each a view into one reused buffer.
+/// each a view into one reused buffer, or, for an uncompressed capture file
+/// ([`Reader::open`]) or bytes in memory ([`Reader::from_bytes`]), into the
+/// capture itself.
 pub struct Reader {
-    src: BufReader<Box<dyn Read + Send>>,
+    input: Input,
     /// Bytes consumed from the decompressed stream.
     pos: u64,
     version: (u16, u16),
     snapshot: Snapshot,
-    /// Body of the current block: everything after its 8-byte header.
+    /// Body of the current block (everything after its 8-byte header) when it
+    /// was read from a stream or converted; see [`Reader::span`].
     body: Vec<u8>,
+    /// With a whole input, where the current block's body lies in it; `None`
+    /// when the body is in `body`.
+    span: Option<(usize, usize)>,
     /// The first event block's header, read while scanning the metadata.
     pending: Option<Header>,
     /// Offset of the block of the event returned last.
@@ -51,11 +60,29 @@ pub struct Reader {
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reader")
+            .field("whole", &matches!(self.input, Input::Whole(_)))
             .field("pos", &self.pos)
             .field("version", &self.version)
             .field("events", &self.events)
             .field("done", &self.done)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where the bytes come from.
+enum Input {
+    /// A byte stream (gzip-decompressed if need be), copied block by block.
+    Stream(BufReader<Box<dyn Read + Send>>),
+    /// The whole uncompressed capture, viewed in place.
+    Whole(Whole),
+}
+
+/// The current block's body: in the whole input at `span`, else in `buf`.
+#[inline]
+fn body_of<'a>(input: &'a Input, span: Option<(usize, usize)>, buf: &'a [u8]) -> &'a [u8] {
+    match (input, span) {
+        (Input::Whole(w), Some((s, e))) => w.bytes().get(s..e).unwrap_or_default(),
+        _ => buf,
     }
 }
 
@@ -77,6 +104,21 @@ impl Header {
     }
 }
 
+/// A v2 event block of a whole input, found by [`Reader::fast_block`]: offsets
+/// in the input.
+#[derive(Clone, Copy)]
+struct FastBlock {
+    /// The block header.
+    at: usize,
+    /// The end of the block.
+    end: usize,
+    /// The event record.
+    start: usize,
+    cpu: u16,
+    flags: u32,
+    btype: u32,
+}
+
 /// Where the event lies in `body` after a successful [`Reader::advance`].
 struct Found {
     start: usize,
@@ -86,7 +128,8 @@ struct Found {
 }
 
 impl Reader {
-    /// Opens the capture at `path`.
+    /// Opens the capture at `path`. An uncompressed regular file is mapped into
+    /// memory and its events are viewed in place; anything else is streamed.
     pub fn open(path: impl AsRef<Path>) -> Result<Reader> {
         let f = File::open(path).map_err(|source| Error::Io {
             loc: Location {
@@ -96,7 +139,20 @@ impl Reader {
             },
             source,
         })?;
-        Reader::new(f)
+        match Whole::map(&f) {
+            Some(w) if !w.bytes().starts_with(&GZIP_MAGIC) => Reader::start(Input::Whole(w)),
+            _ => Reader::new(f),
+        }
+    }
+
+    /// Reads a capture held in memory; an uncompressed one is viewed in place,
+    /// a gzip-compressed one is decompressed as it is read.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Reader> {
+        if bytes.starts_with(&GZIP_MAGIC) {
+            Reader::new(io::Cursor::new(bytes))
+        } else {
+            Reader::start(Input::Whole(Whole::Bytes(bytes)))
+        }
     }
 
     /// Reads a capture from any byte stream; gzip is detected by its magic bytes.
@@ -121,17 +177,27 @@ impl Reader {
             }
         }
         let chained = io::Cursor::new(head).take(n as u64).chain(inner);
-        let src: Box<dyn Read + Send> = if head[..n] == [0x1f, 0x8b] {
+        let src: Box<dyn Read + Send> = if head[..n] == GZIP_MAGIC {
             Box::new(MultiGzDecoder::new(chained))
         } else {
             Box::new(chained)
         };
+        Reader::start(Input::Stream(BufReader::with_capacity(256 * 1024, src)))
+    }
+
+    /// Reads the section header and the metadata from `input`.
+    fn start(input: Input) -> Result<Reader> {
+        let body = match input {
+            Input::Stream(_) => Vec::with_capacity(MAX_SMALL_BODY),
+            Input::Whole(_) => Vec::new(),
+        };
         let mut r = Reader {
-            src: BufReader::with_capacity(256 * 1024, src),
+            input,
             pos: 0,
             version: (0, 0),
             snapshot: Snapshot::default(),
-            body: Vec::with_capacity(MAX_SMALL_BODY),
+            body,
+            span: None,
             pending: None,
             ev_offset: 0,
             events: 0,
@@ -183,6 +249,9 @@ impl Reader {
         if self.done {
             return Ok(None);
         }
+        if let Some(b) = self.fast_block() {
+            return self.fast_event(b);
+        }
         let found = match self.advance() {
             Ok(Some(f)) => f,
             Ok(None) => {
@@ -194,7 +263,12 @@ impl Reader {
                 return Err(e);
             }
         };
-        match EventRef::parse(&self.body[found.start..], found.cpu, found.flags) {
+        let body = body_of(&self.input, self.span, &self.body);
+        match EventRef::parse(
+            body.get(found.start..).unwrap_or_default(),
+            found.cpu,
+            found.flags,
+        ) {
             Ok(ev) => {
                 self.ev_offset = found.header.offset;
                 self.events += 1;
@@ -204,6 +278,86 @@ impl Reader {
                 self.done = true;
                 Err(Error::BadEvent {
                     loc: found.header.loc(Some(self.events)),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// With a whole input: the next block when it is a complete v2 event block
+    /// of a known type, which [`Reader::fast_event`] then returns in place.
+    /// `None` for anything else, left to the general path (which reads the same
+    /// block again and reports any problem it has).
+    #[inline]
+    fn fast_block(&self) -> Option<FastBlock> {
+        let Input::Whole(w) = &self.input else {
+            return None;
+        };
+        if self.pending.is_some() {
+            return None;
+        }
+        let bytes = w.bytes();
+        let at = usize::try_from(self.pos).ok()?;
+        let h: &[u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
+        let btype = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let total = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        let (large, with_flags) = match btype {
+            block::EV_V2 => (false, false),
+            block::EVF_V2 => (false, true),
+            block::EV_V2_LARGE => (true, false),
+            block::EVF_V2_LARGE => (true, true),
+            _ => return None,
+        };
+        let start = if with_flags { 6 } else { 2 };
+        let body_len = total.checked_sub(8)?;
+        if body_len < start + HEADER_LEN || (!large && body_len > MAX_SMALL_BODY) {
+            return None;
+        }
+        let body = bytes.get(at + 8..(at + 8).checked_add(body_len)?)?;
+        let etype = u16::from_le_bytes([body[start + 20], body[start + 21]]);
+        if usize::from(etype) >= EVENT_COUNT {
+            return None;
+        }
+        Some(FastBlock {
+            at,
+            end: at + total,
+            start: at + 8 + start,
+            cpu: u16::from_le_bytes([body[0], body[1]]),
+            flags: if with_flags {
+                u32::from_le_bytes([body[2], body[3], body[4], body[5]])
+            } else {
+                0
+            },
+            btype,
+        })
+    }
+
+    /// Returns the event of the block [`Reader::fast_block`] found.
+    #[inline]
+    fn fast_event(&mut self, b: FastBlock) -> Result<Option<EventRef<'_>>> {
+        if let Input::Whole(w) = &mut self.input {
+            w.release(b.at);
+        }
+        self.pos = b.end as u64;
+        self.span = Some((b.start, b.end));
+        let raw = match &self.input {
+            Input::Whole(w) => w.bytes().get(b.start..b.end).unwrap_or_default(),
+            Input::Stream(_) => &[],
+        };
+        match EventRef::parse(raw, b.cpu, b.flags) {
+            Ok(ev) => {
+                self.ev_offset = b.at as u64;
+                self.events += 1;
+                Ok(Some(ev))
+            }
+            Err(source) => {
+                self.done = true;
+                Err(Error::BadEvent {
+                    loc: Location {
+                        offset: b.at as u64,
+                        block: block::name(b.btype),
+                        event_index: Some(self.events),
+                    },
                     source,
                 })
             }
@@ -243,7 +397,7 @@ impl Reader {
                 });
             }
             self.read_body(&h, idx)?;
-            let b = &self.body;
+            let b = body_of(&self.input, self.span, &self.body);
             let etype = u16::from_le_bytes([b[start + 20], b[start + 21]]);
             if usize::from(etype) >= EVENT_COUNT {
                 continue;
@@ -260,6 +414,14 @@ impl Reader {
                         loc: h.loc(idx),
                         reason: "v1 event too long to convert",
                     });
+                }
+                if let Some((s, e)) = self.span.take() {
+                    // A whole input is never written to: convert a copy.
+                    if let Input::Whole(w) = &self.input {
+                        self.body.clear();
+                        self.body
+                            .extend_from_slice(w.bytes().get(s..e).unwrap_or_default());
+                    }
                 }
                 upgrade_v1(&mut self.body, start, etype).map_err(|reason| Error::Malformed {
                     loc: h.loc(idx),
@@ -297,7 +459,7 @@ impl Reader {
         }
         self.read_body(&h, None)?;
         self.check_trailer(&h)?;
-        let b = &self.body;
+        let b = body_of(&self.input, self.span, &self.body);
         let magic = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         if magic != block::SHB_MAGIC {
             return Err(Error::BadMagic {
@@ -340,7 +502,8 @@ impl Reader {
             }
             self.read_body(&h, None)?;
             self.check_trailer(&h)?;
-            let body = &self.body[..self.body.len() - 4];
+            let body = body_of(&self.input, self.span, &self.body);
+            let body = &body[..body.len() - 4];
             let snap = &mut self.snapshot;
             let res = match h.btype {
                 block::MI | block::MI_INT => meta::parse_mi(body).map(|m| snap.machine = Some(m)),
@@ -371,8 +534,8 @@ impl Reader {
 
     /// Checks a metadata block's trailer (the last 4 bytes of `body`).
     fn check_trailer(&self, h: &Header) -> Result<()> {
-        let n = self.body.len();
-        let t = &self.body[n - 4..];
+        let body = body_of(&self.input, self.span, &self.body);
+        let t = &body[body.len() - 4..];
         let trailer = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
         if trailer != h.total {
             return Err(Error::TrailerMismatch {
@@ -389,8 +552,20 @@ impl Reader {
         let offset = self.pos;
         let mut hb = [0u8; 8];
         let mut n = 0;
+        let src = match &mut self.input {
+            Input::Stream(src) => src,
+            Input::Whole(w) => {
+                let at = usize::try_from(offset).unwrap_or(usize::MAX);
+                w.release(at);
+                let rest = w.bytes().get(at..).unwrap_or_default();
+                n = rest.len().min(8);
+                hb[..n].copy_from_slice(&rest[..n]);
+                self.pos += n as u64;
+                return header_from(hb, n, offset);
+            }
+        };
         while n < 8 {
-            match self.src.read(&mut hb[n..]) {
+            match src.read(&mut hb[n..]) {
                 Ok(0) => break,
                 Ok(k) => n += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -405,47 +580,67 @@ impl Reader {
             }
         }
         self.pos += n as u64;
-        let btype = u32::from_le_bytes([hb[0], hb[1], hb[2], hb[3]]);
-        match n {
-            0 => Ok(None),
-            8 => Ok(Some(Header {
-                btype,
-                total: u32::from_le_bytes([hb[4], hb[5], hb[6], hb[7]]),
-                offset,
-            })),
-            _ => Err(Error::Truncated {
-                loc: Location {
-                    offset,
-                    block: if n >= 4 {
-                        block::name(btype)
-                    } else {
-                        "block header"
-                    },
-                    event_index: None,
-                },
-            }),
-        }
+        header_from(hb, n, offset)
     }
 
     /// Reads the body of the block `h` (total length - 8 bytes, trailer included)
     /// into `self.body`. The caller has checked `h.total >= 12`.
     fn read_body(&mut self, h: &Header, event_index: Option<u64>) -> Result<()> {
         let len = h.total as usize - 8;
-        let loc = h.loc(event_index);
+        let src = match &mut self.input {
+            Input::Stream(src) => src,
+            Input::Whole(w) => {
+                let start = usize::try_from(self.pos).unwrap_or(usize::MAX);
+                let end = start.checked_add(len).filter(|&e| e <= w.bytes().len());
+                let Some(end) = end else {
+                    return Err(Error::Truncated {
+                        loc: h.loc(event_index),
+                    });
+                };
+                self.span = Some((start, end));
+                self.pos += len as u64;
+                return Ok(());
+            }
+        };
         self.body.clear();
         let res = if len <= EAGER_READ.max(self.body.capacity()) {
             self.body.resize(len, 0);
-            self.src.read_exact(&mut self.body)
+            src.read_exact(&mut self.body)
         } else {
-            match (&mut self.src).take(len as u64).read_to_end(&mut self.body) {
+            match src.take(len as u64).read_to_end(&mut self.body) {
                 Ok(n) if n < len => Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(_) => Ok(()),
                 Err(e) => Err(e),
             }
         };
-        res.map_err(|e| io_error(loc, e))?;
+        res.map_err(|e| io_error(h.loc(event_index), e))?;
         self.pos += len as u64;
         Ok(())
+    }
+}
+
+/// The header from its first `n` bytes in `hb`: `None` when there are none
+/// (a clean end), an error when there are some but fewer than 8.
+fn header_from(hb: [u8; 8], n: usize, offset: u64) -> Result<Option<Header>> {
+    let btype = u32::from_le_bytes([hb[0], hb[1], hb[2], hb[3]]);
+    match n {
+        0 => Ok(None),
+        8 => Ok(Some(Header {
+            btype,
+            total: u32::from_le_bytes([hb[4], hb[5], hb[6], hb[7]]),
+            offset,
+        })),
+        _ => Err(Error::Truncated {
+            loc: Location {
+                offset,
+                block: if n >= 4 {
+                    block::name(btype)
+                } else {
+                    "block header"
+                },
+                event_index: None,
+            },
+        }),
     }
 }
 
@@ -554,13 +749,73 @@ mod tests {
     /// Raw record, cpu and dump flags of one event read back.
     type Ev = (Vec<u8>, u16, u32);
 
+    /// Reads `bytes` streamed and in place, checks that both give the same
+    /// events and errors, and returns the streamed result.
     fn read(bytes: Vec<u8>) -> Result<(Reader, Vec<Ev>)> {
-        let mut r = Reader::new(io::Cursor::new(bytes))?;
+        let in_place = read_from(Reader::from_bytes(bytes.clone()));
+        let streamed = read_from(Reader::new(io::Cursor::new(bytes)));
+        match (&in_place, &streamed) {
+            (Ok((a, x)), Ok((b, y))) => {
+                assert_eq!(x, y, "events in place and streamed");
+                assert_eq!(a.events_read(), b.events_read());
+                assert_eq!(a.position(), b.position());
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            _ => panic!("in place and streamed disagree: {in_place:?} / {streamed:?}"),
+        }
+        streamed
+    }
+
+    fn read_from(r: Result<Reader>) -> Result<(Reader, Vec<Ev>)> {
+        let mut r = r?;
         let mut evs = Vec::new();
         while let Some(e) = r.next_event()? {
             evs.push((e.raw().to_vec(), e.cpu, e.dump_flags));
         }
         Ok((r, evs))
+    }
+
+    #[test]
+    fn files_are_mapped_unless_compressed() {
+        let mut rec = Vec::new();
+        let mut file = shb(1, &[]);
+        encode(&mut rec, 1, 1, 4, &[&3i64.to_le_bytes()]);
+        file.extend(ev2(&rec));
+        file.extend(ev2(&rec));
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.scap");
+        std::fs::write(&plain, &file).unwrap();
+        let mut r = Reader::open(&plain).unwrap();
+        assert!(matches!(r.input, Input::Whole(Whole::Map { .. })));
+        assert_eq!(r.next_event().unwrap().unwrap().raw(), &rec[..]);
+        assert_eq!(r.event_offset(), 28);
+        assert!(r.next_event().unwrap().is_some());
+        assert!(r.next_event().unwrap().is_none());
+
+        // a truncated file: the same error as a stream gives
+        let cut = dir.path().join("cut.scap");
+        std::fs::write(&cut, &file[..file.len() - 3]).unwrap();
+        let mut r = Reader::open(&cut).unwrap();
+        assert!(r.next_event().unwrap().is_some());
+        let e = r.next_event().unwrap_err();
+        assert!(e.is_truncated(), "{e}");
+        let second = (28 + ev2(&rec).len()) as u64;
+        assert_eq!((e.offset(), e.block()), (second, Some("EV_V2")));
+        assert!(r.next_event().unwrap().is_none(), "fused after an error");
+
+        let mut w = Writer::new_gzip(Vec::new());
+        w.write_snapshot(&Snapshot::default()).unwrap();
+        w.write_event(&EventRef::parse(&rec, 0, 0).unwrap())
+            .unwrap();
+        let gz = dir.path().join("gz.scap");
+        std::fs::write(&gz, w.finish().unwrap()).unwrap();
+        let mut r = Reader::open(&gz).unwrap();
+        assert!(matches!(r.input, Input::Stream(_)));
+        assert_eq!(r.next_event().unwrap().unwrap().raw(), &rec[..]);
+
+        let empty = dir.path().join("empty.scap");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(matches!(Reader::open(&empty), Err(Error::NotScap { .. })));
     }
 
     fn rich_snapshot() -> Snapshot {

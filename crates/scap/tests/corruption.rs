@@ -51,9 +51,24 @@ fn blocks(b: &[u8]) -> Vec<(usize, usize, u32)> {
     v
 }
 
-/// Reads everything; returns the events yielded and the final result.
+/// Reads everything, both as a stream and in place ([`Reader::from_bytes`]),
+/// which must agree on the events and the error; returns the events yielded
+/// and the final result.
 fn read_all(bytes: Vec<u8>) -> (u64, Result<(), Error>) {
-    let mut r = match Reader::new(Cursor::new(bytes)) {
+    let in_place = read_with(Reader::from_bytes(bytes.clone()));
+    let streamed = read_with(Reader::new(Cursor::new(bytes)));
+    assert_eq!(in_place.0, streamed.0, "events read in place and streamed");
+    assert_eq!(
+        in_place.1.as_ref().map_err(ToString::to_string),
+        streamed.1.as_ref().map_err(ToString::to_string),
+        "errors in place and streamed"
+    );
+    streamed
+}
+
+/// Reads everything from an opened reader.
+fn read_with(r: Result<Reader, Error>) -> (u64, Result<(), Error>) {
+    let mut r = match r {
         Ok(r) => r,
         Err(e) => return (0, Err(e)),
     };
