@@ -92,19 +92,21 @@ impl<'a> EventRef<'a> {
             .checked_mul(lsize)
             .and_then(|n| n.checked_add(HEADER_LEN))
             .filter(|&n| n <= raw.len())
-            .ok_or_else(|| overflow.clone())?;
-        let mut total = lens_end;
-        for i in 0..nparams as usize {
-            let off = HEADER_LEN + i * lsize;
-            let l = if large {
-                u32_at(raw, off) as usize
-            } else {
-                usize::from(u16_at(raw, off))
-            };
-            total = total
-                .checked_add(l)
-                .filter(|&t| t <= raw.len())
-                .ok_or_else(|| overflow.clone())?;
+            .ok_or(overflow.clone())?;
+        // At most `len / lsize` lengths of at most 2^(8 * lsize) - 1 each: their
+        // sum cannot overflow a u64, so it is checked once, at the end.
+        let lens = &raw[HEADER_LEN..lens_end];
+        let values: u64 = if large {
+            lens.chunks_exact(4)
+                .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .sum()
+        } else {
+            lens.chunks_exact(2)
+                .map(|c| u64::from(u16::from_le_bytes([c[0], c[1]])))
+                .sum()
+        };
+        if values > (raw.len() - lens_end) as u64 {
+            return Err(overflow);
         }
         Ok(EventRef {
             raw,
