@@ -691,9 +691,7 @@ impl State {
             }
             self.cur.latency = t.latency;
             if valid {
-                self.cur.enter_ts = EventRef::parse(&t.last_data, t.last_cpu, 0)
-                    .ok()
-                    .map(|e| e.ts());
+                self.cur.enter_ts = stored_ts(&t.last_data);
             }
         }
         self.fill_fd(flags);
@@ -713,7 +711,10 @@ impl State {
         let name_before = self.cur.fd.as_ref().map(|f| Arc::clone(&f.name));
         self.finish_parse(ev, etype, tid);
         self.cur.name_changed = match (&name_before, &self.cur.fd) {
-            (Some(before), Some(after)) => **before != *after.name,
+            // Most parsers leave the name alone: the same allocation.
+            (Some(before), Some(after)) => {
+                !Arc::ptr_eq(before, &after.name) && **before != *after.name
+            }
             // An fd the event created, if it got a name (a new socket has none).
             (None, Some(after)) => !after.name.is_empty(),
             _ => false,
@@ -738,17 +739,14 @@ impl State {
         if flags & ef::SKIPPARSERESET != 0 || etype == et::SCHEDSWITCH_6_E {
             return;
         }
-        if !self.threads.contains_key(&tid) {
+        let Some(t) = self.threads.get_mut(&tid) else {
             if et::CLONE_XS.contains(&etype) {
                 self.parse_clone_exit(ev);
                 self.fill_fd(flags);
             }
             return;
-        }
+        };
         if info.dir == Direction::Enter {
-            let Some(t) = self.threads.get_mut(&tid) else {
-                return;
-            };
             t.last_data.clear();
             t.last_data.extend_from_slice(ev.raw());
             t.last_cpu = ev.cpu;
@@ -760,10 +758,7 @@ impl State {
             // The enter buffer is lent to the parsers and put back afterwards, so
             // exits never copy it.
             let buf = if valid {
-                self.threads
-                    .get_mut(&tid)
-                    .map(|t| std::mem::take(&mut t.last_data))
-                    .unwrap_or_default()
+                std::mem::take(&mut t.last_data)
             } else {
                 Vec::new()
             };
@@ -1827,6 +1822,14 @@ fn json_id(json: &[u8]) -> &[u8] {
 /// The table key of a container id: its first [`SHORT_ID_LEN`] bytes.
 fn short_key(id: &[u8]) -> &[u8] {
     id.get(..SHORT_ID_LEN).unwrap_or(id)
+}
+
+/// The timestamp of a stored enter event (`Thread::last_data`, empty or a
+/// record that was validated when stored), without validating it again.
+#[inline]
+fn stored_ts(data: &[u8]) -> Option<u64> {
+    let b: [u8; 8] = data.get(..8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(b))
 }
 
 /// The event flags as libscap of 2022-03 had them: the current table marks a
