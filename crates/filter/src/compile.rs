@@ -4,7 +4,7 @@
 //! type (numbers, booleans, IP addresses and networks, byte strings); regexes,
 //! globs, path sets and `in` sets are prepared so evaluation never allocates.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -15,6 +15,7 @@ use crate::ast::{
     Check, Expr, ExprKind, FieldExpr, Literal, Modifier, Op, Operand, Rhs, Span, Transformer,
 };
 use crate::error::Error;
+use crate::evttypes::EventTypeSet;
 use crate::field::{FieldArg, FieldCatalog, FieldError, FieldRef, Values};
 use crate::parser;
 
@@ -47,6 +48,9 @@ pub struct Filter {
     pub(crate) root: Node,
     pub(crate) slots: usize,
     scratch: RefCell<Scratch>,
+    /// The event types the filter can match ([`Filter::event_types`]), worked
+    /// out on first use; `None` inside when that is every type.
+    types: OnceCell<Option<EventTypeSet>>,
 }
 
 /// Reusable per-evaluation buffers. One per thread evaluating a [`Filter`].
@@ -95,11 +99,23 @@ impl Filter {
             root,
             slots: c.slots,
             scratch: RefCell::new(Scratch::default()),
+            types: OnceCell::new(),
         })
     }
 
     pub(crate) fn scratch_cell(&self) -> &RefCell<Scratch> {
         &self.scratch
+    }
+
+    /// The event types the filter can match, `None` when it can match every type.
+    #[inline]
+    pub(crate) fn type_gate(&self) -> Option<&EventTypeSet> {
+        self.types
+            .get_or_init(|| {
+                let t = self.analyse_event_types();
+                (!t.is_all()).then_some(t)
+            })
+            .as_ref()
     }
 
     /// Buffers sized for this filter, for [`Filter::matches_with`].

@@ -35,6 +35,15 @@ impl Filter {
 
     /// Whether the event matches, using caller-provided buffers.
     pub fn matches_with<E: Extract + ?Sized>(&self, ev: &E, scratch: &mut Scratch) -> bool {
+        // Events of a type the filter cannot match fail without evaluation
+        // (`evt.type = procinfo` then costs a bit test, not a string compare).
+        if let Some(types) = self.type_gate() {
+            if let Some((etype, code)) = ev.event_type_key() {
+                if !types.admits(etype, code) {
+                    return false;
+                }
+            }
+        }
         if scratch.slots.len() < self.slots {
             scratch.slots.resize_with(self.slots, Values::new);
         }

@@ -302,7 +302,25 @@ impl Filter {
     /// assert!(f.event_types().is_all());
     /// ```
     pub fn event_types(&self) -> EventTypeSet {
+        self.type_gate().copied().unwrap_or(EventTypeSet::all())
+    }
+
+    /// Works out [`Filter::event_types`] from the filter's checks.
+    pub(crate) fn analyse_event_types(&self) -> EventTypeSet {
         node_pair(&self.root).may_be_true
+    }
+}
+
+impl EventTypeSet {
+    /// Whether an event of type `etype` whose `evt.type` key is `key` (see
+    /// [`Extract::event_type_key`]) may match.
+    #[inline]
+    pub(crate) fn admits(&self, etype: u16, code: u16) -> bool {
+        if etype < GENERIC_TYPES {
+            self.contains_generic(code)
+        } else {
+            self.contains(etype)
+        }
     }
 }
 

@@ -96,6 +96,18 @@ pub trait Extract {
     /// yield several.
     fn extract(&self, field: &FieldRef, out: &mut Values) -> bool;
 
+    /// What `evt.type` is keyed on for the current event, when this extractor
+    /// shows events of the event table: `(type, code)`, where `code` matters
+    /// for the generic types 0 and 1 only and is the `PPM_SC_*` code whose
+    /// name `evt.type` shows, or `u16::MAX` when it shows `syscall`. `None`
+    /// too for types past the event table.
+    /// A filter then rejects events whose type it cannot match before
+    /// evaluating anything ([`crate::Filter::event_types`]). The default,
+    /// `None`, evaluates every event in full.
+    fn event_type_key(&self) -> Option<(u16, u16)> {
+        None
+    }
+
     /// The single byte-string value of `field`, borrowed rather than copied,
     /// for fields whose value already exists as bytes.
     fn borrow_bytes(&self, _field: &FieldRef) -> Fast<&[u8]> {

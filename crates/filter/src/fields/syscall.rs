@@ -963,7 +963,8 @@ impl<'a> EventCtx<'a> {
                 out.push(Value::Int(found?));
             }
             F::ProcDuration => {
-                let c = self.main()?.clone_ts;
+                // sysdig measures from the event's own thread's creation.
+                let c = self.thread()?.clone_ts;
                 if c == 0 {
                     return None;
                 }
@@ -1450,6 +1451,25 @@ fn human_time(out: &mut Vec<u8>, ns: u64) {
 }
 
 impl Extract for EventCtx<'_> {
+    #[inline]
+    fn event_type_key(&self) -> Option<(u16, u16)> {
+        let et = self.ev.etype();
+        // Types past the table show `NA`, which no type set holds.
+        self.ev.info()?;
+        if et >= 2 {
+            return Some((et, 0));
+        }
+        // As `evt_type`: the system call's name when the ID has one, else `syscall`.
+        let code = match self.ev.param(0).and_then(|b| le_int(b, false)) {
+            Some(Value::Uint(id)) => u16::try_from(id)
+                .ok()
+                .filter(|&c| syscalls::syscall_name(c).is_some())
+                .unwrap_or(u16::MAX),
+            _ => u16::MAX,
+        };
+        Some((et, code))
+    }
+
     fn borrow_bytes(&self, field: &FieldRef) -> Fast<&[u8]> {
         match hot_field(field.id) {
             Some(
@@ -1614,5 +1634,51 @@ mod tests {
             }
         }
         assert_eq!(hot, 12);
+    }
+
+    /// The type gate of a filter (`Extract::event_type_key`) agrees with the
+    /// `evt.type` a full evaluation reads, for every type and for generic
+    /// events with every kind of `ID`.
+    #[test]
+    fn type_gate_agrees_with_evt_type() {
+        use crate::fields::catalog::SyscallCatalog;
+        use crate::Filter;
+        use osprey_event::encode;
+        use osprey_event::table::EVENT_COUNT;
+        let st = State::new();
+        let env = Env::default();
+        let mut buf = Vec::new();
+        let mut cases: Vec<(u16, Vec<u8>)> = (2..u16::try_from(EVENT_COUNT).unwrap())
+            .map(|t| (t, Vec::new()))
+            .collect();
+        for t in 0..2 {
+            for id in [
+                Some(5u64),
+                Some(0),
+                Some(328),
+                Some(329),
+                Some(70_000),
+                None,
+            ] {
+                let p = id.map(|i| i.to_le_bytes().to_vec()).unwrap_or_default();
+                cases.push((t, p));
+            }
+        }
+        let not_open = Filter::compile("evt.type != open", &SyscallCatalog).unwrap();
+        for (t, id) in cases {
+            let params: &[&[u8]] = if t < 2 { &[&id, b""] } else { &[] };
+            encode(&mut buf, 1, 1, t, params);
+            let ev = EventRef::parse(&buf, 0, 0).unwrap();
+            let ctx = EventCtx {
+                ev: &ev,
+                state: &st,
+                num: 1,
+                env: &env,
+            };
+            let name = ctx.evt_type();
+            let f = Filter::compile(&format!("evt.type = '{name}'"), &SyscallCatalog).unwrap();
+            assert!(f.matches(&ctx), "type {t} id {id:?} shows {name}");
+            assert_eq!(not_open.matches(&ctx), name != "open", "type {t}");
+        }
     }
 }
