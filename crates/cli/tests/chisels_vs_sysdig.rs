@@ -41,20 +41,6 @@ const CHISELS: &[(&str, &[&str], usize, bool)] = &[
 /// argument, why). Each is checked to still differ, so a fix shows up here.
 const KNOWN: &[(&str, &str, &str, &str)] = &[
     (
-        "falco_connect_localhost.scap",
-        "topscalls_time",
-        "",
-        "filter: evt.latency of a procinfo (enter) event should be <NA>",
-    ),
-    ("falco_ping_sendto.scap", "topscalls_time", "", "same"),
-    (
-        "falco_psp_write_tmp_test.scap",
-        "topscalls_time",
-        "",
-        "same",
-    ),
-    ("libs_single_ipv6_conn.scap", "topscalls_time", "", "same"),
-    (
         "inspect_502Error.scap",
         "topconns",
         "",

@@ -56,5 +56,5 @@ mod state;
 mod thread;
 
 pub use fd::{l4, render_tuple, Endpoints, Fd, FdTable, FdType, Role};
-pub use state::{Current, Group, State, User, FULL_EXIT_EVENTS, LEGACY_EVENT_MAX};
+pub use state::{CpuShare, Current, Group, State, User, FULL_EXIT_EVENTS, LEGACY_EVENT_MAX};
 pub use thread::{clone_flags, Thread};

@@ -71,6 +71,7 @@ mod et {
     pub(super) const GROUP_ADDED_E: u16 = 358;
     pub(super) const GROUP_DELETED_E: u16 = 360;
     pub(super) const SCHEDSWITCH_6_E: u16 = 152;
+    pub(super) const PROCINFO_E: u16 = 234;
     pub(super) const CONTAINER_E: u16 = 228;
     pub(super) const CONTAINER_JSON_E: u16 = 272;
     pub(super) const CONTAINER_JSON_2_E: u16 = 324;
@@ -131,6 +132,23 @@ pub struct Current {
     /// Whether this is a container-metadata event: its thread is then a pseudo
     /// thread (tid/pid -1, comm `container:<id>`, uid 0), as sysdig shows it.
     pub container_event: bool,
+    /// `thread.cpu`, `thread.cpu.user`, `thread.cpu.system` of a `procinfo`
+    /// event of a known thread: the CPU ticks (user + system, user, system)
+    /// since the thread's previous `procinfo` event, each at most 100; 0 on
+    /// the thread's first one. `None` on other events.
+    pub cpu: Option<CpuShare>,
+}
+
+/// A thread's CPU use between two `procinfo` events, in ticks (see
+/// [`Current::cpu`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuShare {
+    /// User + system.
+    pub total: f64,
+    /// User.
+    pub user: f64,
+    /// System.
+    pub system: f64,
 }
 
 /// The state engine: thread table (with fd tables), users and groups.
@@ -623,6 +641,7 @@ impl State {
         self.cur.name_changed = false;
         self.cur.latency = 0;
         self.cur.container_event = false;
+        self.cur.cpu = None;
 
         if self.beyond_table(etype, ev.info())
             || matches!(etype, et::CONTAINER_JSON_E | et::CONTAINER_JSON_2_E)
@@ -635,8 +654,11 @@ impl State {
         if flags & ef::SKIPPARSERESET != 0 || etype == et::SCHEDSWITCH_6_E {
             // Internal events look their thread up but never create one.
             self.cur.thread_known = self.threads.contains_key(&tid);
-            if let Some(t) = self.threads.get(&tid) {
+            if let Some(t) = self.threads.get_mut(&tid) {
                 self.cur.latency = t.latency;
+                if etype == et::PROCINFO_E {
+                    self.cur.cpu = Some(t.cpu_sample(ev));
+                }
             }
             return;
         }

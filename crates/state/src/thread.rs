@@ -6,6 +6,8 @@ use osprey_event::container::{container_id_from_cgroups, Runtime, SHORT_ID_LEN};
 use osprey_event::snapshot::ProcInfo;
 
 use crate::fd::{Fd, FdTable};
+use crate::state::CpuShare;
+use osprey_event::EventRef;
 
 /// `PPM_CL_*` clone flags that change how state is shared.
 pub mod clone_flags {
@@ -136,9 +138,47 @@ pub struct Thread {
     /// Latency of the thread's last syscall (0 after an enter event): what
     /// sysdig shows as `evt.latency` of events that do not reset it (switch).
     pub(crate) latency: u64,
+    /// User and system CPU ticks of the thread's last `procinfo` event
+    /// (0 before any).
+    pub(crate) cpu_ticks: (u64, u64),
 }
 
 impl Thread {
+    /// Takes the CPU ticks of a `procinfo` event (user, then system) and
+    /// returns the use since the previous one, as sysdig's `thread.cpu*`
+    /// fields give it: each part is its ticks minus the previous sample's,
+    /// at most 100, and 0 when that part had no previous (non-zero) sample.
+    pub(crate) fn cpu_sample(&mut self, ev: &EventRef<'_>) -> CpuShare {
+        let tick = |i| {
+            ev.param(i)
+                .and_then(|b| b.get(..8))
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        let (user, system) = (tick(0), tick(1));
+        let (last_user, last_system) = self.cpu_ticks;
+        let delta = |now: u64, last: u64| {
+            if last == 0 {
+                0.0
+            } else {
+                // Ticks of one sampling period: exact in a double.
+                #[allow(clippy::cast_precision_loss)]
+                let d = now.wrapping_sub(last) as f64;
+                d.min(100.0)
+            }
+        };
+        let share = CpuShare {
+            total: delta(
+                user.wrapping_add(system),
+                last_user.wrapping_add(last_system),
+            ),
+            user: delta(user, last_user),
+            system: delta(system, last_system),
+        };
+        self.cpu_ticks = (user, system);
+        share
+    }
+
     /// A thread first seen in an event, with sysdig's defaults for unknown threads.
     pub(crate) fn unknown(tid: i64) -> Thread {
         let na: Arc<[u8]> = Arc::from(&b"<NA>"[..]);
@@ -193,6 +233,7 @@ impl Thread {
             last_cpu: 0,
             enter_ts: 0,
             latency: 0,
+            cpu_ticks: (0, 0),
         }
     }
 

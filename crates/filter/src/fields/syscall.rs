@@ -20,6 +20,8 @@ use std::cell::{Cell, RefCell};
 
 /// `PPME_SOCKET_CONNECT_X`.
 const CONNECT_X: u16 = 23;
+/// `PPME_PROCINFO_E`: the periodic CPU sample of a thread.
+const PROCINFO_E: u16 = 234;
 
 /// How `%evt.outputtime` is rendered (sysdig's `-t`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -360,6 +362,16 @@ impl<'a> EventCtx<'a> {
         self.state.current().latency
     }
 
+    /// `evt.latency` and its variants: none on the `procinfo` event of a
+    /// known thread, as sysdig gives it.
+    fn evt_latency(&self) -> Option<u64> {
+        let cur = self.state.current();
+        if self.ev.etype() == PROCINFO_E && cur.thread_known {
+            return None;
+        }
+        Some(cur.latency)
+    }
+
     /// The event's category; generic syscall events take the category of
     /// their system call, as sysdig's syscall table gives it.
     fn category(&self) -> Option<u32> {
@@ -639,11 +651,11 @@ impl<'a> EventCtx<'a> {
             F::EvtReltime => out.push(Value::Uint(self.reltime())),
             F::EvtReltimeS => out.push(Value::Uint(self.reltime() / NS)),
             F::EvtReltimeNs => out.push(Value::Uint(self.reltime() % NS)),
-            F::EvtLatency => out.push(Value::Uint(self.latency())),
-            F::EvtLatencyS => out.push(Value::Uint(self.latency() / NS)),
-            F::EvtLatencyNs => out.push(Value::Uint(self.latency() % NS)),
+            F::EvtLatency => out.push(Value::Uint(self.evt_latency()?)),
+            F::EvtLatencyS => out.push(Value::Uint(self.evt_latency()? / NS)),
+            F::EvtLatencyNs => out.push(Value::Uint(self.evt_latency()? % NS)),
             F::EvtLatencyQuantized => {
-                let l = self.latency();
+                let l = self.evt_latency()?;
                 let q = if l == 0 {
                     0
                 } else {
@@ -652,7 +664,7 @@ impl<'a> EventCtx<'a> {
                 out.push(Value::Uint(q));
             }
             F::EvtLatencyHuman => {
-                let l = self.latency();
+                let l = self.evt_latency()?;
                 self.push_rendered(out, |b, _| human_time(b, l));
             }
             F::EvtDeltatime | F::EvtDeltatimeS | F::EvtDeltatimeNs => {
@@ -1059,7 +1071,15 @@ impl<'a> EventCtx<'a> {
             F::ProcIsContainerHealthcheck
             | F::ProcIsContainerLivenessProbe
             | F::ProcIsContainerReadinessProbe => self.extract_container(id, field, out)?,
-            F::ThreadCpu | F::ThreadCpuUser | F::ThreadCpuSystem => return None,
+            F::ThreadCpu | F::ThreadCpuUser | F::ThreadCpuSystem => {
+                // Only procinfo events of known threads carry CPU use.
+                let c = self.state.current().cpu?;
+                out.push(Value::Double(match id {
+                    F::ThreadCpu => c.total,
+                    F::ThreadCpuUser => c.user,
+                    _ => c.system,
+                }));
+            }
 
             // Users and groups.
             F::UserUid => out.push(Value::Uint(u64::from(self.thread()?.uid))),
