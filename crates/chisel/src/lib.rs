@@ -133,11 +133,18 @@ pub trait Chisel {
 }
 
 /// Command-line settings chisels may follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Options {
     /// `-pc`/`-pcontainer` was given: chisels that can add container columns
     /// do (sysdig's `is_print_container_data`).
     pub print_container: bool,
+    /// `-j` was given: the table chisels print JSON documents, and Lua
+    /// chisels see `json` from `sysdig.get_output_format`.
+    pub json: bool,
+    /// The command-line filter (`""` when none): `sysdig.get_filter`.
+    pub filter: String,
+    /// The capture file read (`""` when live): `sysdig.get_evtsource_name`.
+    pub source: String,
 }
 
 /// How a chisel describes itself for `-cl` and `-i`.

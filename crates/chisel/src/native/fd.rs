@@ -34,7 +34,7 @@ fn key_of<'a>(name: &str, args: &'a [String]) -> Result<&'a str, Error> {
         .ok_or_else(|| Error::Args(format!("missing arguments for chisel {name}")))
 }
 
-fn build_bytes(name: &str, args: &[String], _opts: &Options) -> Result<Box<dyn Chisel>, Error> {
+fn build_bytes(name: &str, args: &[String], opts: &Options) -> Result<Box<dyn Chisel>, Error> {
     let key = key_of(name, args)?;
     let spec = TableSpec {
         keys: vec![key.to_owned()],
@@ -45,11 +45,12 @@ fn build_bytes(name: &str, args: &[String], _opts: &Options) -> Result<Box<dyn C
         top: 30,
         units: Units::Bytes,
         cpu: false,
+        json: opts.json,
     };
     Ok(Box::new(Table::new(name, spec)?))
 }
 
-fn build_time(name: &str, args: &[String], _opts: &Options) -> Result<Box<dyn Chisel>, Error> {
+fn build_time(name: &str, args: &[String], opts: &Options) -> Result<Box<dyn Chisel>, Error> {
     let key = key_of(name, args)?;
     let spec = TableSpec {
         keys: vec![key.to_owned()],
@@ -60,6 +61,7 @@ fn build_time(name: &str, args: &[String], _opts: &Options) -> Result<Box<dyn Ch
         top: 10,
         units: Units::Time,
         cpu: false,
+        json: opts.json,
     };
     Ok(Box::new(Table::new(name, spec)?))
 }

@@ -4,9 +4,11 @@
 //! the table is printed at the end of a file, or every second live.
 
 use crate::{Chisel, Error, EventCtx, Flow, Host, Interval};
+use osprey_event::container::container_id_from_cgroups;
 use osprey_filter::fields::catalog::SyscallCatalog;
 use osprey_filter::format::{write_value_text, Format};
 use osprey_filter::{Extract, FieldRef, Filter, Value, Values};
+use osprey_state::{State, Thread};
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -53,44 +55,97 @@ pub struct TableSpec {
     /// Sum the CPU share of `procinfo` events (`thread.cpu` × 10^7, every
     /// sample kept) instead of the value field, as `topprocs_cpu` does.
     pub cpu: bool,
+    /// Print each table as sysdig's JSON document (`-j`) instead of text.
+    pub json: bool,
 }
 
-/// `thread.cpu` as sysdig computes it on `procinfo` events: the CPU ticks
-/// (user + system) since the thread's previous sample, at most 100; 0 on a
-/// thread's first sample.
+/// The live CPU sampler's memory: each thread's user + system ticks at the
+/// previous sample.
 #[derive(Debug, Default)]
 struct ThreadCpu {
     last: HashMap<u64, u64>,
 }
 
-impl ThreadCpu {
-    fn sample(&mut self, ctx: &EventCtx<'_>) -> Option<f64> {
-        if ctx.ev.etype() != PROCINFO_E || !ctx.state.current().thread_known {
-            return None;
-        }
-        let p = |i| {
-            ctx.ev
-                .param(i)
-                .and_then(|b| b.get(..8))
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_le_bytes)
+/// A key field the live CPU sampler can fill in from `/proc` and the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProcKey {
+    /// `proc.name`: the thread's name.
+    Name,
+    /// `proc.pid`.
+    Pid,
+    /// `proc.vpid`: the process id inside its pid namespace.
+    Vpid,
+    /// `thread.vtid`: the thread id inside its pid namespace.
+    Vtid,
+    /// `container.name`: `host` outside containers; no value while the
+    /// container's metadata is unknown.
+    Container,
+}
+
+impl ProcKey {
+    /// The sampler's keys for a table's key fields; `None` when one of them
+    /// cannot be read from `/proc`.
+    fn for_fields(keys: &[String]) -> Option<Vec<ProcKey>> {
+        keys.iter()
+            .map(|k| match k.as_str() {
+                "proc.name" => Some(ProcKey::Name),
+                "proc.pid" => Some(ProcKey::Pid),
+                "proc.vpid" => Some(ProcKey::Vpid),
+                "thread.vtid" => Some(ProcKey::Vtid),
+                "container.name" => Some(ProcKey::Container),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The last id of the `NSpid:` line of a `/proc/.../status` file: the id in
+/// the innermost pid namespace.
+fn ns_id(status: &[u8]) -> Option<&[u8]> {
+    let line = status
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"NSpid:"))?;
+    line.split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty())
+        .last()
+}
+
+/// `container.name` of a sampled process: from the state's thread when it
+/// knows it, else from the process's cgroups; `host` outside containers,
+/// `None` while the container's metadata is unknown (the row is skipped, as
+/// a chisel skips an event whose key has no value).
+fn container_name(state: &State, t: Option<&Thread>, pid: &str) -> Option<Vec<u8>> {
+    if let Some(t) = t {
+        return match t.container_id() {
+            None => Some(b"host".to_vec()),
+            Some(_) => state
+                .container(t)
+                .map(|c| c.name.as_bytes().to_vec())
+                .filter(|n| !n.is_empty()),
         };
-        let total = p(0)?.wrapping_add(p(1)?);
-        let last = self.last.insert(ctx.ev.tid(), total).unwrap_or(0);
-        if last == 0 {
-            return Some(0.0);
-        }
-        #[allow(clippy::cast_precision_loss)] // ticks, shown as a percentage
-        Some((total.wrapping_sub(last) as f64).min(100.0))
+    }
+    let cgroups = std::fs::read(format!("/proc/{pid}/cgroup")).ok()?;
+    // /proc lists one cgroup a line; the parser takes them NUL-separated.
+    let cgroups: Vec<u8> = cgroups
+        .iter()
+        .map(|&b| if b == b'\n' { 0 } else { b })
+        .collect();
+    match container_id_from_cgroups(&cgroups) {
+        None => Some(b"host".to_vec()),
+        Some((_, id)) => state
+            .container_by_id(id)
+            .map(|c| c.name.as_bytes().to_vec())
+            .filter(|n| !n.is_empty()),
     }
 }
 
 impl ThreadCpu {
     /// The live stand-in for `procinfo` events, which the probe does not
     /// synthesise: reads every thread's user + system ticks from `/proc` and
-    /// adds each thread's share (as [`ThreadCpu::sample`] computes it) to
-    /// `sums`, keyed by the thread's name and process id.
-    fn sample_proc(&mut self, sums: &mut HashMap<Box<[u8]>, f64>) {
+    /// adds each thread's share (as `thread.cpu` computes it) to
+    /// `sums`, keyed by `keys` (the state names each thread's container;
+    /// threads it does not know are mapped through their cgroups).
+    fn sample_proc(&mut self, state: &State, keys: &[ProcKey], sums: &mut HashMap<Box<[u8]>, f64>) {
         let Ok(procs) = std::fs::read_dir("/proc") else {
             return;
         };
@@ -106,6 +161,10 @@ impl ThreadCpu {
             let Ok(tasks) = std::fs::read_dir(p.path().join("task")) else {
                 continue;
             };
+            let main = pid.parse::<i64>().ok().and_then(|n| state.thread(n));
+            // Per process, read once: its container and its namespace pid.
+            let mut container: Option<Option<Vec<u8>>> = None;
+            let mut vpid: Option<Option<Vec<u8>>> = None;
             for t in tasks.flatten() {
                 let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<u64>().ok()) else {
                     continue;
@@ -123,11 +182,60 @@ impl ThreadCpu {
                 } else {
                     (total.wrapping_sub(last) as f64).min(100.0)
                 };
+                let thread = i64::try_from(tid)
+                    .ok()
+                    .and_then(|n| state.thread(n))
+                    .or(main);
                 key.clear();
-                key.extend_from_slice(comm);
-                key.extend_from_slice(SEP);
-                key.extend_from_slice(pid.as_bytes());
-                *sums.entry(key.as_slice().into()).or_insert(0.0) += v * 1e7;
+                let mut complete = true;
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        key.extend_from_slice(SEP);
+                    }
+                    match k {
+                        ProcKey::Name => key.extend_from_slice(comm),
+                        ProcKey::Pid => key.extend_from_slice(pid.as_bytes()),
+                        ProcKey::Vpid => {
+                            let v = vpid.get_or_insert_with(|| match thread {
+                                Some(th) => {
+                                    Some(itoa::Buffer::new().format(th.vpid).as_bytes().to_vec())
+                                }
+                                None => std::fs::read(p.path().join("status"))
+                                    .ok()
+                                    .and_then(|s| ns_id(&s).map(<[u8]>::to_vec)),
+                            });
+                            match v {
+                                Some(v) => key.extend_from_slice(v),
+                                None => complete = false,
+                            }
+                        }
+                        ProcKey::Vtid => {
+                            let v = match thread.filter(|th| u64::try_from(th.tid) == Ok(tid)) {
+                                Some(th) => {
+                                    Some(itoa::Buffer::new().format(th.vtid).as_bytes().to_vec())
+                                }
+                                None => std::fs::read(t.path().join("status"))
+                                    .ok()
+                                    .and_then(|s| ns_id(&s).map(<[u8]>::to_vec)),
+                            };
+                            match v {
+                                Some(v) => key.extend_from_slice(&v),
+                                None => complete = false,
+                            }
+                        }
+                        ProcKey::Container => {
+                            match container
+                                .get_or_insert_with(|| container_name(state, thread, pid))
+                            {
+                                Some(n) => key.extend_from_slice(n),
+                                None => complete = false,
+                            }
+                        }
+                    }
+                }
+                if complete {
+                    *sums.entry(key.as_slice().into()).or_insert(0.0) += v * 1e7;
+                }
             }
         }
     }
@@ -146,9 +254,6 @@ fn parse_stat(stat: &[u8]) -> Option<(&[u8], u64)> {
     Some((comm, utime + stime))
 }
 
-/// `PPME_PROCINFO_E`.
-const PROCINFO_E: u16 = 234;
-
 /// A running table chisel.
 #[derive(Debug)]
 pub struct Table {
@@ -159,6 +264,9 @@ pub struct Table {
     filter: Option<Filter>,
     live: bool,
     cpu: Option<ThreadCpu>,
+    /// The key fields as the live CPU sampler reads them (`None`: not all
+    /// of them can be read from `/proc`).
+    proc_keys: Option<Vec<ProcKey>>,
     /// Sums per grouping key (key values joined by [`SEP`]).
     sums: HashMap<Box<[u8]>, f64>,
     key_buf: Vec<u8>,
@@ -213,6 +321,11 @@ impl Table {
         let value = request_field(&spec.value)?;
         let filter = compile_filter(name, &spec.filter)?;
         let cpu = spec.cpu;
+        let proc_keys = if cpu {
+            ProcKey::for_fields(&spec.keys)
+        } else {
+            None
+        };
         Ok(Self {
             name: name.to_owned(),
             spec,
@@ -221,14 +334,97 @@ impl Table {
             filter,
             live: false,
             cpu: cpu.then(ThreadCpu::default),
+            proc_keys,
             sums: HashMap::new(),
             key_buf: Vec::with_capacity(256),
             vals: Values::new(),
         })
     }
 
-    /// Writes the table sorted by value (descending, ties by key) and clears it.
-    fn print(&mut self, delta: u64, out: &mut dyn Write) -> Result<(), Error> {
+    /// The rows to print: sorted by value (descending, ties by key), cut to
+    /// the table's size.
+    fn rows(&self) -> Vec<(&[u8], f64)> {
+        let mut rows: Vec<(&[u8], f64)> = self.sums.iter().map(|(k, v)| (&**k, *v)).collect();
+        rows.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        if self.spec.top > 0 {
+            rows.truncate(self.spec.top);
+        }
+        rows
+    }
+
+    /// Writes the table as sysdig's JSON document: `ts` (the whole second of
+    /// `ts`, in ns, as a string), `data` (one array per row: the key values
+    /// as strings, then the raw sum) and `info` (the columns). As in sysdig,
+    /// the value column always takes the third place of `info`: a one-key
+    /// table has a `null` there, and a table of three or more keys loses its
+    /// third key's entry.
+    fn print_json(&mut self, ts: u64, out: &mut dyn Write) -> Result<(), Error> {
+        let mut buf = Vec::with_capacity(4096);
+        buf.extend_from_slice(b"{\n  \"ts\":\"");
+        let whole = ts - ts % SECOND;
+        buf.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+        buf.extend_from_slice(b"\",\n  \"data\":[");
+        for (i, (key, v)) in self.rows().into_iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.push(b'[');
+            for p in split_key(key) {
+                json_string(&mut buf, p);
+                buf.push(b',');
+            }
+            if v.is_finite() {
+                lua_number(&mut buf, v);
+            } else {
+                buf.extend_from_slice(b"null");
+            }
+            buf.push(b']');
+        }
+        buf.extend_from_slice(b"],\n  \"info\":[");
+        let value_name = if self.spec.cpu {
+            // sysdig's CPU chisels name the field they would sum, not thread.cpu.
+            "thread.exectime"
+        } else {
+            self.spec.value.as_str()
+        };
+        let mut cols: Vec<Option<(&str, &str, bool)>> = self
+            .spec
+            .keys
+            .iter()
+            .zip(&self.spec.key_descs)
+            .map(|(k, d)| Some((k.as_str(), d.as_str(), true)))
+            .collect();
+        if cols.len() < 3 {
+            cols.resize(3, None);
+        }
+        cols[2] = Some((value_name, self.spec.value_desc.as_str(), false));
+        for (i, c) in cols.into_iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            let Some((name, desc, is_key)) = c else {
+                buf.extend_from_slice(b"null");
+                continue;
+            };
+            buf.extend_from_slice(b"{\n      \"desc\":");
+            json_string(&mut buf, desc.as_bytes());
+            buf.extend_from_slice(b",\n      \"is_key\":");
+            buf.extend_from_slice(if is_key { b"true" } else { b"false" });
+            buf.extend_from_slice(b",\n      \"name\":");
+            json_string(&mut buf, name.as_bytes());
+            buf.extend_from_slice(b"\n    }");
+        }
+        buf.extend_from_slice(b"]\n}\n");
+        out.write_all(&buf)?;
+        self.sums.clear();
+        Ok(())
+    }
+
+    /// Writes the table (text, or JSON with `-j`) and clears it.
+    fn print(&mut self, ts: u64, delta: u64, out: &mut dyn Write) -> Result<(), Error> {
+        if self.spec.json {
+            return self.print_json(ts, out);
+        }
         let mut buf = Vec::with_capacity(4096);
         extend(&mut buf, self.spec.value_desc.as_bytes());
         for d in &self.spec.key_descs {
@@ -236,11 +432,7 @@ impl Table {
         }
         buf.push(b'\n');
         buf.extend_from_slice(RULE);
-        let mut rows: Vec<(&[u8], f64)> = self.sums.iter().map(|(k, v)| (&**k, *v)).collect();
-        rows.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        if self.spec.top > 0 {
-            rows.truncate(self.spec.top);
-        }
+        let rows = self.rows();
         let mut cell = Vec::with_capacity(64);
         for (key, v) in rows {
             cell.clear();
@@ -273,6 +465,67 @@ fn split_key(key: &[u8]) -> Vec<&[u8]> {
     }
     parts.push(rest);
     parts
+}
+
+/// Appends `s` as a JSON string the way sysdig's Lua JSON encoder writes it:
+/// `"` and `\\` escaped, control characters as `\\b \\f \\n \\r \\t` or
+/// `\\u00XX`, and the invisible or line-breaking code points it escapes
+/// (U+0080–U+009F, U+00AD, U+0600–U+0604, U+070F, U+17B4–U+17B5,
+/// U+200C–U+200F, U+2028–U+202F, U+2060–U+206F, U+FEFF, U+FFF0–U+FFFF) as
+/// `\\uXXXX`; other bytes, valid UTF-8 or not, are copied.
+pub(crate) fn json_string(buf: &mut Vec<u8>, s: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let escape = |buf: &mut Vec<u8>, cp: u32| {
+        buf.extend_from_slice(b"\\u");
+        for shift in [12, 8, 4, 0] {
+            buf.push(HEX[((cp >> shift) & 0xf) as usize]);
+        }
+    };
+    buf.push(b'"');
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        match b {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            0x08 => buf.extend_from_slice(b"\\b"),
+            0x0c => buf.extend_from_slice(b"\\f"),
+            0..=0x1f | 0x7f => escape(buf, u32::from(b)),
+            0xc2 | 0xd8 | 0xdc | 0xe1 | 0xe2 | 0xef => {
+                let len = if b < 0xe0 { 2 } else { 3 };
+                let cp = s
+                    .get(i..i + len)
+                    .and_then(|c| std::str::from_utf8(c).ok())
+                    .and_then(|c| c.chars().next())
+                    .map(u32::from);
+                match cp {
+                    Some(
+                        cp @ (0x80..=0x9f
+                        | 0xad
+                        | 0x600..=0x604
+                        | 0x70f
+                        | 0x17b4..=0x17b5
+                        | 0x200c..=0x200f
+                        | 0x2028..=0x202f
+                        | 0x2060..=0x206f
+                        | 0xfeff
+                        | 0xfff0..=0xffff),
+                    ) => {
+                        escape(buf, cp);
+                        i += len;
+                        continue;
+                    }
+                    _ => buf.push(b),
+                }
+            }
+            _ => buf.push(b),
+        }
+        i += 1;
+    }
+    buf.push(b'"');
 }
 
 /// Appends `s` padded with spaces to [`COL`] bytes; a longer one is cut to
@@ -478,7 +731,7 @@ impl Chisel for Table {
 
     fn on_capture_start(&mut self, host: &Host<'_>, out: &mut dyn Write) -> Result<(), Error> {
         self.live = host.live;
-        if self.live {
+        if self.live && !self.spec.json {
             // Clear the screen and hide the cursor.
             out.write_all(b"\x1b[2J\x1b[?25l")?;
         }
@@ -495,20 +748,15 @@ impl Chisel for Table {
                 return Ok(Flow::Continue);
             }
         }
-        let v = if let Some(cpu) = self.cpu.as_mut() {
-            match cpu.sample(ctx) {
-                Some(c) => c * 1e7,
-                None => return Ok(Flow::Continue),
-            }
-        } else {
-            self.vals.clear();
-            if !ctx.extract(&self.value, &mut self.vals) {
-                return Ok(Flow::Continue);
-            }
-            match self.vals.items().first().and_then(as_number) {
-                Some(v) if v > 0.0 => v,
-                _ => return Ok(Flow::Continue),
-            }
+        self.vals.clear();
+        if !ctx.extract(&self.value, &mut self.vals) {
+            return Ok(Flow::Continue);
+        }
+        let v = match self.vals.items().first().and_then(as_number) {
+            // A CPU table keeps every sample (in ns of a 10 ms tick).
+            Some(c) if self.cpu.is_some() => c * 1e7,
+            Some(v) if v > 0.0 => v,
+            _ => return Ok(Flow::Continue),
         };
         if let Some(sum) = self.sums.get_mut(&self.key_buf[..]) {
             *sum += v;
@@ -520,38 +768,35 @@ impl Chisel for Table {
 
     fn on_interval(
         &mut self,
-        _ts: u64,
+        ts: u64,
         delta: u64,
-        _host: &Host<'_>,
+        host: &Host<'_>,
         out: &mut dyn Write,
     ) -> Result<Flow, Error> {
         // Live CPU tables sample /proc: the probe makes no procinfo events.
-        // Only the process keys can be read there.
-        if let Some(cpu) = self
-            .cpu
-            .as_mut()
-            .filter(|_| self.spec.keys == ["proc.name", "proc.pid"])
-        {
-            cpu.sample_proc(&mut self.sums);
+        if let (Some(cpu), Some(keys)) = (self.cpu.as_mut(), self.proc_keys.as_deref()) {
+            cpu.sample_proc(host.state, keys, &mut self.sums);
         }
-        out.write_all(b"\x1b[2J\x1b[0;0H")?;
-        self.print(delta, out)?;
+        if !self.spec.json {
+            out.write_all(b"\x1b[2J\x1b[0;0H")?;
+        }
+        self.print(ts, delta, out)?;
         out.flush()?;
         Ok(Flow::Continue)
     }
 
     fn on_capture_end(
         &mut self,
-        _ts: u64,
+        ts: u64,
         delta: u64,
         _host: &Host<'_>,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        if self.live {
+        if self.live && !self.spec.json {
             out.write_all(b"\x1b[2J\x1b[0;0H\x1b[?25h")?;
             return Ok(());
         }
-        self.print(delta, out)
+        self.print(ts, delta, out)
     }
 }
 
@@ -607,16 +852,52 @@ mod tests {
     }
 
     #[test]
+    fn namespace_ids() {
+        let status = b"Name:\tsh\nTgid:\t42\nNSpid:\t4242\t7\nNSpgid:\t1\n";
+        assert_eq!(ns_id(status), Some(&b"7"[..]));
+        assert_eq!(ns_id(b"NSpid:\t99\n"), Some(&b"99"[..]));
+        assert_eq!(ns_id(b"Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn live_cpu_keys() {
+        let keys = |k: &[&str]| {
+            ProcKey::for_fields(&k.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+        };
+        assert_eq!(keys(&["container.name"]), Some(vec![ProcKey::Container]));
+        assert_eq!(
+            keys(&["proc.name", "proc.pid", "proc.vpid", "container.name"]),
+            Some(vec![
+                ProcKey::Name,
+                ProcKey::Pid,
+                ProcKey::Vpid,
+                ProcKey::Container
+            ])
+        );
+        assert_eq!(keys(&["fd.name"]), None);
+    }
+
+    #[test]
+    fn host_processes_are_in_the_host_container() {
+        // A state that knows no thread maps our own process through its cgroups.
+        let state = State::new();
+        let me = std::process::id().to_string();
+        let cg = std::fs::read(format!("/proc/{me}/cgroup")).unwrap_or_default();
+        let cg: Vec<u8> = cg.iter().map(|&b| if b == b'\n' { 0 } else { b }).collect();
+        let name = container_name(&state, None, &me);
+        if container_id_from_cgroups(&cg).is_none() {
+            assert_eq!(name.as_deref(), Some(&b"host"[..]));
+        } else {
+            // Inside a container whose metadata the empty state lacks.
+            assert_eq!(name, None);
+        }
+    }
+
+    #[test]
     fn proc_stat_lines() {
         let line = b"42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 5 0 0";
         assert_eq!(parse_stat(line), Some((&b"my (odd) name"[..], 10)));
         assert_eq!(parse_stat(b"garbage"), None);
-    }
-
-    #[test]
-    fn procinfo_type_number() {
-        let info = osprey_event::table::info(PROCINFO_E).unwrap();
-        assert_eq!(info.enum_name, "PPME_PROCINFO_E");
     }
 
     #[test]

@@ -302,6 +302,7 @@ fn build(name: &str, _args: &[String], opts: &Options) -> Result<Box<dyn Chisel>
         top: t.top,
         units: t.units,
         cpu,
+        json: opts.json,
     };
     Ok(Box::new(Table::new(name, spec)?))
 }

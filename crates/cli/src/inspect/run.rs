@@ -164,11 +164,19 @@ pub fn run(a: &Args, plan: &Plan) -> Result<()> {
     };
     let quiet = a.quiet || writer.is_some() || !plan.chisels.is_empty();
     let with_chisels = !plan.chisels.is_empty();
-    let chisel_opts = osprey_chisel::Options {
+    let mut chisel_opts = osprey_chisel::Options {
         print_container: matches!(
             a.print.as_deref(),
             Some("c" | "container" | "k" | "kubernetes")
         ),
+        json: a.json,
+        filter: filter_text.clone().unwrap_or_default(),
+        source: inputs
+            .first()
+            .copied()
+            .flatten()
+            .unwrap_or_default()
+            .to_owned(),
     };
     // Loaded now so that a chisel that cannot start fails before the capture opens.
     let mut preloaded = Some(load_chisels(plan, &chisel_opts)?);
@@ -199,7 +207,12 @@ pub fn run(a: &Args, plan: &Plan) -> Result<()> {
         state.set_full(source.snapshot().exit_only);
         let mut runners = match preloaded.take() {
             Some(r) => r,
-            None => load_chisels(plan, &chisel_opts)?,
+            None => {
+                input
+                    .unwrap_or_default()
+                    .clone_into(&mut chisel_opts.source);
+                load_chisels(plan, &chisel_opts)?
+            }
         };
         if a.summary && summary.is_none() && !with_chisels {
             summary = Some(Summary::new(state.is_full()));
