@@ -261,16 +261,9 @@ pub fn load(path: &Path, args: &[String]) -> Result<Box<dyn Chisel>, Error> {
 }
 
 /// What a chisel may ask about the run (`sysdig.get_filter`,
-/// `sysdig.get_evtsource_name`, `sysdig.is_print_container_data`).
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// The command-line filter (`""` when none).
-    pub filter: String,
-    /// The capture file read (`""` when live).
-    pub source: String,
-    /// Whether `-pc`/`-pk` asked for container data.
-    pub print_container: bool,
-}
+/// `sysdig.get_evtsource_name`, `sysdig.is_print_container_data`): the
+/// command-line options every chisel gets.
+pub use crate::Options;
 
 /// [`load`], with what the command line says about the run.
 ///

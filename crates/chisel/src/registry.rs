@@ -67,7 +67,7 @@ pub fn load_with(name: &str, values: &[String], opts: &Options) -> Result<Box<dy
         return (n.build)(name, values, opts);
     }
     match lua_path(name) {
-        Some(p) => lua_load(&p, values),
+        Some(p) => crate::lua::load_with(&p, values, opts),
         None => Err(Error::NotFound(name.to_owned())),
     }
 }
@@ -103,10 +103,6 @@ pub fn list() -> Vec<ChiselInfo> {
 
 fn lua_info(path: &Path) -> Result<ChiselInfo, Error> {
     crate::lua::info(path)
-}
-
-fn lua_load(path: &Path, values: &[String]) -> Result<Box<dyn Chisel>, Error> {
-    crate::lua::load(path, values)
 }
 
 /// Width of the name column of the listings.

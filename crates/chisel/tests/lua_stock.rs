@@ -621,3 +621,85 @@ fn container_columns() {
         check_pc("falco_psp_run_as_user_0_container.scap", chisel, &[]);
     }
 }
+
+#[test]
+fn lscontainers_of_container_captures() {
+    // The container table comes from the capture's container records.
+    check("falco_psp_privileged.scap", "lscontainers", &[]);
+    check(
+        "falco_psp_run_as_user_0_container.scap",
+        "lscontainers",
+        &[],
+    );
+    check(
+        "falco_psp_run_as_user_65534_container.scap",
+        "lscontainers",
+        &[],
+    );
+    check("falco_psp_write_tmp_test.scap", "lscontainers", &[]);
+}
+
+/// `thread.cpu`, `evt.latency` and `proc.duration` as a Lua chisel sees them
+/// on `procinfo` and `procexit` events (sysdig never prints `procinfo`): CPU
+/// ticks only for known threads, no latency on their `procinfo`, the
+/// duration from the thread's own creation.
+#[test]
+fn cpu_latency_and_duration_fields() {
+    let dir = std::env::temp_dir().join(format!("osprey-lua-fields-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("cpufields.lua");
+    std::fs::write(
+        &script,
+        r#"description = "t"
+short_description = "t"
+category = "T"
+args = {}
+function on_init()
+  ft = chisel.request_field("evt.type")
+  ftid = chisel.request_field("thread.tid")
+  fl = chisel.request_field("evt.latency")
+  fc = chisel.request_field("thread.cpu")
+  fu = chisel.request_field("thread.cpu.user")
+  fs = chisel.request_field("thread.cpu.system")
+  fd = chisel.request_field("proc.duration")
+  chisel.set_filter("evt.type in (procinfo, procexit)")
+  return true
+end
+function on_event()
+  print(evt.field(ft), evt.field(ftid), tostring(evt.field(fl)), tostring(evt.field(fc)),
+    tostring(evt.field(fu)), tostring(evt.field(fs)), tostring(evt.field(fd)))
+  return true
+end
+"#,
+    )
+    .unwrap();
+    for cap in [
+        "inspect_502Error.scap",
+        "falco_connect_localhost.scap",
+        "libs_sample.scap",
+    ] {
+        let Some(cap) = capture(cap) else { return };
+        let Some(want) = sysdig(&cap, &script, &[], false) else {
+            return;
+        };
+        assert!(
+            want.windows(8).any(|w| w == b"procinfo"),
+            "{}: no procinfo events",
+            cap.display()
+        );
+        let got = osprey(&cap, &script, &[], false);
+        if got != want {
+            let (g, w) = (
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+            );
+            let first = g.lines().zip(w.lines()).position(|(a, b)| a != b);
+            panic!(
+                "{}: differs at line {first:?}: {:?} / {:?}",
+                cap.display(),
+                first.and_then(|i| g.lines().nth(i)),
+                first.and_then(|i| w.lines().nth(i))
+            );
+        }
+    }
+}

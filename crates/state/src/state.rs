@@ -4,7 +4,7 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use osprey_event::container::{ContainerInfo, Runtime, SHORT_ID_LEN};
-use osprey_event::snapshot::{GroupInfo, InterfaceInfo, Snapshot, UserInfo};
+use osprey_event::snapshot::{GroupInfo, InterfaceInfo, MachineInfo, Snapshot, UserInfo};
 use osprey_event::table::{category, flags as ef, EventInfo};
 use osprey_event::{Direction, EventRef};
 use rustc_hash::FxHashMap;
@@ -181,6 +181,8 @@ pub struct State {
     /// Boot time, ns since the epoch (0 when unknown): turns the monotonic
     /// `pidns_init_start_ts` of clone exits into an epoch time.
     boot_ts_epoch: u64,
+    /// The snapshot's machine information (CPUs, memory, ...), when it had one.
+    machine: Option<Arc<MachineInfo>>,
 }
 
 impl State {
@@ -212,6 +214,12 @@ impl State {
     /// [`State::set_hostname`]; `None` when neither gave one (`evt.hostname`).
     pub fn hostname(&self) -> Option<&[u8]> {
         self.hostname.as_deref()
+    }
+
+    /// The machine the events come from (CPUs, memory, max pid, host name,
+    /// boot time), from the last snapshot loaded that described it.
+    pub fn machine(&self) -> Option<&MachineInfo> {
+        self.machine.as_deref()
     }
 
     /// Replaces the host name (as Falco's `FALCO_HOSTNAME` does).
@@ -253,6 +261,7 @@ impl State {
         if let Some(m) = &snap.machine {
             self.hostname = Some(Arc::from(&m.hostname[..]));
             self.boot_ts_epoch = m.boot_ts_epoch;
+            self.machine = Some(Arc::new(m.clone()));
         }
         for p in &snap.procs {
             let t = Thread::from_info(p);

@@ -308,8 +308,12 @@ fn sysdig_table(lua: &Lua, shared: &SharedRc) -> LuaResult<Table> {
     t.set(
         "get_output_format",
         lua.create_function(move |_, ()| {
-            let b = sh.borrow().host_buf;
-            Ok(match b {
+            let sh = sh.borrow();
+            // `-j` is known before the first event (on_capture_start asks).
+            if sh.opts.json {
+                return Ok("json");
+            }
+            Ok(match sh.host_buf {
                 BufFormat::Json
                 | BufFormat::JsonAscii
                 | BufFormat::JsonHex

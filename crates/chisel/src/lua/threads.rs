@@ -37,10 +37,13 @@ pub(super) fn install_unavailable(lua: &Lua) -> LuaResult<()> {
             ))
         })?,
     )?;
-    sysdig.set("get_container_table", lua.create_table()?)?;
     sysdig.set(
         "get_container_table",
-        lua.create_function(|lua, _a: LuaValue| lua.create_table())?,
+        lua.create_function(|_, _a: LuaValue| -> LuaResult<()> {
+            Err(mlua::Error::RuntimeError(
+                "get_container_table can only be called from on_capture_start, on_interval or on_capture_end".into(),
+            ))
+        })?,
     )?;
     Ok(())
 }
@@ -62,17 +65,56 @@ pub(super) fn install_scoped<'s>(
     }
     sysdig.set(
         "get_machine_info",
-        scope.create_function(move |lua, ()| {
-            let t = lua.create_table()?;
-            t.set("num_cpus", 0)?;
-            t.set("memory_size_bytes", 0)?;
-            t.set("max_pid", 0)?;
-            let host = state.hostname().unwrap_or_default();
-            t.set("hostname", lua.create_string(host)?)?;
-            Ok(t)
+        scope.create_function(move |lua, ()| machine_info(lua, state))?,
+    )?;
+    sysdig.set(
+        "get_container_table",
+        scope.create_function(move |lua, filter: Option<String>| {
+            if filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
+                return Err(mlua::Error::RuntimeError(
+                    "get_container_table: filtering the container table is not supported".into(),
+                ));
+            }
+            container_table(lua, state)
         })?,
     )?;
     Ok(())
+}
+
+/// `sysdig.get_machine_info()`: the capture's (or this machine's) CPUs,
+/// memory, max pid and host name; `nil` when the input did not describe it.
+fn machine_info(lua: &Lua, state: &State) -> LuaResult<LuaValue> {
+    let Some(m) = state.machine() else {
+        return Ok(LuaValue::Nil);
+    };
+    let t = lua.create_table()?;
+    t.set("num_cpus", m.num_cpus)?;
+    // Lua numbers are doubles: exact up to 2^53 bytes.
+    #[allow(clippy::cast_precision_loss)]
+    t.set("memory_size_bytes", m.memory_size_bytes as f64)?;
+    #[allow(clippy::cast_precision_loss)]
+    t.set("max_pid", m.max_pid as f64)?;
+    let host = state.hostname().unwrap_or(&m.hostname);
+    t.set("hostname", lua.create_string(host)?)?;
+    Ok(LuaValue::Table(t))
+}
+
+/// `sysdig.get_container_table()`: an array of the known containers (sorted
+/// by id), each a table of `id` (short), `name`, `image` and `type`, as
+/// sysdig gives it.
+fn container_table(lua: &Lua, state: &State) -> LuaResult<Table> {
+    let mut list: Vec<_> = state.containers().collect();
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    let t = lua.create_table()?;
+    for (i, c) in list.into_iter().enumerate() {
+        let e = lua.create_table()?;
+        e.set("id", c.short_id())?;
+        e.set("name", c.name.as_str())?;
+        e.set("image", c.image.as_str())?;
+        e.set("type", c.runtime.name())?;
+        t.raw_set(i + 1, e)?;
+    }
+    Ok(t)
 }
 
 /// One thread and one of its fds, as a filter sees them in `get_thread_table`.

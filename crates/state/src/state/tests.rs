@@ -417,14 +417,19 @@ fn capset_updates_capabilities_in_full_mode() {
 fn open_keeps_the_raw_name_and_load_keeps_the_host_name() {
     let mut t = T::new();
     assert_eq!(t.st.hostname(), None);
+    assert!(t.st.machine().is_none());
     t.st.load(&Snapshot {
         machine: Some(osprey_event::snapshot::MachineInfo {
             hostname: b"box".to_vec(),
+            num_cpus: 4,
+            memory_size_bytes: 1 << 30,
             ..Default::default()
         }),
         ..Snapshot::default()
     });
     assert_eq!(t.st.hostname(), Some(&b"box"[..]));
+    let m = t.st.machine().unwrap();
+    assert_eq!((m.num_cpus, m.memory_size_bytes), (4, 1 << 30));
     t.st.set_hostname(b"node-1");
     assert_eq!(t.st.hostname(), Some(&b"node-1"[..]));
     t.st.set_full(true);
