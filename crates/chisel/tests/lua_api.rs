@@ -3,7 +3,7 @@
 
 use osprey_chisel::{Host, Options};
 use osprey_state::State;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn capture(name: &str) -> Option<PathBuf> {
     let p = PathBuf::from(concat!(
@@ -38,7 +38,7 @@ fn script(name: &str, body: &str) -> PathBuf {
 
 /// Runs only `on_capture_start` over the state loaded from `cap`'s snapshot
 /// and returns what the chisel printed.
-fn start(path: &PathBuf, opts: &Options, state: &State) -> String {
+fn start(path: &Path, opts: &Options, state: &State) -> String {
     let name = path.to_str().unwrap();
     let mut ch = osprey_chisel::load_with(name, &[], opts).expect("load");
     let mut out = Vec::new();

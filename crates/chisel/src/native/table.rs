@@ -105,9 +105,7 @@ fn ns_id(status: &[u8]) -> Option<&[u8]> {
     let line = status
         .split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(b"NSpid:"))?;
-    line.split(|b| b.is_ascii_whitespace())
-        .filter(|f| !f.is_empty())
-        .last()
+    line.split(u8::is_ascii_whitespace).rfind(|f| !f.is_empty())
 }
 
 /// `container.name` of a sampled process: from the state's thread when it
