@@ -13,16 +13,18 @@
 //! reverse, `not` swaps them. A check reading nothing but `evt.type` (any
 //! operator with literal values, through transformers too) is evaluated on
 //! every key's name, so it is exact: `evt.type = nosuch` is empty,
-//! `evt.type != open` is everything but `open`. Any other check may be
-//! true or false anywhere.
+//! `evt.type != open` is everything but `open`. So is a check reading only
+//! a field that the event type alone decides (`evt.is_io`, `evt.is_io_read`,
+//! `evt.is_io_write`: the type's fd flags), evaluated on every type. Any other
+//! check may be true or false anywhere.
 
 use osprey_event::render::event_name;
 use osprey_event::syscalls::{syscall_name, PPM_SC_MAX};
-use osprey_event::table::{category, info, EVENT_COUNT};
+use osprey_event::table::{category, flags, info, EVENT_COUNT};
 
 use crate::compile::{CheckNode, Filter, Node, Src, Test};
 use crate::eval::eval_check;
-use crate::field::{Extract, FieldArg, FieldRef, Values};
+use crate::field::{Extract, FieldArg, FieldRef, Value, Values};
 
 /// Words of the bitset over event types.
 const TYPE_WORDS: usize = EVENT_COUNT.div_ceil(64);
@@ -138,6 +140,21 @@ impl EventTypeSet {
     /// ```
     pub fn from_name(name: &str) -> Self {
         Self::where_name(|n| n == name)
+    }
+
+    /// The keys whose event type satisfies `pred` (given the event type; the
+    /// generic keys get the generic types' answer).
+    fn where_type(mut pred: impl FnMut(u16) -> bool) -> Self {
+        let mut s = Self::none();
+        for t in GENERIC_TYPES..EVENT_COUNT as u16 {
+            if pred(t) {
+                set(&mut s.types, usize::from(t));
+            }
+        }
+        if pred(0) || pred(1) {
+            s.generic = GENERIC_MASK;
+        }
+        s
     }
 
     /// The keys whose `evt.type` satisfies `pred`.
@@ -396,8 +413,61 @@ impl Extract for TypeName<'_> {
     }
 }
 
+/// The event-table flags a boolean field reports, for the fields the event
+/// type alone decides.
+fn type_flag_mask(src: &Src) -> Option<u32> {
+    let Src::Field(f) = src else {
+        return None;
+    };
+    if f.arg != FieldArg::None {
+        return None;
+    }
+    match &*f.name {
+        "evt.is_io" => Some(flags::READS_FROM_FD | flags::WRITES_TO_FD),
+        "evt.is_io_read" => Some(flags::READS_FROM_FD),
+        "evt.is_io_write" => Some(flags::WRITES_TO_FD),
+        _ => None,
+    }
+}
+
+/// An extractor that knows one boolean field: whether the event type has
+/// one of the flags of `mask`.
+struct TypeFlag {
+    field: u32,
+    set: bool,
+}
+
+impl Extract for TypeFlag {
+    fn extract(&self, field: &FieldRef, out: &mut Values) -> bool {
+        if field.id != self.field {
+            return false;
+        }
+        out.push(Value::Bool(self.set));
+        true
+    }
+}
+
 fn check_pair(c: &CheckNode) -> Pair {
-    if !reads_only_evt_type(&c.lhs) || matches!(c.test, Test::Field { .. }) {
+    if matches!(c.test, Test::Field { .. }) {
+        return Pair::UNKNOWN;
+    }
+    if let (Some(mask), Src::Field(f)) = (type_flag_mask(&c.lhs), &c.lhs) {
+        let mut slots = vec![Values::new(); c.lhs_slots];
+        let mut answer = |set: bool| eval_check(c, &TypeFlag { field: f.id, set }, &mut slots);
+        let (when_set, when_clear) = (answer(true), answer(false));
+        let t = EventTypeSet::where_type(|t| {
+            if info(t).is_some_and(|i| i.flags & mask != 0) {
+                when_set
+            } else {
+                when_clear
+            }
+        });
+        return Pair {
+            may_be_true: t,
+            may_be_false: t.complement(),
+        };
+    }
+    if !reads_only_evt_type(&c.lhs) {
         return Pair::UNKNOWN;
     }
     // `evt.type` always has exactly one value, so the check is a function of

@@ -398,3 +398,29 @@ fn brute_force_superset_and_exact_when_pure() {
         }
     }
 }
+
+#[test]
+fn fields_the_type_decides_are_exact() {
+    use osprey_event::table::{flags, info};
+    let io = |t: u16| {
+        info(t).is_some_and(|i| i.flags & (flags::READS_FROM_FD | flags::WRITES_TO_FD) != 0)
+    };
+    let s = types("evt.is_io=true");
+    for t in 2..EVENT_COUNT as u16 {
+        assert_eq!(s.contains(t), io(t), "type {t}");
+    }
+    // Generic events read and write no fd.
+    assert!(!s.contains_generic(SC_GETPID));
+    assert_eq!(types("evt.is_io=false"), s.complement());
+    assert_eq!(types("not evt.is_io=true"), s.complement());
+    let read = types("evt.is_io_read=true");
+    let write = types("evt.is_io_write=true");
+    assert_eq!(read.union(&write), s);
+    assert!(!read.is_empty() && !write.is_empty() && read != write);
+    // Combined with evt.type, and unknown next to other fields.
+    assert_eq!(
+        types("evt.is_io=true and evt.type in (read, open)"),
+        s.intersection(&names(&["read", "open"]))
+    );
+    assert!(types("evt.is_io=true or proc.name=cat").is_all());
+}
