@@ -3,33 +3,18 @@
 //! `topconns`; the tables refresh every second, as sysdig's live top chisels
 //! do. Runs as root with BTF (CI does); elsewhere it says loudly that it skipped.
 
-use std::io::Read;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-fn can_capture() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
-    if root && btf {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("live capture needs root and BTF under CI (root: {root}, btf: {btf})");
-    }
-    eprintln!("\n*** SKIPPED: live chisels need root and BTF (root: {root}, btf: {btf}) ***\n");
-    false
-}
+use common::{can_capture, Osprey};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// Bytes the child writes: below 1 KiB, so the table shows them as `777B`.
 const N: usize = 777;
 
 #[test]
 fn live_top_tables_show_the_childs_bytes_and_connection() {
-    if !can_capture() {
+    if !can_capture("live chisels") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -41,12 +26,7 @@ fn live_top_tables_show_the_childs_bytes_and_connection() {
         }
     });
     let out_path = dir.path().join("osprey.out");
-    let mut osprey = Command::new(env!("CARGO_BIN_EXE_osprey"))
-        .args(["-c", "topfiles_bytes", "-c", "topconns"])
-        .stdout(std::fs::File::create(&out_path).expect("out"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start osprey");
+    let osprey = Osprey::start(&["-c", "topfiles_bytes", "-c", "topconns"], &out_path);
     let want_conn = format!("->127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(40);
     let mut target = String::new();
@@ -75,16 +55,7 @@ fn live_top_tables_show_the_childs_bytes_and_connection() {
             break;
         }
     }
-    Command::new("kill")
-        .args(["-INT", &osprey.id().to_string()])
-        .status()
-        .expect("kill");
-    let status = osprey.wait().expect("wait");
-    let mut err = String::new();
-    if let Some(mut e) = osprey.stderr.take() {
-        e.read_to_string(&mut err).ok();
-    }
-    assert!(status.success(), "osprey failed: {err}");
+    osprey.stop();
     let rows: Vec<&str> = text.lines().filter(|l| l.ends_with(&target)).collect();
     let want_row = format!("{:<20}{target}", format!("{N}B"));
     assert!(

@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::{captures, sysdig_available, Mismatch};
+use common::{can_capture, captures, one_at_a_time, sysdig_available, Mismatch, Osprey};
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// `osprey`/`sysdig -r FILE [FLAGS] -c NAME [ARGS]` with TZ=UTC.
@@ -233,40 +232,17 @@ fn httptop_rejects_an_unknown_ranking() {
         .contains("Invalid argument! Valid options: ncalls, bytes, time"));
 }
 
-/// One live capture at a time in this binary.
-static LIVE: Mutex<()> = Mutex::new(());
-
-fn can_capture() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
-    if root && btf {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("live capture needs root and BTF under CI (root: {root}, btf: {btf})");
-    }
-    eprintln!("\n*** SKIPPED: live spy chisels need root and BTF (root: {root}, btf: {btf}) ***\n");
-    false
-}
+/// What the skip message calls the live tests.
+const WHAT: &str = "live spy chisels";
 
 /// Runs `osprey ARGS` live while a child writes `payload` to a new file in a
 /// temp dir (again each round, until `seen` finds it in the output or 40 s
 /// pass); returns the output and the file's path.
 fn live(args: &[&str], payload: &str, seen: impl Fn(&str, &str) -> bool) -> (String, String) {
-    let _one = LIVE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let out_path = dir.path().join("osprey.out");
-    let mut osprey = Command::new(env!("CARGO_BIN_EXE_osprey"))
-        .args(args)
-        .stdout(std::fs::File::create(&out_path).expect("out"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start osprey");
+    let osprey = Osprey::start(args, &out_path);
     let deadline = Instant::now() + Duration::from_secs(40);
     let mut text;
     let mut target;
@@ -286,11 +262,7 @@ fn live(args: &[&str], payload: &str, seen: impl Fn(&str, &str) -> bool) -> (Str
             break;
         }
     }
-    Command::new("kill")
-        .args(["-INT", &osprey.id().to_string()])
-        .status()
-        .expect("kill");
-    osprey.wait().expect("wait");
+    osprey.stop();
     (text, target)
 }
 
@@ -299,7 +271,7 @@ const PAYLOAD: &str = "osprey-spy-ground-truth-0123456789";
 
 #[test]
 fn live_spy_file_shows_the_childs_write() {
-    if !can_capture() {
+    if !can_capture(WHAT) {
         return;
     }
     let n = PAYLOAD.len();
@@ -323,7 +295,7 @@ fn live_spy_file_shows_the_childs_write() {
 
 #[test]
 fn live_echo_fds_shows_the_childs_write() {
-    if !can_capture() {
+    if !can_capture(WHAT) {
         return;
     }
     let n = PAYLOAD.len();

@@ -12,12 +12,13 @@
 
 mod common;
 
-use common::{captures, sysdig_available, Mismatch};
+use common::{
+    can_capture, captures, one_at_a_time, ready, sysdig_available, Container, Engine, Mismatch,
+};
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Chisel and its argument token (`-c NAME TOKEN`).
@@ -214,29 +215,8 @@ fn a_bad_threshold_or_filter_is_an_error() {
 
 // ---- live ----
 
-/// One live capture at a time.
-static LIVE: Mutex<()> = Mutex::new(());
-
-fn skip_or_fail(why: &str) -> bool {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "live chisel test: {why}"
-    );
-    eprintln!("\n*** SKIPPED: live chisel test: {why} ***\n");
-    false
-}
-
-fn can_capture() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if root && Path::new("/sys/kernel/btf/vmlinux").exists() {
-        true
-    } else {
-        skip_or_fail("needs root and kernel BTF")
-    }
-}
+/// What the skip message calls the live tests.
+const WHAT: &str = "live chisel test";
 
 /// Runs `osprey args` live until it ends by itself (the snapshot chisels end
 /// at their first event) or 60 s pass; returns its stdout.
@@ -281,10 +261,8 @@ impl Drop for Kid {
 
 #[test]
 fn live_netstat_lsof_and_ps_show_a_childs_sockets_and_file() {
-    let _one = LIVE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !can_capture() {
+    let _one = one_at_a_time();
+    if !can_capture(WHAT) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -368,65 +346,19 @@ fn live_netstat_lsof_and_ps_show_a_childs_sockets_and_file() {
     );
 }
 
-/// A running container, removed when dropped (also when an assertion fails).
-struct Container(String);
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
 #[test]
 fn live_lscontainers_lists_a_docker_container() {
-    let _one = LIVE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !can_capture() {
+    let _one = one_at_a_time();
+    if !ready(WHAT, Engine::Docker) {
         return;
     }
-    let up = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/docker-up");
-    match Command::new(up).status() {
-        Ok(s) if s.success() => {}
-        Ok(s) => {
-            skip_or_fail(&format!("scripts/docker-up failed ({s})"));
-            return;
-        }
-        Err(e) => {
-            skip_or_fail(&format!("cannot run scripts/docker-up: {e}"));
-            return;
-        }
-    }
-    let name = format!("osprey-lsc-{}", std::process::id());
-    let _ = Command::new("docker")
-        .args(["rm", "-f", &name])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let out = Command::new("docker")
-        .args([
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "osprey-test/nginx:1.0",
-            "sleep",
-            "120",
-        ])
-        .output()
-        .expect("docker run");
-    assert!(
-        out.status.success(),
-        "docker run: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let container = Container::run(
+        Engine::Docker,
+        &format!("osprey-lsc-{}", std::process::id()),
+        "osprey-test/nginx:1.0",
+        &["sleep", "120"],
     );
-    let _container = Container(name.clone());
-    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let short = id.get(..12).expect("a 64-digit id");
+    let (name, short) = (&container.name, container.short());
 
     let text = live(&["-c", "lscontainers"]);
     // The image is cut to 15 characters and a space, as extend_string does.

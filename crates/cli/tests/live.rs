@@ -4,43 +4,13 @@
 
 mod common;
 
-use common::sysdig_available;
-use std::io::Read;
+use common::{can_capture, one_at_a_time, sysdig_available, Osprey};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// One live capture at a time: two attached drivers and their consumers load
-/// the machine enough to drop events.
-static LIVE: Mutex<()> = Mutex::new(());
-
-fn can_capture() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    let btf = Path::new("/sys/kernel/btf/vmlinux").exists();
-    if root && btf {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("live capture needs root and BTF under CI (root: {root}, btf: {btf})");
-    }
-    eprintln!("\n*** SKIPPED: live capture needs root and BTF (root: {root}, btf: {btf}) ***\n");
-    false
-}
-
-/// Starts `osprey` live with `args`, stdout to `out`.
-fn start(args: &[&str], out: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_osprey"))
-        .env("TZ", "UTC")
-        .args(args)
-        .stdout(std::fs::File::create(out).expect("output file"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start osprey")
-}
+/// What the skip message calls these tests.
+const WHAT: &str = "live capture";
 
 /// Arguments the child passes to `/bin/true` when it execs it.
 const EXEC_ARGS: [&str; 2] = ["osprey-arg1", "arg two"];
@@ -83,14 +53,9 @@ fn run_child(file: &Path, missing: &Path, port: u16) {
 
 /// Runs the child until `done(output)` holds (the capture may take a moment to
 /// attach), then stops osprey with SIGINT and returns its output.
-fn capture_until(
-    args: &[&str],
-    dir: &Path,
-    port: u16,
-    done: impl Fn(&str) -> bool,
-) -> (String, std::process::ExitStatus) {
+fn capture_until(args: &[&str], dir: &Path, port: u16, done: impl Fn(&str) -> bool) -> String {
     let out = dir.join("osprey.out");
-    let mut osprey = start(args, &out);
+    let osprey = Osprey::start(args, &out);
     let file = dir.join("target.txt");
     let missing = dir.join("missing.txt");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -102,27 +67,16 @@ fn capture_until(
             break;
         }
     }
-    Command::new("kill")
-        .args(["-INT", &osprey.id().to_string()])
-        .status()
-        .expect("kill");
-    let status = osprey.wait().expect("wait osprey");
-    let mut err = String::new();
-    if let Some(mut e) = osprey.stderr.take() {
-        e.read_to_string(&mut err).ok();
-    }
-    assert!(status.success(), "osprey failed: {err}");
-    (std::fs::read_to_string(&out).unwrap_or_default(), status)
+    osprey.stop();
+    std::fs::read_to_string(&out).unwrap_or_default()
 }
 
 #[test]
 fn live_text_shows_the_childs_events() {
-    if !can_capture() {
+    if !can_capture(WHAT) {
         return;
     }
-    let _one_at_a_time = LIVE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_string_lossy().to_string();
     let port = loopback_listener();
@@ -133,7 +87,7 @@ fn live_text_shows_the_childs_events() {
     // `*`: print events without an fd too (the execve) with <NA> for fd.name.
     let fmt = "*%proc.name %evt.type %evt.dir %fd.name %evt.res %evt.args";
     let target = format!("{d}/target.txt");
-    let (text, _) = capture_until(&["-p", fmt, &filter], dir.path(), port, |t| {
+    let text = capture_until(&["-p", fmt, &filter], dir.path(), port, |t| {
         t.contains(" write < ")
             && t.contains("ENOENT")
             && t.contains("data=ping")
@@ -210,12 +164,10 @@ fn live_text_shows_the_childs_events() {
 
 #[test]
 fn live_capture_file_reads_back() {
-    if !can_capture() {
+    if !can_capture(WHAT) {
         return;
     }
-    let _one_at_a_time = LIVE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_string_lossy().to_string();
     let scap = dir.path().join("live.scap");
@@ -234,15 +186,11 @@ fn live_capture_file_reads_back() {
     let mut attach_wait = Duration::from_millis(1500);
     loop {
         // Give the driver time to attach before the child runs.
-        let mut osprey = start(&["-w", &scap_s, &filter], &out);
+        let osprey = Osprey::start(&["-w", &scap_s, &filter], &out);
         std::thread::sleep(attach_wait);
         run_child(&file, &missing, port);
         std::thread::sleep(Duration::from_millis(700));
-        Command::new("kill")
-            .args(["-INT", &osprey.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(osprey.wait().expect("wait").success());
+        osprey.stop();
         let back = common::osprey(&scap_s, &["-p", fmt]);
         assert!(
             back.status.success(),

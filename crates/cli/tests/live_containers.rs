@@ -10,14 +10,14 @@
 //! the test images). Under `CI=true` a missing part fails the test; elsewhere
 //! the test says loudly that it skipped.
 
-use std::io::Read;
+mod common;
+
+use common::{one_at_a_time, ready, Container, Engine, Osprey};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// One live capture at a time.
-static LIVE: Mutex<()> = Mutex::new(());
+/// What the skip message calls these tests.
+const WHAT: &str = "live container test";
 
 /// The image the containers run (busybox, tagged like nginx).
 const IMAGE: &str = "osprey-test/nginx:1.0";
@@ -27,120 +27,33 @@ const IMAGE: &str = "osprey-test/nginx:1.0";
 /// the kernel then names `exe`.
 const LOOP: &str = "while true; do /bin/cat /etc/hostname >/dev/null; sleep 0.2; done";
 
-fn skip_or_fail(why: &str) -> bool {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "live container test: {why}"
-    );
-    eprintln!("\n*** SKIPPED: live container test: {why} ***\n");
-    false
-}
-
-/// Root, BTF and a working Docker with the test images.
-fn ready() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if !root || !Path::new("/sys/kernel/btf/vmlinux").exists() {
-        return skip_or_fail("needs root and kernel BTF");
-    }
-    let up = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/docker-up");
-    match Command::new(up).status() {
-        Ok(s) if s.success() => true,
-        Ok(s) => skip_or_fail(&format!("scripts/docker-up failed ({s})")),
-        Err(e) => skip_or_fail(&format!("cannot run scripts/docker-up: {e}")),
-    }
-}
-
-/// A running container, removed when dropped (also when an assertion fails).
-struct Container {
-    name: String,
-    id: String,
-}
-
-impl Container {
-    fn run(name: &str, cmd: &str) -> Container {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", name])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let out = Command::new("docker")
-            .args(["run", "-d", "--name", name, IMAGE, "sh", "-c", cmd])
-            .output()
-            .expect("docker run");
-        assert!(
-            out.status.success(),
-            "docker run {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert_eq!(id.len(), 64, "container id {id:?}");
-        Container {
-            name: name.to_owned(),
-            id,
-        }
-    }
-
-    fn short(&self) -> &str {
-        &self.id[..12]
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &self.name])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-/// `osprey` live with `args`, stdout to `out`.
-fn start(args: &[&str], out: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_osprey"))
-        .env("TZ", "UTC")
-        .args(args)
-        .stdout(std::fs::File::create(out).expect("output file"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start osprey")
+/// Runs `LOOP` in a new Docker container `name`.
+fn run(name: &str) -> Container {
+    Container::run(Engine::Docker, name, IMAGE, &["sh", "-c", LOOP])
 }
 
 /// Waits until `done(output)` holds or 60 s pass, then stops `osprey` with
 /// SIGINT and returns its output.
-fn collect(mut osprey: Child, out: &Path, done: impl Fn(&str) -> bool) -> String {
+fn collect(osprey: Osprey, out: &Path, done: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done(&std::fs::read_to_string(out).unwrap_or_default()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
-    let _ = Command::new("kill")
-        .args(["-INT", &osprey.id().to_string()])
-        .status();
-    let status = osprey.wait().expect("wait osprey");
-    let mut err = String::new();
-    if let Some(mut e) = osprey.stderr.take() {
-        e.read_to_string(&mut err).ok();
-    }
-    assert!(status.success(), "osprey failed: {err}");
+    osprey.stop();
     std::fs::read_to_string(out).unwrap_or_default()
 }
 
 #[test]
 fn containers_by_name_with_their_metadata() {
-    let _one = LIVE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !ready() {
+    let _one = one_at_a_time();
+    if !ready(WHAT, Engine::Docker) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let tag = std::process::id();
-    let before = Container::run(&format!("osprey-web1-{tag}"), LOOP);
+    let before = run(&format!("osprey-web1-{tag}"));
     let out = dir.path().join("fields.out");
-    let osprey = start(
+    let osprey = Osprey::start(
         &[
             "-p",
             "%container.id|%container.name|%container.image|%container.image.repository|%container.image.tag|%container.type|%proc.name|%fd.name",
@@ -153,7 +66,7 @@ fn containers_by_name_with_their_metadata() {
     );
     // Started while osprey runs: found from its tasks' cgroups.
     std::thread::sleep(Duration::from_secs(2));
-    let after = Container::run(&format!("osprey-web2-{tag}"), LOOP);
+    let after = run(&format!("osprey-web2-{tag}"));
     let line = |c: &Container| {
         format!(
             "{}|{}|{IMAGE}|osprey-test/nginx|1.0|docker|cat|/etc/hostname",
@@ -182,16 +95,14 @@ fn containers_by_name_with_their_metadata() {
 
 #[test]
 fn dash_pc_shows_the_container_columns() {
-    let _one = LIVE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !ready() {
+    let _one = one_at_a_time();
+    if !ready(WHAT, Engine::Docker) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let web = Container::run(&format!("osprey-pc-{}", std::process::id()), LOOP);
+    let web = run(&format!("osprey-pc-{}", std::process::id()));
     let out = dir.path().join("pc.out");
-    let osprey = start(
+    let osprey = Osprey::start(
         &[
             "-pc",
             &format!(
