@@ -613,7 +613,19 @@ fn format_value(buf: &mut Vec<u8>, v: f64, units: Units, delta: u64) {
     }
 }
 
-/// sysdig's `format_bytes`.
+/// `%.2f` as LuaJIT prints it: an exact tie (`53.625`) rounds away from zero,
+/// where Rust (and glibc) round it to even.
+pub(crate) fn lua_fixed2(buf: &mut Vec<u8>, v: f64) {
+    let exact = format!("{:.60}", v.abs());
+    let tail = exact
+        .split_once('.')
+        .map_or("", |(_, f)| f.get(2..).unwrap_or(""));
+    let tie = tail.starts_with('5') && tail.bytes().skip(1).all(|b| b == b'0');
+    let v = if tie { v + 0.001_f64.copysign(v) } else { v };
+    let _ = write!(buf, "{v:.2}");
+}
+
+/// sysdig's `format_bytes` (`504B`, `7.19KB`, `53.63KB`).
 pub(crate) fn format_bytes(buf: &mut Vec<u8>, v: f64) {
     const K: f64 = 1024.0;
     let units: [(f64, &str); 5] = [
@@ -625,7 +637,8 @@ pub(crate) fn format_bytes(buf: &mut Vec<u8>, v: f64) {
     ];
     for (div, suffix) in units {
         if v > div {
-            let _ = write!(buf, "{:.2}{suffix}", v / div);
+            lua_fixed2(buf, v / div);
+            buf.extend_from_slice(suffix.as_bytes());
             return;
         }
     }
@@ -814,6 +827,9 @@ mod tests {
         assert_eq!(s(|b| format_bytes(b, 1024.0)), "1024B");
         assert_eq!(s(|b| format_bytes(b, 7362.0)), "7.19KB");
         assert_eq!(s(|b| format_bytes(b, 3.0 * 1024.0 * 1024.0 + 1.0)), "3.00M");
+        // An exact tie rounds up, as LuaJIT's %.2f does (54,912 B = 53.625 KB).
+        assert_eq!(s(|b| format_bytes(b, 54_912.0)), "53.63KB");
+        assert_eq!(s(|b| format_bytes(b, 54_900.0)), "53.61KB");
     }
 
     #[test]
