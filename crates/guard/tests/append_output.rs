@@ -2,27 +2,10 @@
 //! with a small rules file, checking the text line and the JSON
 //! `output_fields` of the alerts.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-/// A shared capture, or `None` (loudly skipped) when missing outside CI.
-fn capture(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures/"
-    ))
-    .join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "missing capture {}",
-        p.display()
-    );
-    eprintln!("SKIPPED: missing capture {}", p.display());
-    None
-}
+use common::capture;
+use std::process::Command;
 
 const RULES: &str = "
 - rule: open_from_cat

@@ -16,10 +16,10 @@
 
 mod common;
 
-use common::{live_ready, run, Cleanup, Guard};
+use common::{capture, live_ready, run, Cleanup, Guard};
 use std::io::Read;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -447,19 +447,9 @@ fn container_rules_fire_live() {
 /// container: the container record carries `privileged: true`.
 #[test]
 fn privileged_container_rule_fires_on_replay() {
-    let cap = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/captures/falco_psp_privileged.scap"
-    ));
-    if !cap.exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "fixture {} is missing under CI",
-            cap.display()
-        );
-        eprintln!("SKIPPED: fixture {} not found", cap.display());
+    let Some(cap) = capture("falco_psp_privileged.scap") else {
         return;
-    }
+    };
     let defaults = rules_dir().join("osprey_rules.yaml");
     let out = Command::new(env!("CARGO_BIN_EXE_osprey-guard"))
         .args([

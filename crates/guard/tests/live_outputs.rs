@@ -8,108 +8,18 @@
 
 mod common;
 
-use common::live_ready;
+use common::{live_ready, Guard};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 /// How long the driver may take to attach, and each output to deliver.
 const DEADLINE: Duration = Duration::from_secs(90);
-
-/// A running `osprey-guard`; its stdout lines arrive on `lines`. Dropping
-/// it sends SIGINT (as Ctrl-C), then kills it if it does not stop.
-struct Guard {
-    child: Child,
-    lines: Receiver<String>,
-    stderr: PathBuf,
-}
-
-impl Guard {
-    fn start(args: &[&str], stderr: PathBuf) -> Guard {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_osprey-guard"))
-            .env("FALCO_HOSTNAME", "live-test-host")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .expect("start osprey-guard");
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Guard {
-            child,
-            lines,
-            stderr,
-        }
-    }
-
-    /// Runs `trigger` until a stdout line contains `needle` (the driver
-    /// attaches after the process starts), then returns that line.
-    fn wait_for(&mut self, needle: &str, mut trigger: impl FnMut()) -> String {
-        let start = Instant::now();
-        while start.elapsed() < DEADLINE {
-            trigger();
-            let round = Instant::now();
-            while round.elapsed() < Duration::from_millis(500) {
-                match self.lines.recv_timeout(Duration::from_millis(100)) {
-                    Ok(line) if line.contains(needle) => return line,
-                    Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        panic!("osprey-guard exited early:\n{}", self.stderr_text())
-                    }
-                }
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("osprey-guard exited ({status}):\n{}", self.stderr_text());
-            }
-        }
-        panic!(
-            "no alert containing {needle:?} after {DEADLINE:?}:\n{}",
-            self.stderr_text()
-        );
-    }
-
-    fn stderr_text(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// SIGINT, then wait (bounded) for a clean exit.
-    fn stop(&mut self) -> Option<std::process::ExitStatus> {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(20) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        None
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.stop();
-        }
-    }
-}
 
 /// One HTTP request as the test server read it.
 struct Request {
@@ -390,10 +300,14 @@ fn every_output(json: bool, keep_alive: bool) {
     if !json {
         args.extend(["-o", "time_format_iso_8601=false"]);
     }
-    let mut guard = Guard::start(&args, dir.path().join("stderr.txt"));
-    let pid = guard.child.id();
+    let mut guard = Guard::start_with_env(
+        &args,
+        &[("FALCO_HOSTNAME", "live-test-host")],
+        dir.path().join("stderr.txt"),
+    );
+    let pid = guard.pid();
     let started = Instant::now();
-    let stdout = guard.wait_for(&marker, || {
+    let stdout = guard.wait_for(&marker, DEADLINE, || {
         let st = Command::new("cat")
             .arg(&marker)
             .stdout(Stdio::null())
@@ -467,7 +381,7 @@ fn every_output(json: bool, keep_alive: bool) {
     }
     // After the stop every alert on stdout is in the file and went through
     // the program: nothing is left in a buffer.
-    let alerts = std::iter::from_fn(|| guard.lines.recv_timeout(Duration::from_secs(5)).ok())
+    let alerts = std::iter::from_fn(|| guard.next_line(Duration::from_secs(5)))
         .filter(|l| l.contains(&marker))
         .count()
         + 1;

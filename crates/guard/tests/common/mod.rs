@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,27 @@ pub(crate) fn live_ready() -> bool {
     false
 }
 
+/// The shared capture `name`, or `None` when it is missing outside CI (after
+/// saying loudly that the test skipped); under `CI=true` a missing capture
+/// fails the test.
+pub(crate) fn capture(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/captures/"
+    ))
+    .join(name);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "missing capture {}",
+        p.display()
+    );
+    eprintln!("SKIPPED: missing capture {}", p.display());
+    None
+}
+
 /// One alert: its rule name and output line.
 #[derive(Debug, Clone)]
 pub(crate) struct Alert {
@@ -38,8 +59,9 @@ pub(crate) struct Alert {
     pub(crate) output: String,
 }
 
-/// A running `osprey-guard` printing JSON alerts; every alert read so far
-/// is in `seen`. Dropping it sends SIGINT, then kills it if it lingers.
+/// A running `osprey-guard`; every JSON alert read so far by
+/// [`Guard::saw_alert`] is in `seen`. Dropping it sends SIGINT, then kills it
+/// if it lingers.
 pub(crate) struct Guard {
     child: Child,
     lines: Receiver<String>,
@@ -48,8 +70,15 @@ pub(crate) struct Guard {
 }
 
 impl Guard {
+    /// Starts `osprey-guard args...`, its stderr to the file `stderr`.
     pub(crate) fn start(args: &[&str], stderr: PathBuf) -> Guard {
+        Guard::start_with_env(args, &[], stderr)
+    }
+
+    /// [`Guard::start`] with the extra environment variables `env`.
+    pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)], stderr: PathBuf) -> Guard {
         let mut child = Command::new(env!("CARGO_BIN_EXE_osprey-guard"))
+            .envs(env.iter().copied())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -71,6 +100,68 @@ impl Guard {
             seen: Vec::new(),
             stderr,
         }
+    }
+
+    /// Its process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next stdout line as it is (not read as an alert), waiting up to
+    /// `wait` for it.
+    pub(crate) fn next_line(&self, wait: Duration) -> Option<String> {
+        self.lines.recv_timeout(wait).ok()
+    }
+
+    /// Runs `trigger` until a stdout line contains `needle` (the driver
+    /// attaches after the process starts) or `deadline` passes, then returns
+    /// that line. Reads lines as they are, not as alerts; panics at the
+    /// deadline or if osprey-guard exits.
+    pub(crate) fn wait_for(
+        &mut self,
+        needle: &str,
+        deadline: Duration,
+        mut trigger: impl FnMut(),
+    ) -> String {
+        let start = Instant::now();
+        while start.elapsed() < deadline {
+            trigger();
+            let round = Instant::now();
+            while round.elapsed() < Duration::from_millis(500) {
+                match self.lines.recv_timeout(Duration::from_millis(100)) {
+                    Ok(line) if line.contains(needle) => return line,
+                    Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        panic!("osprey-guard exited early:\n{}", self.stderr_text())
+                    }
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("osprey-guard exited ({status}):\n{}", self.stderr_text());
+            }
+        }
+        panic!(
+            "no alert containing {needle:?} after {deadline:?}:\n{}",
+            self.stderr_text()
+        );
+    }
+
+    /// Sends SIGINT (as Ctrl-C) and waits up to 20 s for it to exit, then
+    /// kills it; its exit status if it stopped by itself.
+    pub(crate) fn stop(&mut self) -> Option<ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
     }
 
     pub(crate) fn stderr_text(&self) -> String {
@@ -118,18 +209,9 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(20) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.stop();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
