@@ -10,7 +10,8 @@
 //! sysdig carries container metadata, so state, filters and written captures
 //! all see it. Until it arrives, container fields are empty rather than wrong.
 
-use osprey_container::{Resolver, ResolverOptions};
+use osprey_container::Resolver;
+pub use osprey_container::ResolverOptions;
 use osprey_event::container::container_id_from_cgroups;
 use osprey_event::snapshot::Snapshot;
 use osprey_event::EventRef;

@@ -134,3 +134,45 @@ fn dash_pc_shows_the_container_columns() {
         assert!(l.contains("/etc/hostname"), "{l}");
     }
 }
+
+/// A capture written live keeps its containers' metadata (as container
+/// events, the way sysdig stores it): read back, the container's events show
+/// its name and image, in osprey and in sysdig 0.29.3.
+#[test]
+fn a_written_capture_keeps_the_container_names() {
+    let _one = one_at_a_time();
+    if !ready(WHAT, Engine::Docker) || !common::sysdig_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let web = run(&format!("osprey-w-{}", std::process::id()));
+    let file = dir.path().join("live.scap");
+    let osprey = Osprey::start(&["-w", file.to_str().unwrap()], &dir.path().join("w.out"));
+    std::thread::sleep(Duration::from_secs(5));
+    osprey.stop();
+    let args = [
+        "-p",
+        "%container.id|%container.name|%container.image|%proc.name",
+        &format!(
+            "container.name={} and evt.type=openat and fd.name=/etc/hostname",
+            web.name
+        ),
+    ];
+    let want = format!("{}|{}|{IMAGE}|cat", web.short(), web.name);
+    let ours = common::osprey(file.to_str().unwrap(), &args);
+    assert!(ours.status.success());
+    let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+    assert!(ours.lines().count() >= 3, "too few lines:\n{ours}");
+    assert!(
+        ours.lines().all(|l| l == want),
+        "want {want:?}, got:\n{ours}"
+    );
+    let theirs = std::process::Command::new("sysdig")
+        .env("TZ", "UTC")
+        .arg("-r")
+        .arg(&file)
+        .args(args)
+        .output()
+        .expect("run sysdig");
+    assert_eq!(String::from_utf8_lossy(&theirs.stdout), ours);
+}

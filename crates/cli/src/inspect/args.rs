@@ -83,6 +83,10 @@ pub struct Args {
     /// Compress the -w output file with gzip.
     #[arg(short = 'z', long = "compress")]
     pub compress: bool,
+    /// A CRI runtime socket (containerd, cri-o) to ask for container
+    /// metadata, before the default sockets. May be repeated.
+    #[arg(long = "cri", value_name = "PATH")]
+    pub cri: Vec<std::path::PathBuf>,
     /// Flush the output after every event.
     #[arg(long = "unbuffered")]
     pub unbuffered: bool,

@@ -4,7 +4,7 @@ use super::args::Args;
 use super::chisels::Plan;
 use super::summary::Summary;
 use anyhow::{Context, Result};
-use osprey_capture::{kernel_selection, LiveOptions, Next, Source};
+use osprey_capture::{kernel_selection, LiveOptions, Next, ResolverOptions, Source};
 use osprey_chisel::{Flow, Host, Runner};
 use osprey_event::render::{BufFormat, RenderOptions};
 use osprey_event::table::category;
@@ -190,13 +190,14 @@ pub fn run(a: &Args, plan: &Plan) -> Result<()> {
     'files: for input in inputs {
         let mut source = match input {
             Some(path) => Source::file(path, Arc::clone(&stop)),
-            None => Source::live(
+            None => Source::live_with(
                 LiveOptions {
                     snaplen: a.snaplen.unwrap_or(80),
                     users: !a.exclude_users,
                     for_writing: writer.is_some(),
                     only: kernel_selection(filter.as_ref()),
                 },
+                Some(runtimes(&a.cri)),
                 Arc::clone(&stop),
             ),
         }
@@ -468,6 +469,17 @@ pub fn run(a: &Args, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
+/// The container runtimes a live capture asks: the `--cri` sockets first,
+/// then the default ones.
+fn runtimes(cri: &[std::path::PathBuf]) -> ResolverOptions {
+    let mut opts = ResolverOptions::default();
+    let defaults = std::mem::take(&mut opts.cri);
+    opts.cri = cri.to_vec();
+    opts.cri
+        .extend(defaults.into_iter().filter(|d| !cri.contains(d)));
+    opts
+}
+
 /// Whether sysdig would print this event: internal events (procinfo and the like)
 /// and state-only records only with `-D`.
 fn is_shown(ev: &EventRef<'_>, debug: bool) -> bool {
@@ -478,4 +490,25 @@ fn is_shown(ev: &EventRef<'_>, debug: bool) -> bool {
         || ev
             .info()
             .is_some_and(|i| i.category & category::INTERNAL == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runtimes;
+    use std::path::PathBuf;
+
+    #[test]
+    fn cri_sockets_come_first_then_the_defaults_once() {
+        let defaults = runtimes(&[]).cri;
+        let mine = PathBuf::from("/run/my/cri.sock");
+        let mut given = vec![mine.clone()];
+        given.extend(defaults.first().cloned());
+        let opts = runtimes(&given);
+        assert_eq!(opts.cri.first(), Some(&mine));
+        // A default given again is not asked twice.
+        let mut want = given.clone();
+        want.extend(defaults.iter().filter(|d| !given.contains(d)).cloned());
+        assert_eq!(opts.cri, want);
+        assert!(opts.docker.is_some());
+    }
 }
