@@ -894,8 +894,7 @@ fn upstream_stable_rules_load_with_zero_errors() {
     let (rs, res) = Ruleset::load_paths(&[p.as_path()], &LoadOptions::default());
     assert!(res.successful() && res.errors.is_empty(), "{res}");
     assert!(
-        !res
-            .warnings
+        !res.warnings
             .iter()
             .any(|w| w.code == Code::Warning(WarningCode::UnknownFilter)),
         "{res}"
