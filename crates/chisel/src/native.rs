@@ -13,7 +13,7 @@ mod spy;
 pub mod table;
 mod top;
 
-use crate::{Chisel, ChiselInfo, Error, Options};
+use crate::{ArgInfo, Chisel, ChiselInfo, Error, Options};
 
 /// Builds a native chisel from its name, argument values and options.
 pub type Build = fn(&str, &[String], &Options) -> Result<Box<dyn Chisel>, Error>;
@@ -28,6 +28,28 @@ pub struct Native {
     /// Builds the chisel from its name and argument values (already counted
     /// against `info.args`).
     pub build: Build,
+}
+
+/// One argument in a chisel's description.
+fn arg(name: &str, description: &str, argtype: &str, optional: bool) -> ArgInfo {
+    ArgInfo {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        argtype: argtype.to_owned(),
+        optional,
+    }
+}
+
+/// The `-cl`/`-i` description of a native chisel shown to users.
+fn info(name: &str, category: &str, short: &str, long: &str, args: Vec<ArgInfo>) -> ChiselInfo {
+    ChiselInfo {
+        name: name.to_owned(),
+        category: category.to_owned(),
+        short_description: short.to_owned(),
+        description: long.to_owned(),
+        args,
+        hidden: false,
+    }
 }
 
 /// Every native chisel.

@@ -1,24 +1,16 @@
 //! Chisels that echo I/O payloads: `stdin`, `stdout`, `stderr`, `echo_fds`,
 //! `spy_file`, `spy_port` and `spy_ip`.
 
-use super::fields::{color, pad_cut, request_all, Reader};
+use super::fields::color::{self, paint};
+use super::fields::{pad_cut, request_all, Reader};
 use super::table::{compile_filter, format_bytes};
-use super::Native;
-use crate::{ArgInfo, Chisel, ChiselInfo, Error, EventCtx, Flow, Host, Options};
+use super::{arg, info, Native};
+use crate::{ArgInfo, Chisel, Error, EventCtx, Flow, Host, Options};
 use osprey_event::render::BufFormat;
 use osprey_filter::fields::catalog::SyscallCatalog;
 use osprey_filter::format::Format;
 use osprey_filter::{FieldRef, Filter};
 use std::io::Write;
-
-fn arg(name: &str, description: &str, argtype: &str, optional: bool) -> ArgInfo {
-    ArgInfo {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        argtype: argtype.to_owned(),
-        optional,
-    }
-}
 
 /// The optional colour switch most of these chisels take.
 fn color_arg() -> ArgInfo {
@@ -28,26 +20,6 @@ fn color_arg() -> ArgInfo {
         "string",
         true,
     )
-}
-
-fn info(name: &str, category: &str, short: &str, long: &str, args: Vec<ArgInfo>) -> ChiselInfo {
-    ChiselInfo {
-        name: name.to_owned(),
-        category: category.to_owned(),
-        short_description: short.to_owned(),
-        description: long.to_owned(),
-        args,
-        hidden: false,
-    }
-}
-
-/// The colour sequence, or nothing when colours are off.
-fn paint(on: bool, c: &'static [u8]) -> &'static [u8] {
-    if on {
-        c
-    } else {
-        b""
-    }
 }
 
 /// `stdin`, `stdout`, `stderr`: the raw data of I/O on FD 0, 1 or 2, one
@@ -253,9 +225,7 @@ impl Chisel for EchoFds {
         _host: &Host<'_>,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        out.write_all(paint(self.colors, color::RESET))?;
-        out.write_all(b"\n")?;
-        Ok(())
+        color::end(self.colors, out)
     }
 }
 
@@ -457,9 +427,7 @@ impl Chisel for SpyNet {
         _host: &Host<'_>,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        out.write_all(paint(self.colors, color::RESET))?;
-        out.write_all(b"\n")?;
-        Ok(())
+        color::end(self.colors, out)
     }
 }
 

@@ -23,6 +23,26 @@ pub(super) mod color {
     pub(in crate::native) const BLUE: &[u8] = b"\x1b[34m";
     /// Cyan text.
     pub(in crate::native) const CYAN: &[u8] = b"\x1b[36m";
+
+    /// The colour sequence `c`, or nothing when colours are off.
+    pub(in crate::native) fn paint(on: bool, c: &'static [u8]) -> &'static [u8] {
+        if on {
+            c
+        } else {
+            b""
+        }
+    }
+
+    /// What the colouring chisels write when the capture ends: back to the
+    /// default colours (when on), then a newline.
+    pub(in crate::native) fn end(
+        on: bool,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), super::Error> {
+        out.write_all(paint(on, RESET))?;
+        out.write_all(b"\n")?;
+        Ok(())
+    }
 }
 
 /// Reads fields with the chisel's own rendering settings.

@@ -446,14 +446,7 @@ impl Chisel for Http {
 }
 
 fn info(name: &str, short: &str, long: &str, args: Vec<ArgInfo>) -> ChiselInfo {
-    ChiselInfo {
-        name: name.to_owned(),
-        category: "Application".to_owned(),
-        short_description: short.to_owned(),
-        description: long.to_owned(),
-        args,
-        hidden: false,
-    }
+    super::info(name, "Application", short, long, args)
 }
 
 /// `httplog` and `httptop`.

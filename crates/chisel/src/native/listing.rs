@@ -528,14 +528,7 @@ fn filter_arg(what: &str) -> Vec<ArgInfo> {
 }
 
 fn info(name: &str, short: &str, long: &str, args: Vec<ArgInfo>) -> ChiselInfo {
-    ChiselInfo {
-        name: name.to_owned(),
-        category: "System State".to_owned(),
-        short_description: short.to_owned(),
-        description: long.to_owned(),
-        args,
-        hidden: false,
-    }
+    super::info(name, "System State", short, long, args)
 }
 
 fn build(name: &str, args: &[String], _opts: &Options) -> Result<Box<dyn Chisel>, Error> {

@@ -1,43 +1,15 @@
 //! Chisels that follow what users run: `spy_users`, `list_login_shells` and
 //! `proc_exec_time`.
 
-use super::fields::{color, pad_cut, request_all, Reader};
+use super::fields::color::{self, paint};
+use super::fields::{pad_cut, request_all, Reader};
 use super::table::{compile_filter, format_time, request_field};
-use super::Native;
-use crate::{ArgInfo, Chisel, ChiselInfo, Error, EventCtx, Flow, Host, Options};
+use super::{arg, info, Native};
+use crate::{Chisel, Error, EventCtx, Flow, Host, Options};
 use osprey_event::render::BufFormat;
 use osprey_filter::{FieldRef, Filter};
 use std::collections::HashMap;
 use std::io::Write;
-
-fn arg(name: &str, description: &str, argtype: &str) -> ArgInfo {
-    ArgInfo {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        argtype: argtype.to_owned(),
-        optional: true,
-    }
-}
-
-fn info(name: &str, category: &str, short: &str, long: &str, args: Vec<ArgInfo>) -> ChiselInfo {
-    ChiselInfo {
-        name: name.to_owned(),
-        category: category.to_owned(),
-        short_description: short.to_owned(),
-        description: long.to_owned(),
-        args,
-        hidden: false,
-    }
-}
-
-/// The colour sequence, or nothing when colours are off.
-fn paint(on: bool, c: &'static [u8]) -> &'static [u8] {
-    if on {
-        c
-    } else {
-        b""
-    }
-}
 
 /// How many ancestors `spy_users` looks through for a shell.
 const MAX_ANCESTORS: usize = 16;
@@ -264,9 +236,7 @@ impl Chisel for SpyUsers {
         _host: &Host<'_>,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        out.write_all(paint(self.colors, color::RESET))?;
-        out.write_all(b"\n")?;
-        Ok(())
+        color::end(self.colors, out)
     }
 }
 
@@ -528,9 +498,7 @@ impl Chisel for ExecTime {
         _host: &Host<'_>,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
-        out.write_all(paint(self.colors, color::RESET))?;
-        out.write_all(b"\n")?;
-        Ok(())
+        color::end(self.colors, out)
     }
 }
 
@@ -545,8 +513,8 @@ pub(super) fn natives() -> [Native; 3] {
                 "Show login shell IDs",
                 "Prints the login shell ID of the processes started, optionally only of those whose command or arguments contain a string (the command '*' matches any). The IDs can be used to filter spy_users.",
                 vec![
-                    arg("command", "only shells that ran a command whose name contains this ('*': any)", "string"),
-                    arg("arguments", "only shells that ran a command whose arguments contain this", "string"),
+                    arg("command", "only shells that ran a command whose name contains this ('*': any)", "string", true),
+                    arg("arguments", "only shells that ran a command whose arguments contain this", "string", true),
                 ],
             ),
             build: build_login_shells,
@@ -558,7 +526,7 @@ pub(super) fn natives() -> [Native; 3] {
                 "Performance",
                 "Show how long processes ran",
                 "Prints each process that exits with how long it ran, coloured by that time: yellow from 3 s, red from 10 s, blue inside a container, green otherwise.",
-                vec![arg("disable_color", "'disable_colors' turns the colours off", "string")],
+                vec![arg("disable_color", "'disable_colors' turns the colours off", "string", true)],
             ),
             build: build_exec_time,
         },
@@ -570,8 +538,8 @@ pub(super) fn natives() -> [Native; 3] {
                 "Show what users do in their shells",
                 "Prints the commands started under shells and the directories the shells change to, indented by depth below the login shell. With -pc each line names the container (blue) or the host (green).",
                 vec![
-                    arg("max_depth", "the deepest level of the process tree to show", "int"),
-                    arg("disable_color", "'disable_color' turns the colours off", "string"),
+                    arg("max_depth", "the deepest level of the process tree to show", "int", true),
+                    arg("disable_color", "'disable_color' turns the colours off", "string", true),
                 ],
             ),
             build: build_spy_users,
