@@ -21,7 +21,7 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long the driver may take to attach.
 const ATTACH: Duration = Duration::from_secs(90);
@@ -231,23 +231,7 @@ fn container_rules_fire_live() {
         d.join("stderr.txt"),
     );
     // Wait for the driver: a host rule's alert shows it is attached.
-    let search_dir = d.to_str().unwrap().to_owned();
-    let start = Instant::now();
-    loop {
-        run("find", &[&search_dir, "-name", "id_rsa"]);
-        if guard.saw(
-            "Search for private keys or passwords",
-            &search_dir,
-            Duration::from_millis(500),
-        ) {
-            break;
-        }
-        assert!(
-            start.elapsed() < ATTACH,
-            "no alert after {ATTACH:?}:\n{}",
-            guard.stderr_text()
-        );
-    }
+    guard.wait_attached(&d, ATTACH);
 
     let web = Container::run(
         &format!("osprey-web1-{tag}"),

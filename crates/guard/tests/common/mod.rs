@@ -146,6 +146,29 @@ impl Guard {
         );
     }
 
+    /// Waits up to `within` for the driver to attach: runs `find dir -name
+    /// id_rsa` until the rule *Search for private keys or passwords* alerts
+    /// on `dir` (the rules must include it); fails the test at the deadline.
+    pub(crate) fn wait_attached(&mut self, dir: &Path, within: Duration) {
+        let search_dir = dir.to_str().unwrap().to_owned();
+        let start = Instant::now();
+        loop {
+            run("find", &[&search_dir, "-name", "id_rsa"]);
+            if self.saw(
+                "Search for private keys or passwords",
+                &search_dir,
+                Duration::from_millis(500),
+            ) {
+                return;
+            }
+            assert!(
+                start.elapsed() < within,
+                "no alert after {within:?}:\n{}",
+                self.stderr_text()
+            );
+        }
+    }
+
     /// Sends SIGINT (as Ctrl-C) and waits up to 20 s for it to exit, then
     /// kills it; its exit status if it stopped by itself.
     pub(crate) fn stop(&mut self) -> Option<ExitStatus> {
