@@ -6,7 +6,7 @@
 //! `netstat`, `lsof` and `ps` take an optional filter over (thread, fd) pairs:
 //! a thread is listed if one of its fds matches, with only the matching fds.
 
-use super::table::compile_filter;
+use super::table::{compile_filter, format_bytes};
 use super::Native;
 use crate::{ArgInfo, Chisel, ChiselInfo, Error, EventCtx, Flow, Host, Options};
 use osprey_filter::fields::catalog::{field_def, FieldId};
@@ -375,39 +375,6 @@ fn containers(state: &State, desc: bool, buf: &mut Vec<u8>) {
         pad(buf, short_id(&c.id).as_bytes(), 13);
         buf.push(b'\n');
     }
-}
-
-/// sysdig's `format_bytes` (`504B`, `7.19KB`, `90.63M`), with LuaJIT's `%.2f`.
-fn format_bytes(buf: &mut Vec<u8>, v: f64) {
-    const K: f64 = 1024.0;
-    for (div, suffix) in [
-        (K * K * K * K * K, "P"),
-        (K * K * K * K, "T"),
-        (K * K * K, "G"),
-        (K * K, "M"),
-        (K, "KB"),
-    ] {
-        if v > div {
-            fixed2(buf, v / div);
-            buf.extend_from_slice(suffix.as_bytes());
-            return;
-        }
-    }
-    #[allow(clippy::cast_possible_truncation)] // `%d` truncates
-    buf.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
-    buf.push(b'B');
-}
-
-/// `%.2f` as LuaJIT prints it: an exact tie (`90.625`) rounds away from zero,
-/// where Rust (and glibc) round it to even.
-fn fixed2(buf: &mut Vec<u8>, v: f64) {
-    let exact = format!("{:.60}", v.abs());
-    let tail = exact
-        .split_once('.')
-        .map_or("", |(_, f)| f.get(2..).unwrap_or(""));
-    let tie = tail.starts_with('5') && tail.bytes().skip(1).all(|b| b == b'0');
-    let v = if tie { v + 0.001_f64.copysign(v) } else { v };
-    let _ = write!(buf, "{v:.2}");
 }
 
 /// The 12-character id sysdig shows.
