@@ -31,6 +31,11 @@ const K8S_FORMAT: &str = "*%evt.num %evt.outputtime %evt.cpu %k8s.pod.name (%con
 /// and we follow it so that event numbers stay comparable.
 const LEGACY_EVENT_MAX: u16 = osprey_state::LEGACY_EVENT_MAX;
 
+/// A live capture writes out what is waiting at least this often.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// A live capture looks at the clock every this many events.
+const CLOCK_CHECK: u32 = 1024;
+
 /// Output lines are written to stdout in batches of about this many bytes.
 const BATCH: usize = 64 * 1024;
 
@@ -252,7 +257,23 @@ pub fn run(a: &Args, plan: &Plan) -> Result<()> {
         // Container metadata events that open a capture describe the initial
         // container table: sysdig numbers them but never shows them.
         let mut leading_meta = true;
+        let mut last_flush = std::time::Instant::now();
+        let mut until_clock_check: u32 = CLOCK_CHECK;
         loop {
+            // A live capture on a busy system may never pause: what is
+            // waiting (lines, chisel output) still goes out every FLUSH_EVERY.
+            if live {
+                until_clock_check -= 1;
+                if until_clock_check == 0 {
+                    until_clock_check = CLOCK_CHECK;
+                    if last_flush.elapsed() >= FLUSH_EVERY {
+                        out.write_all(&lines)?;
+                        lines.clear();
+                        out.flush()?;
+                        last_flush = std::time::Instant::now();
+                    }
+                }
+            }
             let ev = match source.poll() {
                 Ok(Next::Event(ev)) => ev,
                 Ok(Next::Idle) => {
@@ -260,6 +281,7 @@ pub fn run(a: &Args, plan: &Plan) -> Result<()> {
                     out.write_all(&lines)?;
                     out.flush()?;
                     lines.clear();
+                    last_flush = std::time::Instant::now();
                     continue;
                 }
                 Ok(Next::End) => break,
