@@ -9,9 +9,8 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
-use common::skip;
+use common::podman_up;
 use osprey_container::{lookup_once, Error, ResolverOptions};
 use osprey_event::container::Runtime;
 
@@ -19,30 +18,6 @@ const SOCKET: &str = "/run/podman/podman.sock";
 
 /// The image as podman names it after `podman load`.
 const IMAGE: &str = "localhost/osprey-test/busybox:1.0";
-
-/// Runs `scripts/podman-up` once per test binary.
-fn podman_up(test: &str) -> bool {
-    static UP: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = UP.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/podman-up");
-        match Command::new("bash")
-            .arg(script)
-            .stdin(Stdio::null())
-            .output()
-        {
-            Ok(o) if o.status.success() => Ok(()),
-            Ok(o) => Err(format!(
-                "scripts/podman-up failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            )),
-            Err(e) => Err(format!("cannot run scripts/podman-up: {e}")),
-        }
-    });
-    match result {
-        Ok(()) => true,
-        Err(why) => skip(test, why),
-    }
-}
 
 /// Runs `podman ARGS`, returning trimmed stdout; panics with stderr on failure.
 fn podman(args: &[&str]) -> String {

@@ -12,8 +12,20 @@ use std::sync::OnceLock;
 pub(crate) fn docker_up(test: &str) -> bool {
     // Once per test binary: the tests in it run in parallel.
     static UP: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = UP.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/docker-up");
+    script_up(test, "docker-up", &UP)
+}
+
+/// Runs `scripts/podman-up` (loads the test images into podman, starts its
+/// API service), as [`docker_up`] does.
+pub(crate) fn podman_up(test: &str) -> bool {
+    static UP: OnceLock<Result<(), String>> = OnceLock::new();
+    script_up(test, "podman-up", &UP)
+}
+
+/// Runs `scripts/<name>` once per test binary (the outcome kept in `once`).
+fn script_up(test: &str, name: &str, once: &OnceLock<Result<(), String>>) -> bool {
+    let result = once.get_or_init(|| {
+        let script = format!("{}/../../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
         match Command::new("bash")
             .arg(script)
             .stdin(Stdio::null())
@@ -21,10 +33,10 @@ pub(crate) fn docker_up(test: &str) -> bool {
         {
             Ok(o) if o.status.success() => Ok(()),
             Ok(o) => Err(format!(
-                "scripts/docker-up failed: {}",
+                "scripts/{name} failed: {}",
                 String::from_utf8_lossy(&o.stderr)
             )),
-            Err(e) => Err(format!("cannot run scripts/docker-up: {e}")),
+            Err(e) => Err(format!("cannot run scripts/{name}: {e}")),
         }
     });
     match result {
