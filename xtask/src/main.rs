@@ -211,6 +211,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("osprey-rules", 3),
     ("osprey-capture", 3),
     ("osprey-audit", 3),
+    ("osprey-forward", 3),
     ("osprey-hub", 4),
     ("osprey-top", 4),
     ("osprey-guard", 5),

@@ -1,0 +1,1 @@
+//! Kubernetes audit: policy engine, audit log and webhook backends, ka.* fields.

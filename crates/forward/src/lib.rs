@@ -1,0 +1,1 @@
+//! Alert forwarders: bounded persistent queues and sinks (webhook, Slack, Alertmanager, SMTP, Loki, Elasticsearch, NATS, Redis, PostgreSQL, syslog, file).

@@ -1,0 +1,1 @@
+//! osprey-top: a csysdig-like terminal UI, live and on capture files.
