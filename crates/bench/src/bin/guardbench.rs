@@ -4,7 +4,7 @@
 //! cargo build --release -p osprey-guard -p osprey-bench
 //! target/release/guardbench [--events N] [--runs R] [--threads T] [--source FILE]...
 //!                           [--guard PATH] [--falco-rules FILE] [--keep]
-//!                           [--cpus LIST] [--scaling]
+//!                           [--cpus LIST] [--scaling] [--rt]
 //! ```
 //!
 //! It builds a capture of at least N events (default 1,000,000) by repeating
@@ -38,6 +38,12 @@
 //! case twice, on the first CPU of the set and on the whole set (the `--cpus`
 //! list, or every CPU this process may use), and prints both rates and their
 //! ratio (same `--threads` in both runs).
+//!
+//! `--rt` runs `osprey-guard` under `SCHED_FIFO` priority 10 (root only), so
+//! that other work on the machine (a build, other tests) cannot take its CPUs:
+//! on a loaded machine a time-shared second core measures the load, not the
+//! engine. The kernel's real-time throttling (95 % by default) still leaves
+//! the rest of the machine running.
 
 use anyhow::{bail, Context, Result};
 use osprey_bench::child::wait4;
@@ -69,6 +75,7 @@ struct Opts {
     keep: bool,
     cpus: Option<Vec<usize>>,
     scaling: bool,
+    rt: bool,
 }
 
 /// A CPU list: `0`, `0,1`, `0-3,6`.
@@ -103,13 +110,15 @@ fn allowed_cpus() -> Result<Vec<usize>> {
         .collect())
 }
 
-/// Makes `cmd`'s child run only on `cpus`.
-#[allow(unsafe_code)] // pre_exec and sched_setaffinity
-fn pin(cmd: &mut Command, cpus: &[usize]) {
+/// Makes `cmd`'s child run only on `cpus` (all when empty) and, with `rt`,
+/// under `SCHED_FIFO`.
+#[allow(unsafe_code)] // pre_exec, sched_setaffinity and sched_setscheduler
+fn pin(cmd: &mut Command, cpus: &[usize], rt: bool) {
     use std::os::unix::process::CommandExt;
     // SAFETY: an all-zero cpu_set_t is the empty set; CPU_SET writes inside it
     // for indices below CPU_SETSIZE (checked by parse_cpus / allowed_cpus).
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let cpus_empty = cpus.is_empty();
     for &c in cpus {
         // SAFETY: as above.
         unsafe { libc::CPU_SET(c, &mut set) };
@@ -118,7 +127,13 @@ fn pin(cmd: &mut Command, cpus: &[usize]) {
     // a set copied into it; no allocation or lock between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            if !cpus_empty
+                && libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            let param = libc::sched_param { sched_priority: 10 };
+            if rt && libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -138,6 +153,7 @@ fn parse_opts() -> Result<Opts> {
         keep: false,
         cpus: None,
         scaling: false,
+        rt: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -152,6 +168,7 @@ fn parse_opts() -> Result<Opts> {
             "--keep" => o.keep = true,
             "--cpus" => o.cpus = Some(parse_cpus(&val()?)?),
             "--scaling" => o.scaling = true,
+            "--rt" => o.rt = true,
             _ => bail!("unknown argument {a}; see the doc comment at the top of guardbench.rs"),
         }
     }
@@ -190,8 +207,8 @@ fn run_guard(
     cpus: Option<&[usize]>,
 ) -> Result<RunResult> {
     let mut cmd = Command::new(&o.guard);
-    if let Some(cpus) = cpus {
-        pin(&mut cmd, cpus);
+    if cpus.is_some() || o.rt {
+        pin(&mut cmd, cpus.unwrap_or_default(), o.rt);
     }
     for r in rules {
         cmd.arg("-r").arg(r);
