@@ -1,0 +1,63 @@
+//! `osprey-audit`: Kubernetes audit policy and log tools. Each subcommand lives in
+//! its own library module as `run(&args, &mut out) -> Result<ExitCode>`.
+
+use clap::{Parser, Subcommand};
+use osprey_audit::evaluate;
+use osprey_audit::policy::check;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Kubernetes audit tools.
+#[derive(Debug, Parser)]
+#[command(
+    name = "osprey-audit",
+    version,
+    about = "Kubernetes audit policy and log tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// One variant per subcommand.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the policy decision for each event, one JSON line each.
+    Evaluate(evaluate::Args),
+    /// Validate a policy as the apiserver does (exit 1 on errors).
+    Check(check::Args),
+}
+
+fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    Ok(match command {
+        Command::Evaluate(a) => evaluate::run(&a, out)?,
+        Command::Check(a) => check::run(&a, out)?,
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = dispatch(cli.command, &mut out).and_then(|code| {
+        out.flush().map_err(osprey_audit::Error::Write)?;
+        Ok(code)
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            drop(out);
+            eprintln!("osprey-audit: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A closed stdout (`| head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
