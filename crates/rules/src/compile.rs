@@ -2,20 +2,20 @@
 //! lists are flattened and expanded *textually* into conditions, macros are
 //! parsed and substituted *on the AST* with their visibility, exceptions
 //! become condition text, and each rule's condition and output are compiled
-//! against the syscall field catalogue.
+//! against the field catalogue of the rule's source.
 
 use std::collections::HashMap;
 
 use osprey_filter::ast::{Expr, Op, Operand, Rhs};
-use osprey_filter::fields::catalog::SyscallCatalog;
-use osprey_filter::format::{Format, FormatError};
+use osprey_filter::format::{Format, FormatError, JsonFields};
 use osprey_filter::{parse_with_max_depth, EventTypeSet, FieldCatalog, Filter, Resolver};
 
 use crate::diag::{ErrorCode, LoadResult, Location, WarningCode};
 use crate::reader::{
-    comp_takes_list, is_known_field, Abort, Collector, ExStrings, ExValue, ExceptionInfo, RuleInfo,
+    comp_takes_list, Abort, Collector, ExStrings, ExValue, ExceptionInfo, RuleInfo,
 };
 use crate::ruleset::{Formats, LoadOptions, Rule};
+use crate::source::{is_known_field, SYSCALL};
 
 /// Falco's parser depth limit for rules.
 const MAX_DEPTH: u32 = 1000;
@@ -283,21 +283,23 @@ fn expand_lists(text: &str, lists: &mut [CList]) -> String {
 }
 
 /// Falco's "nonexistent field" and "unknown event type" errors for the
-/// fields unknown to the syscall catalogue and the unknown event types a
+/// fields unknown to the source's catalogue and the unknown event types a
 /// (macro-substituted) condition uses, in text order, without repeats.
-fn unknown_filters(ast: &Expr) -> Vec<String> {
-    fn operand_field(o: &Operand) -> Option<String> {
-        match o {
-            Operand::Field(f) => {
-                let name = match &f.arg {
-                    Some(a) => format!("{}[{}]", f.name, a.text),
-                    None => f.name.clone(),
-                };
-                (!is_known_field(&name)).then_some(f.name.clone())
+fn unknown_filters(ast: &Expr, catalog: &dyn JsonFields) -> Vec<String> {
+    let operand_field = |o: &Operand| -> Option<String> {
+        fn field_of(o: &Operand) -> &osprey_filter::ast::FieldExpr {
+            match o {
+                Operand::Field(f) => f,
+                Operand::Transform { inner, .. } => field_of(inner),
             }
-            Operand::Transform { inner, .. } => operand_field(inner),
         }
-    }
+        let f = field_of(o);
+        let name = match &f.arg {
+            Some(a) => format!("{}[{}]", f.name, a.text),
+            None => f.name.clone(),
+        };
+        (!is_known_field(catalog, &name)).then_some(f.name.clone())
+    };
     let mut msgs: Vec<String> = Vec::new();
     let mut add = |m: String| {
         if !msgs.contains(&m) {
@@ -334,7 +336,7 @@ fn unknown_filters(ast: &Expr) -> Vec<String> {
 
 /// The `%` tokens of an output format that are not known fields, for
 /// reporting every one of them (the format parser stops at the first).
-fn unknown_output_tokens(output: &str) -> Vec<String> {
+fn unknown_output_tokens(output: &str, catalog: &dyn JsonFields) -> Vec<String> {
     let mut out = Vec::new();
     let b = output.as_bytes();
     let mut i = 0;
@@ -354,9 +356,7 @@ fn unknown_output_tokens(output: &str) -> Vec<String> {
         }
         let tok = &output[start..j];
         if !tok.is_empty() {
-            if let Err(FormatError::BadToken { .. }) =
-                Format::parse(&format!("%{tok}"), &SyscallCatalog)
-            {
+            if let Err(FormatError::BadToken { .. }) = Format::parse(&format!("%{tok}"), catalog) {
                 let name = tok.split('[').next().unwrap_or(tok);
                 out.push(format!("invalid formatting token {name}"));
             }
@@ -516,7 +516,7 @@ fn compile_rule(
     by_name: &HashMap<String, usize>,
     res: &mut LoadResult,
 ) -> Result<Option<Rule>, Abort> {
-    let syscall = r.source == "syscall";
+    let catalog = opts.sources.get(&r.source);
     let cond = if r.exceptions.is_empty() {
         r.cond.clone()
     } else {
@@ -547,15 +547,15 @@ fn compile_rule(
     // In lenient mode a rule with an unknown output field is dropped after
     // its condition is checked too, so that every unknown name is reported.
     let mut dropped = false;
-    let formats = if syscall {
-        match Formats::new(&output, &extra) {
+    let formats = if let Some(catalog) = catalog {
+        match Formats::new(&output, &extra, catalog) {
             Ok(f) => Some(f),
             Err(e) if format_err_is_unknown(&e) && r.skip_if_unknown_filter => {
                 res.warn(WarningCode::UnknownFilter, e.to_string(), &r.output_ctx);
                 return Ok(None);
             }
             Err(e) if format_err_is_unknown(&e) && lenient => {
-                for m in unknown_output_tokens(&output) {
+                for m in unknown_output_tokens(&output, catalog) {
                     res.warn(WarningCode::UnknownFilter, m, &r.output_ctx);
                 }
                 dropped = true;
@@ -605,8 +605,8 @@ fn compile_rule(
 
     let mut filter = None;
     let mut event_types = EventTypeSet::all();
-    if syscall {
-        let unknown = unknown_filters(&full);
+    if let Some(catalog) = catalog {
+        let unknown = unknown_filters(&full, catalog);
         if let Some(first) = unknown.first() {
             if r.skip_if_unknown_filter {
                 res.warn(WarningCode::UnknownFilter, first.clone(), &r.cond_ctx);
@@ -625,19 +625,22 @@ fn compile_rule(
             return Ok(None);
         }
         let resolver = Macros(macros.iter().map(|m| (m.name.as_str(), &m.ast)).collect());
-        let f = Filter::from_ast(&ast, &SyscallCatalog as &dyn FieldCatalog, &resolver).map_err(
-            |e| {
-                res.error(
-                    ErrorCode::CompileCondition,
-                    e.message(),
-                    &cond_expr_loc(&r.cond_ctx, e.offset()),
-                );
-                Abort
-            },
-        )?;
-        event_types = f.event_types();
+        let f = Filter::from_ast(&ast, catalog as &dyn FieldCatalog, &resolver).map_err(|e| {
+            res.error(
+                ErrorCode::CompileCondition,
+                e.message(),
+                &cond_expr_loc(&r.cond_ctx, e.offset()),
+            );
+            Abort
+        })?;
+        // Event types index syscall rules only; other sources' rules see
+        // every event of their source.
+        let syscall = r.source == SYSCALL;
+        if syscall {
+            event_types = f.event_types();
+        }
         let n = evttype_count(&event_types);
-        if (n == 0 || n > 100) && r.warn_evttypes {
+        if syscall && (n == 0 || n > 100) && r.warn_evttypes {
             res.warn(
                 WarningCode::NoEvttype,
                 "Rule matches too many evt.type values. This has a significant performance penalty.",

@@ -55,14 +55,21 @@
 //!
 //! # Sources and plugins
 //!
-//! Only `syscall` rules are compiled. `k8s_audit` rules are read, checked
-//! and kept ([`Rule::is_compiled`] is false): their fields come with the k8s
-//! audit source, a later stage. Other sources give `LOAD_UNKNOWN_SOURCE`
-//! and the rule is skipped, as in Falco without the plugin.
+//! A rule compiles against the field catalogue of its source, taken from
+//! [`LoadOptions::sources`] ([`SourceCatalogs`]): the default holds only
+//! `syscall`; callers add others (osprey-guard adds `k8s_audit` with the
+//! `ka.*`/`jevt.*` catalogue of osprey-audit, which this crate does not
+//! depend on). `syscall` rules are indexed by event type
+//! ([`Ruleset::evaluate`]); other sources' rules see every event of their
+//! source ([`Ruleset::evaluate_source`]). Without its catalogue, a
+//! `k8s_audit` rule is read, checked and kept ([`Rule::is_compiled`] is
+//! false). Other unknown sources give `LOAD_UNKNOWN_SOURCE` and the rule is
+//! skipped, as in Falco without the plugin.
 //!
 //! `required_plugin_versions` naming the `container` plugin (directly or as
 //! an alternative) is satisfied natively: the `container.*` fields are part
-//! of the syscall field catalogue. Any other required plugin fails the load
+//! of the syscall field catalogue; so are the plugins a source was added
+//! for ([`SourceCatalogs::with`]). Any other required plugin fails the load
 //! with `LOAD_ERR_VALIDATE`, as Falco does when the plugin is not loaded.
 //!
 //! # Enter and exit events
@@ -88,6 +95,7 @@ mod diag;
 mod priority;
 mod reader;
 mod ruleset;
+mod source;
 mod yaml;
 
 pub use alert::{utc_z, Alert, AlertFormatter, AlertOptions};
@@ -99,6 +107,7 @@ pub use ruleset::{
     generic_code, is_evaluated, List, LoadOptions, Macro, Matching, Rule, RuleId, RulesFile,
     Ruleset,
 };
+pub use source::{SourceCatalog, SourceCatalogs, SYSCALL};
 
 #[cfg(test)]
 mod tests;

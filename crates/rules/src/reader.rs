@@ -4,18 +4,16 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use osprey_filter::fields::catalog::SyscallCatalog;
-use osprey_filter::{FieldArg, FieldCatalog, FieldError};
-
 use crate::diag::{ErrorCode, LoadResult, Location, WarningCode};
 use crate::priority::Priority;
+use crate::source::{is_known_field, SourceCatalogs};
 use crate::yaml::{self, Kind, Node, Pos};
 
 /// The engine version this crate implements (Falco 0.44's engine).
 pub const ENGINE_VERSION: (u64, u64, u64) = (0, 63, 0);
 
-/// The event sources rules may name. Only `syscall` rules are compiled;
-/// `k8s_audit` rules are loaded and kept, but not compiled yet.
+/// Event sources that are known even when no catalogue is given for them:
+/// their rules are loaded and kept, but not compiled.
 pub(crate) const KNOWN_SOURCES: [&str; 2] = ["syscall", "k8s_audit"];
 
 /// A load failure: stops reading (Falco aborts a load at its first error).
@@ -174,6 +172,7 @@ struct Reader<'a> {
     file: &'a str,
     res: &'a mut LoadResult,
     col: &'a mut Collector,
+    sources: &'a SourceCatalogs,
 }
 
 fn loc(item_type: &'static str, item_name: &str, file: &str, pos: Pos) -> Location {
@@ -266,26 +265,6 @@ fn is_modifier_operator(s: &str) -> bool {
 /// `is_operator_for_list`): `in`, `intersects`, `pmatch`, and modifier forms.
 pub(crate) fn comp_takes_list(s: &str) -> bool {
     is_list_operator(s) || is_modifier_operator(s)
-}
-
-/// Whether `name` resolves as a syscall field.
-pub(crate) fn is_known_field(name: &str) -> bool {
-    let (base, arg) = match name.split_once('[') {
-        Some((b, rest)) => {
-            let a = rest.strip_suffix(']').unwrap_or(rest);
-            let a = a.trim_matches(|c| c == '"' || c == '\'');
-            let arg = match a.parse::<i64>() {
-                Ok(i) => FieldArg::Index(i),
-                Err(_) => FieldArg::Name(a.into()),
-            };
-            (b, arg)
-        }
-        None => (name, FieldArg::None),
-    };
-    !matches!(
-        SyscallCatalog.resolve(base, arg),
-        Err(FieldError::Unknown(_))
-    )
 }
 
 impl Reader<'_> {
@@ -443,8 +422,9 @@ impl Reader<'_> {
     }
 
     /// `required_plugin_versions`: the `container` plugin's fields are
-    /// provided natively, so it is always satisfied; other plugins are not
-    /// loaded, so they fail the load as in Falco.
+    /// provided natively, so it is always satisfied, and so are the plugins
+    /// a given source stands for ([`SourceCatalogs::with`]); other plugins
+    /// are not loaded, so they fail the load as in Falco.
     fn plugin_versions(&mut self, v: &Node, ctx: &[Location]) -> Result<(), Abort> {
         let Kind::Seq(reqs) = &v.kind else {
             return Err(self.validate("Value of required_plugin_versions must be a sequence", ctx));
@@ -469,7 +449,10 @@ impl Reader<'_> {
                     }
                 }
             }
-            if !names.iter().any(|n| n == "container") {
+            if !names
+                .iter()
+                .any(|n| n == "container" || self.sources.provides_plugin(n))
+            {
                 return Err(self.err(
                     ErrorCode::Validate,
                     format!("Plugin '{name}' required by this rules file is not loaded (only the container plugin's fields are provided natively)"),
@@ -758,13 +741,13 @@ impl Reader<'_> {
                     ex.comps = Some(ExStrings::One(comp));
                 }
             }
-            if source == "syscall" {
+            if let Some(catalog) = self.sources.get(source) {
                 let names: Vec<&String> = match &fields {
                     ExStrings::One(f) => vec![f],
                     ExStrings::Many(fs) => fs.iter().collect(),
                 };
                 for f in names {
-                    if !is_known_field(f) {
+                    if !is_known_field(catalog, f) {
                         return Err(
                             self.validate(format!("'{f}' is not a supported filter field"), &ctx)
                         );
@@ -978,7 +961,8 @@ impl Reader<'_> {
             }
             None => 0,
         };
-        let unknown_source = !KNOWN_SOURCES.contains(&source.as_str());
+        let unknown_source =
+            !KNOWN_SOURCES.contains(&source.as_str()) && self.sources.get(&source).is_none();
         if unknown_source {
             self.res.warn(
                 WarningCode::UnknownSource,
@@ -1117,6 +1101,13 @@ pub(crate) fn read(
     content: &str,
     col: &mut Collector,
     res: &mut LoadResult,
+    sources: &SourceCatalogs,
 ) -> Result<(), Abort> {
-    Reader { file, res, col }.file(content)
+    Reader {
+        file,
+        res,
+        col,
+        sources,
+    }
+    .file(content)
 }

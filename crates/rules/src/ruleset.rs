@@ -6,8 +6,7 @@ use std::path::Path;
 use osprey_event::syscalls::PPM_SC_MAX;
 use osprey_event::table::{category, info, Direction, EVENT_COUNT};
 use osprey_event::EventRef;
-use osprey_filter::fields::catalog::SyscallCatalog;
-use osprey_filter::format::{Format, FormatError};
+use osprey_filter::format::{Format, FormatError, JsonFields};
 use osprey_filter::{EventTypeSet, Extract, Filter};
 
 use crate::append::{AppendOutput, ExtraField};
@@ -15,6 +14,7 @@ use crate::compile;
 use crate::diag::{ErrorCode, LoadResult, Location, Pos};
 use crate::priority::Priority;
 use crate::reader::{self, Collector};
+use crate::source::{SourceCatalogs, SYSCALL};
 
 /// Identifies a rule of a [`Ruleset`]: its index in load order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,9 +38,14 @@ impl Formats {
     /// outputs as if they started with `*`: missing values print `<NA>`).
     /// `extra` are `append_output`'s extra fields for the rule: field names
     /// join the JSON formats, `{name: format}` ones get their own format.
-    pub(crate) fn new(output: &str, extra: &[&ExtraField]) -> Result<Self, FormatError> {
+    /// Fields resolve in `catalog`, the rule's source's.
+    pub(crate) fn new(
+        output: &str,
+        extra: &[&ExtraField],
+        catalog: &dyn JsonFields,
+    ) -> Result<Self, FormatError> {
         let body = output.strip_prefix('*').unwrap_or(output);
-        let message = Format::parse(&format!("*{body}"), &SyscallCatalog)?;
+        let message = Format::parse(&format!("*{body}"), catalog)?;
         let mut fields = String::new();
         let mut formatted: Vec<(String, Format)> = Vec::new();
         for e in extra {
@@ -50,7 +55,7 @@ impl Formats {
                     fields.push_str(f);
                 }
                 ExtraField::Formatted { name, format } => {
-                    let f = Format::parse(&format!("*{format}"), &SyscallCatalog)?;
+                    let f = Format::parse(&format!("*{format}"), catalog)?;
                     // A later entry for the same name wins.
                     formatted.retain(|(n, _)| n != name);
                     formatted.push((name.clone(), f));
@@ -58,11 +63,8 @@ impl Formats {
             }
         }
         formatted.sort_by(|a, b| a.0.cmp(&b.0));
-        let json_time = Format::parse(&format!("*%evt.time {body}{fields}"), &SyscallCatalog)?;
-        let json_iso = Format::parse(
-            &format!("*%evt.time.iso8601 {body}{fields}"),
-            &SyscallCatalog,
-        )?;
+        let json_time = Format::parse(&format!("*%evt.time {body}{fields}"), catalog)?;
+        let json_iso = Format::parse(&format!("*%evt.time.iso8601 {body}{fields}"), catalog)?;
         Ok(Self {
             message,
             json_time,
@@ -110,9 +112,9 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether the rule was compiled into a filter: only `syscall` rules are;
-    /// `k8s_audit` rules are loaded and validated as text but not compiled
-    /// (their fields come with the k8s audit source, a later stage).
+    /// Whether the rule was compiled into a filter: rules of the sources
+    /// given in [`LoadOptions::sources`] are; `k8s_audit` rules loaded
+    /// without that source's catalogue are validated as text only.
     pub fn is_compiled(&self) -> bool {
         self.filter.is_some()
     }
@@ -161,6 +163,9 @@ pub struct LoadOptions {
     /// falco.yaml's `append_output` entries, applied in order to the rules
     /// they match (default none).
     pub append_output: Vec<AppendOutput>,
+    /// The event sources whose rules are compiled, with their field
+    /// catalogues (default: `syscall` only).
+    pub sources: SourceCatalogs,
 }
 
 impl Default for LoadOptions {
@@ -169,6 +174,7 @@ impl Default for LoadOptions {
             min_priority: Priority::Debug,
             skip_unknown_filters: false,
             append_output: Vec::new(),
+            sources: SourceCatalogs::default(),
         }
     }
 }
@@ -204,6 +210,8 @@ pub struct Ruleset {
     /// Per `PPM_SC_*` code of generic events (plus one for codes past the
     /// table), the rules to evaluate.
     by_generic: Vec<Vec<RuleId>>,
+    /// Per source other than `syscall`, the rules to evaluate, in load order.
+    by_source: Vec<(String, Vec<RuleId>)>,
 }
 
 /// Whether events of type `etype` are given to rules. Falco 0.44 evaluates
@@ -233,7 +241,7 @@ impl Ruleset {
         let mut res = LoadResult::default();
         let mut col = Collector::default();
         for f in files {
-            if reader::read(f.name, f.content, &mut col, &mut res).is_err() {
+            if reader::read(f.name, f.content, &mut col, &mut res, &opts.sources).is_err() {
                 return (Ruleset::default(), res);
             }
         }
@@ -261,6 +269,7 @@ impl Ruleset {
             min_priority: Some(opts.min_priority),
             by_type: Vec::new(),
             by_generic: Vec::new(),
+            by_source: Vec::new(),
         };
         rs.reindex();
         (rs, res)
@@ -304,11 +313,19 @@ impl Ruleset {
         let min = self.min_priority.unwrap_or(Priority::Debug);
         self.by_type = vec![Vec::new(); EVENT_COUNT];
         self.by_generic = vec![Vec::new(); PPM_SC_MAX + 1];
+        self.by_source.clear();
         for (i, r) in self.rules.iter().enumerate() {
             if !r.enabled || r.priority > min || r.filter.is_none() {
                 continue;
             }
             let id = RuleId(u32::try_from(i).unwrap_or(u32::MAX));
+            if r.source != SYSCALL {
+                match self.by_source.iter_mut().find(|(s, _)| *s == r.source) {
+                    Some((_, v)) => v.push(id),
+                    None => self.by_source.push((r.source.clone(), vec![id])),
+                }
+                continue;
+            }
             for t in r.event_types.iter().filter(|&t| t >= 2) {
                 if let Some(v) = self.by_type.get_mut(usize::from(t)) {
                     v.push(id);
@@ -365,11 +382,12 @@ impl Ruleset {
         self.reindex();
     }
 
-    /// The union of the event types of the rules that are evaluated: what a
-    /// live capture must deliver (plus the state engine's own needs).
+    /// The union of the event types of the `syscall` rules that are
+    /// evaluated: what a live capture must deliver (plus the state engine's
+    /// own needs).
     pub fn event_types(&self) -> EventTypeSet {
         let mut set = EventTypeSet::none();
-        for r in self.active() {
+        for r in self.active().filter(|r| r.source == SYSCALL) {
             set = set.union(&r.event_types);
         }
         set
@@ -393,6 +411,38 @@ impl Ruleset {
             self.by_type.get(usize::from(etype))
         };
         v.map_or(&[], Vec::as_slice)
+    }
+
+    /// The rules to evaluate for every event of `source` (a source other
+    /// than `syscall`), in load order.
+    pub fn rules_for_source(&self, source: &str) -> &[RuleId] {
+        self.by_source
+            .iter()
+            .find(|(s, _)| s == source)
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+
+    /// Evaluates the rules of `source` (other than `syscall`, whose rules
+    /// [`Ruleset::evaluate`] runs by event type) on `ev`, appending the ids
+    /// of the matching rules to `out` (at most one with [`Matching::First`]).
+    pub fn evaluate_source<E: Extract + ?Sized>(
+        &self,
+        source: &str,
+        ev: &E,
+        mode: Matching,
+        out: &mut Vec<RuleId>,
+    ) {
+        for &id in self.rules_for_source(source) {
+            let Some(f) = self.rule(id).and_then(|r| r.filter.as_ref()) else {
+                continue;
+            };
+            if f.matches(ev) {
+                out.push(id);
+                if mode == Matching::First {
+                    return;
+                }
+            }
+        }
     }
 
     /// Evaluates the rules of the event's type on `ev`, appending the ids of
