@@ -1,0 +1,653 @@
+//! Event storage: one query layer over a small [`Backend`] trait, implemented for
+//! embedded SQLite ([`SqliteBackend`]) and a shared PostgreSQL ([`PostgresBackend`]).
+//!
+//! Layout (both backends): an `events` table (one row per alert, its JSON kept verbatim),
+//! `event_tags` (one row per tag), a full-text index, and two hourly roll-ups
+//! (`rollup`: bucket × priority × rule × source × hostname → count; `rollup_tags`: the same
+//! with the tag) kept up to date on insert. Counts and time lines read the roll-ups for
+//! whole hours and the raw events only for the partial first hour of a `since` window, so
+//! dashboard queries stay fast with millions of events. Filters that roll-ups cannot answer
+//! (tags, free text) fall back to the raw tables and their indexes.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+pub use self::postgres::PostgresBackend;
+pub use self::sqlite::SqliteBackend;
+
+use crate::event::Event;
+use crate::{Error, Priority};
+
+/// One hour in nanoseconds: the roll-up bucket width.
+pub const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// An event ready to be stored: the enriched event and its serialised JSON.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The event.
+    pub event: Event,
+    /// `event.to_json()`, computed once on ingest.
+    pub json: String,
+}
+
+impl Record {
+    /// Wraps an event, serialising it.
+    pub fn new(event: Event) -> Record {
+        let json = event.to_json();
+        Record { event, json }
+    }
+
+    /// The text the full-text index holds for this event.
+    pub fn search_text(&self) -> String {
+        let e = &self.event;
+        let mut s = String::with_capacity(e.output.len() + 128);
+        for part in [
+            e.output.as_str(),
+            e.rule.as_str(),
+            e.hostname.as_str(),
+            e.source.as_str(),
+        ] {
+            s.push_str(part);
+            s.push(' ');
+        }
+        s.push_str(&e.tags.join(" "));
+        s.push(' ');
+        s.push_str(&e.fields_text());
+        s
+    }
+}
+
+/// Which column a count or time line is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Priority.
+    Priority,
+    /// Rule.
+    Rule,
+    /// Source.
+    Source,
+    /// Hostname.
+    Hostname,
+    /// Each tag of an event counts once.
+    Tags,
+}
+
+impl GroupBy {
+    /// Parses the `:groupby` path parameter of Falcosidekick-UI.
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        Some(match s {
+            "priority" => GroupBy::Priority,
+            "rule" => GroupBy::Rule,
+            "source" => GroupBy::Source,
+            "hostname" => GroupBy::Hostname,
+            "tags" => GroupBy::Tags,
+            _ => return None,
+        })
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            GroupBy::Priority => "priority",
+            GroupBy::Rule => "rule",
+            GroupBy::Source => "source",
+            GroupBy::Hostname => "hostname",
+            GroupBy::Tags => "tag",
+        }
+    }
+}
+
+/// Which events a query looks at. Empty lists match everything; values in one list are ORed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    /// Only events at or after this time (ns since the epoch).
+    pub since_ns: Option<i64>,
+    /// Priorities.
+    pub priorities: Vec<Priority>,
+    /// Rule names.
+    pub rules: Vec<String>,
+    /// Sources.
+    pub sources: Vec<String>,
+    /// Hostnames.
+    pub hostnames: Vec<String>,
+    /// Tags (an event matches if it has any).
+    pub tags: Vec<String>,
+    /// Free text: every word must occur (as a word prefix) in the event.
+    pub text: String,
+}
+
+impl Filter {
+    fn rollup_ok(&self) -> bool {
+        self.tags.is_empty() && self.text.trim().is_empty()
+    }
+}
+
+/// A SQL parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Text(String),
+}
+
+/// A result cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Text(String),
+    /// NULL.
+    Null,
+}
+
+impl Cell {
+    fn int(&self) -> i64 {
+        match self {
+            Cell::Int(i) => *i,
+            Cell::Text(t) => t.parse().unwrap_or(0),
+            Cell::Null => 0,
+        }
+    }
+
+    fn into_text(self) -> String {
+        match self {
+            Cell::Text(t) => t,
+            Cell::Int(i) => i.to_string(),
+            Cell::Null => String::new(),
+        }
+    }
+}
+
+/// SQL flavour differences the shared query builder needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite: `?N` placeholders, FTS5 `events_fts`.
+    Sqlite,
+    /// PostgreSQL: `$N` placeholders, `ILIKE` on the `search` column.
+    Postgres,
+}
+
+/// What a storage engine provides; the query logic on top is shared ([`Store`]).
+pub trait Backend: Send + Sync {
+    /// The SQL flavour.
+    fn dialect(&self) -> Dialect;
+    /// Writes a batch of events (and their tags, search text and roll-ups) in one transaction.
+    fn insert(&self, batch: &[Record]) -> Result<(), Error>;
+    /// Runs a read query.
+    fn query(&self, sql: &str, params: &[Param]) -> Result<Vec<Vec<Cell>>, Error>;
+    /// Deletes every event (and roll-up bucket) before `cutoff_ns`, which is hour aligned.
+    /// Returns the number of events deleted.
+    fn delete_before(&self, cutoff_ns: i64) -> Result<u64, Error>;
+    /// Bytes the store uses now (an estimate for PostgreSQL).
+    fn size_bytes(&self) -> Result<u64, Error>;
+    /// Whether a size-retention pass may delete several hours at once (the size shrinks
+    /// immediately after a delete).
+    fn size_updates_immediately(&self) -> bool;
+}
+
+/// A row of an export: its position (for keyset paging) and JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRow {
+    /// Event time.
+    pub ts: i64,
+    /// Row id.
+    pub id: i64,
+    /// The event JSON.
+    pub json: String,
+}
+
+/// The event store: the shared queries over a backend.
+pub struct Store {
+    backend: Box<dyn Backend>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dialect", &self.backend.dialect())
+            .finish()
+    }
+}
+
+struct Sql {
+    text: String,
+    params: Vec<Param>,
+    dialect: Dialect,
+}
+
+impl Sql {
+    fn new(dialect: Dialect) -> Sql {
+        Sql {
+            text: String::with_capacity(256),
+            params: Vec::new(),
+            dialect,
+        }
+    }
+
+    fn push(&mut self, s: &str) -> &mut Sql {
+        self.text.push_str(s);
+        self
+    }
+
+    fn param(&mut self, p: Param) -> &mut Sql {
+        self.params.push(p);
+        let n = self.params.len();
+        match self.dialect {
+            Dialect::Sqlite => self.text.push('?'),
+            Dialect::Postgres => self.text.push('$'),
+        }
+        self.text.push_str(&n.to_string());
+        self
+    }
+
+    fn in_list(&mut self, col: &str, values: impl Iterator<Item = Param>) {
+        self.push(" AND ").push(col).push(" IN (");
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                self.push(",");
+            }
+            self.param(v);
+        }
+        self.push(")");
+    }
+}
+
+/// Words of a free-text filter, split as the SQLite tokenizer splits.
+fn words(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Appends ` AND ...` conditions on dimension columns shared by events and roll-ups.
+fn dims(sql: &mut Sql, f: &Filter, prefix: &str) {
+    if !f.priorities.is_empty() {
+        sql.in_list(
+            &format!("{prefix}priority"),
+            f.priorities
+                .iter()
+                .map(|p| Param::Int(i64::from(p.as_u8()))),
+        );
+    }
+    for (col, vals) in [
+        ("rule", &f.rules),
+        ("source", &f.sources),
+        ("hostname", &f.hostnames),
+    ] {
+        if !vals.is_empty() {
+            sql.in_list(
+                &format!("{prefix}{col}"),
+                vals.iter().map(|v| Param::Text(v.clone())),
+            );
+        }
+    }
+}
+
+/// Appends the conditions of `f` on the raw `events e` table, restricted to `[lo, hi)`.
+fn raw_where(sql: &mut Sql, f: &Filter, lo: Option<i64>, hi: Option<i64>) {
+    sql.push(" WHERE 1=1");
+    if let Some(lo) = lo {
+        sql.push(" AND e.ts >= ").param(Param::Int(lo));
+    }
+    if let Some(hi) = hi {
+        sql.push(" AND e.ts < ").param(Param::Int(hi));
+    }
+    dims(sql, f, "e.");
+    if !f.tags.is_empty() {
+        sql.push(" AND EXISTS (SELECT 1 FROM event_tags t2 WHERE t2.event_id = e.id");
+        sql.in_list("t2.tag", f.tags.iter().map(|v| Param::Text(v.clone())));
+        sql.push(")");
+    }
+    let ws = words(&f.text);
+    if !ws.is_empty() {
+        match sql.dialect {
+            Dialect::Sqlite => {
+                let q: Vec<String> = ws.iter().map(|w| format!("\"{w}\"*")).collect();
+                sql.push(" AND e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ")
+                    .param(Param::Text(q.join(" ")))
+                    .push(")");
+            }
+            Dialect::Postgres => {
+                for w in ws {
+                    sql.push(" AND e.search ILIKE ")
+                        .param(Param::Text(format!("%{w}%")));
+                }
+            }
+        }
+    }
+}
+
+fn rollup_where(sql: &mut Sql, f: &Filter, lo: Option<i64>, tags: bool) {
+    sql.push(" WHERE 1=1");
+    if let Some(lo) = lo {
+        sql.push(" AND bucket >= ").param(Param::Int(lo));
+    }
+    dims(sql, f, "");
+    if tags {
+        sql.push(" AND tag <> ''");
+    }
+}
+
+fn ceil_hour(ns: i64) -> i64 {
+    ns.div_euclid(HOUR_NS) * HOUR_NS
+        + if ns.rem_euclid(HOUR_NS) == 0 {
+            0
+        } else {
+            HOUR_NS
+        }
+}
+
+impl Store {
+    /// Wraps a backend.
+    pub fn new(backend: Box<dyn Backend>) -> Store {
+        Store { backend }
+    }
+
+    /// Writes a batch of events.
+    pub fn insert(&self, batch: &[Record]) -> Result<(), Error> {
+        self.backend.insert(batch)
+    }
+
+    fn rows(&self, sql: &Sql) -> Result<Vec<Vec<Cell>>, Error> {
+        self.backend.query(&sql.text, &sql.params)
+    }
+
+    /// Splits a `since` window into its raw edge `[since, hour)` and the roll-up start.
+    fn split(f: &Filter) -> (Option<(i64, i64)>, Option<i64>) {
+        match f.since_ns {
+            None => (None, None),
+            Some(lo) => {
+                let b = ceil_hour(lo);
+                ((b > lo).then_some((lo, b)), Some(b))
+            }
+        }
+    }
+
+    /// Number of events matching `f` (Falcosidekick-UI's `/events/count`).
+    pub fn count(&self, f: &Filter) -> Result<u64, Error> {
+        let d = self.backend.dialect();
+        let mut total = 0i64;
+        if f.rollup_ok() {
+            let (edge, start) = Store::split(f);
+            if let Some((lo, hi)) = edge {
+                let mut sql = Sql::new(d);
+                sql.push("SELECT COUNT(*) FROM events e");
+                raw_where(&mut sql, f, Some(lo), Some(hi));
+                total += self
+                    .rows(&sql)?
+                    .first()
+                    .and_then(|r| r.first())
+                    .map_or(0, Cell::int);
+            }
+            let mut sql = Sql::new(d);
+            sql.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rollup");
+            rollup_where(&mut sql, f, start, false);
+            total += self
+                .rows(&sql)?
+                .first()
+                .and_then(|r| r.first())
+                .map_or(0, Cell::int);
+        } else {
+            let mut sql = Sql::new(d);
+            sql.push("SELECT COUNT(*) FROM events e");
+            raw_where(&mut sql, f, f.since_ns, None);
+            total = self
+                .rows(&sql)?
+                .first()
+                .and_then(|r| r.first())
+                .map_or(0, Cell::int);
+        }
+        Ok(u64::try_from(total).unwrap_or(0))
+    }
+
+    /// Counts per value of `by` (Falcosidekick-UI's `/events/count/:groupby`), largest first.
+    pub fn count_by(&self, f: &Filter, by: GroupBy) -> Result<Vec<(String, u64)>, Error> {
+        let rows = self.grouped(f, by, None)?;
+        let mut m: BTreeMap<String, u64> = BTreeMap::new();
+        for (_, k, n) in rows {
+            if !k.is_empty() {
+                *m.entry(k).or_insert(0) += n;
+            }
+        }
+        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(v)
+    }
+
+    /// Counts per time bucket of `bucket_ns` and value of `by`, oldest bucket first.
+    pub fn timeline(
+        &self,
+        f: &Filter,
+        by: GroupBy,
+        bucket_ns: i64,
+    ) -> Result<Vec<(i64, String, u64)>, Error> {
+        let bucket_ns = bucket_ns.max(1_000_000_000);
+        let rows = self.grouped(f, by, Some(bucket_ns))?;
+        let mut m: BTreeMap<(i64, String), u64> = BTreeMap::new();
+        for (b, k, n) in rows {
+            *m.entry((b, k)).or_insert(0) += n;
+        }
+        Ok(m.into_iter().map(|((b, k), n)| (b, k, n)).collect())
+    }
+
+    /// Rows `(bucket, key, count)`; bucket is 0 without `bucket_ns`. Keys of priorities are
+    /// their names.
+    fn grouped(
+        &self,
+        f: &Filter,
+        by: GroupBy,
+        bucket_ns: Option<i64>,
+    ) -> Result<Vec<(i64, String, u64)>, Error> {
+        let d = self.backend.dialect();
+        let col = by.column();
+        let tags = by == GroupBy::Tags;
+        let use_rollup = f.rollup_ok() && bucket_ns.is_none_or(|b| b % HOUR_NS == 0);
+        let bucket_expr = |ts: &str| match bucket_ns {
+            Some(b) => format!("({ts} / {b}) * {b}"),
+            None => "0".to_owned(),
+        };
+        let raw_from = if tags {
+            " FROM event_tags t JOIN events e ON e.id = t.event_id"
+        } else {
+            " FROM events e"
+        };
+        let raw_col = if tags {
+            "t.tag".to_owned()
+        } else {
+            format!("e.{col}")
+        };
+        let raw = |lo: Option<i64>, hi: Option<i64>| -> Sql {
+            let mut sql = Sql::new(d);
+            let be = bucket_expr("e.ts");
+            sql.push(&format!("SELECT {be}, {raw_col}, COUNT(*)"))
+                .push(raw_from);
+            raw_where(&mut sql, f, lo, hi);
+            sql.push(&format!(" GROUP BY {be}, {raw_col}"));
+            sql
+        };
+        let mut queries = Vec::new();
+        if use_rollup {
+            let (edge, start) = Store::split(f);
+            if let Some((lo, hi)) = edge {
+                queries.push(raw(Some(lo), Some(hi)));
+            }
+            let mut sql = Sql::new(d);
+            let be = bucket_expr("bucket");
+            let table = if tags { "rollup_tags" } else { "rollup" };
+            sql.push(&format!(
+                "SELECT {be}, {col}, CAST(SUM(n) AS BIGINT) FROM {table}"
+            ));
+            rollup_where(&mut sql, f, start, tags);
+            sql.push(&format!(" GROUP BY {be}, {col}"));
+            queries.push(sql);
+        } else {
+            queries.push(raw(f.since_ns, None));
+        }
+        let mut out = Vec::new();
+        for q in &queries {
+            for row in self.rows(q)? {
+                let mut it = row.into_iter();
+                let b = it.next().map_or(0, |c| c.int());
+                let key = it.next().unwrap_or(Cell::Null);
+                let n = it.next().map_or(0, |c| c.int());
+                let key = if by == GroupBy::Priority {
+                    Priority::from_u8(u8::try_from(key.int()).unwrap_or(0))
+                        .name()
+                        .to_owned()
+                } else {
+                    key.into_text()
+                };
+                out.push((b, key, u64::try_from(n).unwrap_or(0)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The JSON of matching events, newest first (Falcosidekick-UI's `/events/search`).
+    pub fn search(&self, f: &Filter, limit: u32, offset: u64) -> Result<Vec<String>, Error> {
+        let mut sql = Sql::new(self.backend.dialect());
+        sql.push("SELECT e.json FROM events e");
+        raw_where(&mut sql, f, f.since_ns, None);
+        sql.push(" ORDER BY e.ts DESC, e.id DESC LIMIT ")
+            .param(Param::Int(i64::from(limit)))
+            .push(" OFFSET ")
+            .param(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
+        Ok(self
+            .rows(&sql)?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().map(Cell::into_text))
+            .collect())
+    }
+
+    /// One page of an export, newest first, strictly after the row `after` (keyset paging).
+    pub fn export_page(
+        &self,
+        f: &Filter,
+        after: Option<(i64, i64)>,
+        n: u32,
+    ) -> Result<Vec<ExportRow>, Error> {
+        let mut sql = Sql::new(self.backend.dialect());
+        sql.push("SELECT e.ts, e.id, e.json FROM events e");
+        raw_where(&mut sql, f, f.since_ns, None);
+        if let Some((ts, id)) = after {
+            sql.push(" AND (e.ts < ")
+                .param(Param::Int(ts))
+                .push(" OR (e.ts = ")
+                .param(Param::Int(ts));
+            sql.push(" AND e.id < ").param(Param::Int(id)).push("))");
+        }
+        sql.push(" ORDER BY e.ts DESC, e.id DESC LIMIT ")
+            .param(Param::Int(i64::from(n)));
+        Ok(self
+            .rows(&sql)?
+            .into_iter()
+            .map(|r| {
+                let mut it = r.into_iter();
+                let ts = it.next().map_or(0, |c| c.int());
+                let id = it.next().map_or(0, |c| c.int());
+                let json = it.next().map_or_else(String::new, Cell::into_text);
+                ExportRow { ts, id, json }
+            })
+            .collect())
+    }
+
+    /// The JSON of the event with this UUID.
+    pub fn get(&self, uuid: &str) -> Result<Option<String>, Error> {
+        let mut sql = Sql::new(self.backend.dialect());
+        sql.push("SELECT json FROM events WHERE uuid = ")
+            .param(Param::Text(uuid.to_owned()));
+        Ok(self
+            .rows(&sql)?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .map(Cell::into_text))
+    }
+
+    /// Applies retention: drops events older than `max_age_ns` (whole hours: up to one hour
+    /// more is kept) and, while the store is larger than `max_bytes`, its oldest hour (never
+    /// the newest one). Returns the number of events deleted.
+    pub fn apply_retention(
+        &self,
+        now_ns: i64,
+        max_age_ns: Option<i64>,
+        max_bytes: Option<u64>,
+    ) -> Result<u64, Error> {
+        let mut deleted = 0;
+        if let Some(age) = max_age_ns {
+            let cutoff = (now_ns - age).div_euclid(HOUR_NS) * HOUR_NS;
+            deleted += self.backend.delete_before(cutoff)?;
+        }
+        if let Some(max) = max_bytes {
+            let passes = if self.backend.size_updates_immediately() {
+                100_000
+            } else {
+                1
+            };
+            for _ in 0..passes {
+                if self.backend.size_bytes()? <= max {
+                    break;
+                }
+                let sql = Sql {
+                    text: "SELECT MIN(bucket), MAX(bucket) FROM rollup".into(),
+                    params: Vec::new(),
+                    dialect: self.backend.dialect(),
+                };
+                let row = self.rows(&sql)?.into_iter().next().unwrap_or_default();
+                let (Some(Cell::Int(lo)), Some(Cell::Int(hi))) = (row.first(), row.get(1)) else {
+                    break;
+                };
+                if lo >= hi {
+                    break;
+                }
+                deleted += self.backend.delete_before(lo + HOUR_NS)?;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Bytes the store uses.
+    pub fn size_bytes(&self) -> Result<u64, Error> {
+        self.backend.size_bytes()
+    }
+}
+
+/// Hourly roll-up deltas of a batch, sorted (a fixed lock order for concurrent writers).
+pub(crate) struct Rollups {
+    pub(crate) plain: BTreeMap<(i64, i64, String, String, String), i64>,
+    pub(crate) tags: BTreeMap<(i64, String, i64, String, String, String), i64>,
+}
+
+impl Rollups {
+    pub(crate) fn of(batch: &[Record]) -> Rollups {
+        let mut plain = BTreeMap::new();
+        let mut tags = BTreeMap::new();
+        for r in batch {
+            let e = &r.event;
+            let b = e.time_ns.div_euclid(HOUR_NS) * HOUR_NS;
+            let p = i64::from(e.priority.as_u8());
+            *plain
+                .entry((b, p, e.rule.clone(), e.source.clone(), e.hostname.clone()))
+                .or_insert(0) += 1;
+            for (i, t) in e.tags.iter().enumerate() {
+                if e.tags[..i].contains(t) {
+                    continue;
+                }
+                *tags
+                    .entry((
+                        b,
+                        t.clone(),
+                        p,
+                        e.rule.clone(),
+                        e.source.clone(),
+                        e.hostname.clone(),
+                    ))
+                    .or_insert(0) += 1;
+            }
+        }
+        Rollups { plain, tags }
+    }
+}

@@ -1,0 +1,245 @@
+//! The embedded SQLite backend (WAL mode, one writer connection, a few readers).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, OpenFlags};
+
+use super::{Backend, Cell, Dialect, Param, Record, Rollups};
+use crate::Error;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events(
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    source TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    output TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+CREATE INDEX IF NOT EXISTS events_rule_ts ON events(rule, ts);
+CREATE INDEX IF NOT EXISTS events_priority_ts ON events(priority, ts);
+CREATE INDEX IF NOT EXISTS events_uuid ON events(uuid);
+CREATE TABLE IF NOT EXISTS event_tags(
+    event_id INTEGER NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY(event_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_tags_tag ON event_tags(tag, event_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(body, content='', contentless_delete=1);
+CREATE TABLE IF NOT EXISTS rollup(
+    bucket INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    source TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY(bucket, priority, rule, source, hostname)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_tags(
+    bucket INTEGER NOT NULL,
+    tag TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    source TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY(bucket, tag, priority, rule, source, hostname)
+) WITHOUT ROWID;
+";
+
+/// SQLite storage in one file, created on first use (zero set-up).
+#[derive(Debug)]
+pub struct SqliteBackend {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+fn lock_err() -> Error {
+    Error::Store {
+        backend: "sqlite",
+        msg: "connection lock poisoned".into(),
+    }
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) the database at `path` with `readers` read connections.
+    pub fn open(path: &Path, readers: usize) -> Result<SqliteBackend, Error> {
+        let writer = Connection::open(path)?;
+        writer.execute_batch(
+            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+             PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+        )?;
+        writer.execute_batch(SCHEMA)?;
+        let mut rs = Vec::new();
+        for _ in 0..readers.max(1) {
+            let c = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")?;
+            rs.push(Mutex::new(c));
+        }
+        Ok(SqliteBackend {
+            writer: Mutex::new(writer),
+            readers: rs,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `f` inside one write transaction (used by the benchmark's bulk loader too).
+    pub fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = self.writer.lock().map_err(|_| lock_err())?;
+        let tx = conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn to_sql(p: &Param) -> &dyn rusqlite::ToSql {
+    match p {
+        Param::Int(i) => i,
+        Param::Text(t) => t,
+    }
+}
+
+/// Writes `batch` with the statements of `tx` (shared with the benchmark loader).
+pub(crate) fn insert_tx(tx: &rusqlite::Transaction<'_>, batch: &[Record]) -> Result<(), Error> {
+    {
+        let mut ev = tx.prepare_cached(
+            "INSERT INTO events(uuid, ts, priority, rule, source, hostname, tags, output, json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        let mut tag =
+            tx.prepare_cached("INSERT OR IGNORE INTO event_tags(event_id, tag) VALUES (?1, ?2)")?;
+        let mut fts = tx.prepare_cached("INSERT INTO events_fts(rowid, body) VALUES (?1, ?2)")?;
+        for r in batch {
+            let e = &r.event;
+            let id = ev.insert(params![
+                e.uuid,
+                e.time_ns,
+                i64::from(e.priority.as_u8()),
+                e.rule,
+                e.source,
+                e.hostname,
+                e.tags.join(","),
+                e.output,
+                r.json
+            ])?;
+            for t in &e.tags {
+                tag.execute(params![id, t])?;
+            }
+            fts.execute(params![id, r.search_text()])?;
+        }
+    }
+    let roll = Rollups::of(batch);
+    let mut up = tx.prepare_cached(
+        "INSERT INTO rollup(bucket, priority, rule, source, hostname, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((b, p, rule, src, host), n) in &roll.plain {
+        up.execute(params![b, p, rule, src, host, n])?;
+    }
+    let mut upt = tx.prepare_cached(
+        "INSERT INTO rollup_tags(bucket, tag, priority, rule, source, hostname, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((b, t, p, rule, src, host), n) in &roll.tags {
+        upt.execute(params![b, t, p, rule, src, host, n])?;
+    }
+    Ok(())
+}
+
+impl Backend for SqliteBackend {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn insert(&self, batch: &[Record]) -> Result<(), Error> {
+        self.with_writer(|tx| insert_tx(tx, batch))
+    }
+
+    fn query(&self, sql: &str, params: &[Param]) -> Result<Vec<Vec<Cell>>, Error> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        let mut guard = None;
+        for i in 0..n {
+            if let Ok(g) = self.readers[(start + i) % n].try_lock() {
+                guard = Some(g);
+                break;
+            }
+        }
+        let conn = match guard {
+            Some(g) => g,
+            None => self.readers[start % n].lock().map_err(|_| lock_err())?,
+        };
+        let mut stmt = conn.prepare_cached(sql)?;
+        let cols = stmt.column_count();
+        let ps: Vec<&dyn rusqlite::ToSql> = params.iter().map(to_sql).collect();
+        let mut rows = stmt.query(ps.as_slice())?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut r = Vec::with_capacity(cols);
+            for i in 0..cols {
+                r.push(match row.get_ref(i)? {
+                    ValueRef::Integer(v) => Cell::Int(v),
+                    ValueRef::Real(v) => Cell::Int(v as i64),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Cell::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                    ValueRef::Null => Cell::Null,
+                });
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    fn delete_before(&self, cutoff_ns: i64) -> Result<u64, Error> {
+        let n = self.with_writer(|tx| {
+            tx.execute(
+                "DELETE FROM event_tags WHERE event_id IN (SELECT id FROM events WHERE ts < ?1)",
+                [cutoff_ns],
+            )?;
+            tx.execute(
+                "DELETE FROM events_fts WHERE rowid IN (SELECT id FROM events WHERE ts < ?1)",
+                [cutoff_ns],
+            )?;
+            let n = tx.execute("DELETE FROM events WHERE ts < ?1", [cutoff_ns])?;
+            tx.execute("DELETE FROM rollup WHERE bucket < ?1", [cutoff_ns])?;
+            tx.execute("DELETE FROM rollup_tags WHERE bucket < ?1", [cutoff_ns])?;
+            Ok(n)
+        })?;
+        if n > 0 {
+            let conn = self.writer.lock().map_err(|_| lock_err())?;
+            conn.execute_batch("PRAGMA incremental_vacuum;")?;
+        }
+        Ok(n as u64)
+    }
+
+    fn size_bytes(&self) -> Result<u64, Error> {
+        let conn = self.writer.lock().map_err(|_| lock_err())?;
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(u64::try_from((pages - free) * size).unwrap_or(0))
+    }
+
+    fn size_updates_immediately(&self) -> bool {
+        true
+    }
+}
