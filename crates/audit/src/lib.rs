@@ -21,7 +21,9 @@
 
 pub mod evaluate;
 pub mod event;
+pub mod log;
 pub mod policy;
+pub mod sender;
 
 use std::path::PathBuf;
 
