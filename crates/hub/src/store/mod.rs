@@ -465,7 +465,11 @@ impl Store {
             sql.push(&format!("SELECT {be}, {raw_col}, COUNT(*)"))
                 .push(raw_from);
             raw_where(&mut sql, f, lo, hi);
-            sql.push(&format!(" GROUP BY {be}, {raw_col}"));
+            if bucket_ns.is_some() {
+                sql.push(&format!(" GROUP BY {be}, {raw_col}"));
+            } else {
+                sql.push(&format!(" GROUP BY {raw_col}"));
+            }
             sql
         };
         let mut queries = Vec::new();
@@ -481,7 +485,11 @@ impl Store {
                 "SELECT {be}, {col}, CAST(SUM(n) AS BIGINT) FROM {table}"
             ));
             rollup_where(&mut sql, f, start, tags);
-            sql.push(&format!(" GROUP BY {be}, {col}"));
+            if bucket_ns.is_some() {
+                sql.push(&format!(" GROUP BY {be}, {col}"));
+            } else {
+                sql.push(&format!(" GROUP BY {col}"));
+            }
             queries.push(sql);
         } else {
             queries.push(raw(f.since_ns, None));
