@@ -24,6 +24,7 @@ pub mod event;
 pub mod log;
 pub mod policy;
 pub mod sender;
+pub mod serve;
 
 use std::path::PathBuf;
 

@@ -26,12 +26,32 @@ enum Command {
     Evaluate(evaluate::Args),
     /// Validate a policy as the apiserver does (exit 1 on errors).
     Check(check::Args),
+    /// Receive webhook POSTs (EventList) and write them as the apiserver's log backend.
+    Serve(osprey_audit::serve::Args),
+    /// POST events to a webhook as the apiserver's webhook backend (counters on stderr).
+    Send(osprey_audit::sender::cli::Args),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     Ok(match command {
         Command::Evaluate(a) => evaluate::run(&a, out)?,
         Command::Check(a) => check::run(&a, out)?,
+        Command::Serve(a) => {
+            let stats = osprey_audit::serve::run(&a, |addr| {
+                eprintln!("osprey-audit serve: listening on http://{addr}{}", a.url_path);
+            })?;
+            eprintln!("osprey-audit serve: {stats}");
+            ExitCode::SUCCESS
+        }
+        Command::Send(a) => {
+            let stats = osprey_audit::sender::cli::run(&a)?;
+            eprintln!("osprey-audit send: {stats}");
+            if stats.failed > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
     })
 }
 

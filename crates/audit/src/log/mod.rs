@@ -10,6 +10,7 @@ pub mod format;
 pub mod rotate;
 
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -83,9 +84,11 @@ impl LogOptions {
     }
 }
 
+/// Standard output is written through its own duplicate of fd 1, so the log never
+/// waits on (or interleaves inside) a lock some other code holds on `io::stdout()`.
 #[derive(Debug)]
 enum Sink {
-    Stdout(Vec<u8>),
+    Stdout(std::fs::File, Vec<u8>),
     File(Box<RotatingFile>),
 }
 
@@ -105,7 +108,11 @@ impl LogBackend {
             return Err(Error::Invalid("no audit log path given".into()));
         }
         let sink = if opts.is_stdout() {
-            Sink::Stdout(Vec::with_capacity(64 * 1024))
+            let fd = std::io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(Error::Stdout)?;
+            Sink::Stdout(std::fs::File::from(fd), Vec::with_capacity(64 * 1024))
         } else {
             Sink::File(Box::new(RotatingFile::open(RotateConfig {
                 path: opts.path.clone(),
@@ -152,10 +159,10 @@ impl LogBackend {
 
     fn write_line_inner(&mut self) -> Result<(), Error> {
         match &mut self.sink {
-            Sink::Stdout(buf) => {
+            Sink::Stdout(out, buf) => {
                 buf.extend_from_slice(&self.line);
                 if buf.len() >= 64 * 1024 {
-                    flush_stdout(buf)?;
+                    flush_stdout(out, buf)?;
                 }
             }
             Sink::File(f) => f.write(&self.line)?,
@@ -168,7 +175,7 @@ impl LogBackend {
     /// pending (see [`discard_pending`](Self::discard_pending)).
     pub fn flush(&mut self) -> Result<(), Error> {
         match &mut self.sink {
-            Sink::Stdout(buf) => flush_stdout(buf),
+            Sink::Stdout(out, buf) => flush_stdout(out, buf),
             Sink::File(f) => Ok(f.flush()?),
         }
     }
@@ -177,7 +184,7 @@ impl LogBackend {
     /// caller will resubmit them, as a webhook client does after an error answer).
     pub fn discard_pending(&mut self) {
         match &mut self.sink {
-            Sink::Stdout(buf) => buf.clear(),
+            Sink::Stdout(_, buf) => buf.clear(),
             Sink::File(f) => f.discard_pending(),
         }
     }
@@ -185,7 +192,7 @@ impl LogBackend {
     /// Flushes and `fsync`s.
     pub fn sync(&mut self) -> Result<(), Error> {
         match &mut self.sink {
-            Sink::Stdout(buf) => flush_stdout(buf),
+            Sink::Stdout(out, buf) => flush_stdout(out, buf),
             Sink::File(f) => Ok(f.sync()?),
         }
     }
@@ -193,20 +200,17 @@ impl LogBackend {
     /// Flushes, syncs and waits for backup clean-up to finish.
     pub fn close(self) -> Result<(), Error> {
         match self.sink {
-            Sink::Stdout(mut buf) => flush_stdout(&mut buf),
+            Sink::Stdout(mut out, mut buf) => flush_stdout(&mut out, &mut buf),
             Sink::File(f) => Ok(f.close()?),
         }
     }
 }
 
-fn flush_stdout(buf: &mut Vec<u8>) -> Result<(), Error> {
+fn flush_stdout(out: &mut std::fs::File, buf: &mut Vec<u8>) -> Result<(), Error> {
     if buf.is_empty() {
         return Ok(());
     }
-    let mut out = std::io::stdout().lock();
-    out.write_all(buf)
-        .and_then(|()| out.flush())
-        .map_err(Error::Stdout)?;
+    out.write_all(buf).map_err(Error::Stdout)?;
     buf.clear();
     Ok(())
 }

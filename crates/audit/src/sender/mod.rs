@@ -15,6 +15,7 @@
 //! Every error (transport or any non-2xx status) is retried: at most `attempts`
 //! tries (5), waiting `initial_backoff` (10 s) × 1.5 per step plus up to 20 % jitter.
 
+pub mod cli;
 pub mod input;
 pub mod kubeconfig;
 
@@ -195,6 +196,16 @@ pub struct Stats {
     pub failed: u64,
     /// Failed attempts (each one retried or given up).
     pub failed_attempts: u64,
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "events={} sent={} batches={} dropped={} failed={} failed_attempts={}",
+            self.events, self.sent, self.batches, self.dropped, self.failed, self.failed_attempts
+        )
+    }
 }
 
 #[derive(Debug, Default)]
