@@ -75,6 +75,20 @@ impl Policy {
     /// the apiserver's order: one decoding or group/version error, or all validation
     /// errors, or the 0-rules error.
     pub fn from_yaml(text: &str) -> Result<Loaded, Vec<Diagnostic>> {
+        let (loaded, errors) = Policy::from_yaml_unvalidated(text)?;
+        if errors.is_empty() {
+            Ok(loaded)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Decodes a policy and runs validation, but returns the policy even when it is
+    /// invalid, with the validation (or 0-rules) errors beside it; for tools that
+    /// report on a policy rather than run it. Rules with an invalid level get level
+    /// `None`; invalid stages are left out of `omitStages`. Decoding and
+    /// group/version errors still fail.
+    pub fn from_yaml_unvalidated(text: &str) -> Result<(Loaded, Vec<Diagnostic>), Vec<Diagnostic>> {
         let root = yaml::parse(text).map_err(|e| {
             vec![Diagnostic::new(
                 "",
@@ -93,48 +107,61 @@ impl Policy {
         let raw = dec.policy(&root).map_err(|d| vec![d])?;
         let mut errors = Vec::new();
         let policy = raw.validate(&mut errors);
-        if !errors.is_empty() {
-            // The apiserver's aggregate drops identical messages.
-            let mut seen = std::collections::HashSet::new();
-            errors.retain(|d| seen.insert(d.to_string()));
-            return Err(errors);
-        }
-        if policy.rules.is_empty() {
-            return Err(vec![Diagnostic::new(
+        if errors.is_empty() && policy.rules.is_empty() {
+            errors.push(Diagnostic::new(
                 "",
                 "loaded illegal policy with 0 rules",
                 root.mark,
-            )]);
+            ));
         }
-        Ok(Loaded {
-            policy,
-            warnings: dec.warnings,
+        // The apiserver's aggregate drops identical messages.
+        let mut seen = std::collections::HashSet::new();
+        errors.retain(|d| seen.insert(d.to_string()));
+        Ok((
+            Loaded {
+                policy,
+                warnings: dec.warnings,
+            },
+            errors,
+        ))
+    }
+
+    /// Reads a policy file and decodes it as [`Policy::from_yaml_unvalidated`] does.
+    pub fn load_unvalidated(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), Error> {
+        let text = read_text(path)?;
+        Policy::from_yaml_unvalidated(&text).map_err(|diagnostics| Error::Policy {
+            path: path.to_owned(),
+            diagnostics,
         })
     }
 
     /// Reads and loads a policy file.
     pub fn load(path: &Path) -> Result<Loaded, Error> {
-        let data = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let text = String::from_utf8(data).map_err(|e| Error::Policy {
-            path: path.to_owned(),
-            diagnostics: vec![Diagnostic {
-                path: String::new(),
-                message: format!(
-                    "failed decoding: invalid UTF-8 at byte {}",
-                    e.utf8_error().valid_up_to()
-                ),
-                line: 0,
-                column: 0,
-            }],
-        })?;
+        let text = read_text(path)?;
         Policy::from_yaml(&text).map_err(|diagnostics| Error::Policy {
             path: path.to_owned(),
             diagnostics,
         })
     }
+}
+
+fn read_text(path: &Path) -> Result<String, Error> {
+    let data = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    String::from_utf8(data).map_err(|e| Error::Policy {
+        path: path.to_owned(),
+        diagnostics: vec![Diagnostic {
+            path: String::new(),
+            message: format!(
+                "failed decoding: invalid UTF-8 at byte {}",
+                e.utf8_error().valid_up_to()
+            ),
+            line: 0,
+            column: 0,
+        }],
+    })
 }
 
 /// A string with the position of its node.
