@@ -21,6 +21,7 @@
 
 pub mod evaluate;
 pub mod event;
+pub mod fields;
 pub mod log;
 pub mod policy;
 pub mod sender;
