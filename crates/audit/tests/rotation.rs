@@ -106,7 +106,7 @@ fn many_rotations_and_restarts_lose_nothing() {
         for _ in 0..150 {
             f.write(&record(next)).expect("write");
             next += 1;
-            if next % 7 == 0 {
+            if next.is_multiple_of(7) {
                 f.flush().expect("flush");
             }
         }
