@@ -1,7 +1,7 @@
 //! Kubernetes API-server auditing: the `audit.k8s.io/v1` event schema and reader
 //! ([`event`]), audit policies with the apiserver's validation and first-match
 //! evaluation ([`policy`]), and the `osprey-audit` subcommands built on them
-//! ([`evaluate`], [`policy::check`]).
+//! ([`evaluate`], [`policy::check`], [`lint`], [`simulate`]).
 //!
 //! This crate leaves Falco-style detection to `osprey-rules` (it only provides
 //! the `ka.*` field source) and printing and exit codes to its thin binary.
@@ -22,10 +22,12 @@
 pub mod evaluate;
 pub mod event;
 pub mod fields;
+pub mod lint;
 pub mod log;
 pub mod policy;
 pub mod sender;
 pub mod serve;
+pub mod simulate;
 
 use std::path::PathBuf;
 

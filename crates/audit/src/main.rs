@@ -2,8 +2,8 @@
 //! its own library module as `run(&args, &mut out) -> Result<ExitCode>`.
 
 use clap::{Parser, Subcommand};
-use osprey_audit::evaluate;
 use osprey_audit::policy::check;
+use osprey_audit::{evaluate, lint, simulate};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -30,6 +30,10 @@ enum Command {
     Serve(osprey_audit::serve::Args),
     /// POST events to a webhook as the apiserver's webhook backend (counters on stderr).
     Send(osprey_audit::sender::cli::Args),
+    /// Report shadowed rules, rules that never match and settings with no effect (exit 1 with findings).
+    Lint(lint::Args),
+    /// Replay logs through a policy: matches per rule, levels, bytes kept (table or --json).
+    Simulate(simulate::Args),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -38,7 +42,10 @@ fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(&a, out)?,
         Command::Serve(a) => {
             let stats = osprey_audit::serve::run(&a, |addr| {
-                eprintln!("osprey-audit serve: listening on http://{addr}{}", a.url_path);
+                eprintln!(
+                    "osprey-audit serve: listening on http://{addr}{}",
+                    a.url_path
+                );
             })?;
             eprintln!("osprey-audit serve: {stats}");
             ExitCode::SUCCESS
@@ -52,6 +59,8 @@ fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             }
         }
+        Command::Lint(a) => lint::run(&a, out)?,
+        Command::Simulate(a) => simulate::run(&a, out)?,
     })
 }
 
