@@ -508,9 +508,7 @@ impl Delivery {
                 .iter()
                 .map(|q| q.id)
                 .collect();
-            self.counters
-                .sent
-                .fetch_add(acked.len() as u64, Ordering::Relaxed);
+            let delivered = acked.len() as u64;
             acked.extend(discard);
             let retry = match outcome.failure {
                 None => {
@@ -534,6 +532,8 @@ impl Delivery {
             if let Ok(Err(e)) = tokio::task::spawn_blocking(move || q.ack(&acked)).await {
                 self.counters.set_error(Some(e.to_string()));
             }
+            // Counted once removed from the queue, so `sent + queued` never double-counts.
+            self.counters.sent.fetch_add(delivered, Ordering::Relaxed);
             if retry {
                 if !self.pause(&mut failures).await {
                     return;

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
@@ -27,6 +28,8 @@ pub(crate) struct DiskQueue {
     bound: u64,
     overflow: Overflow,
     len: AtomicU64,
+    /// Serialises write transactions with the update of `len` that follows each.
+    write: Mutex<()>,
 }
 
 impl DiskQueue {
@@ -55,6 +58,7 @@ impl DiskQueue {
             bound: bound.max(1),
             overflow,
             len: AtomicU64::new(len),
+            write: Mutex::new(()),
         })
     }
 
@@ -73,13 +77,15 @@ impl DiskQueue {
     /// Appends items in one durable transaction; returns how many alerts the bound
     /// discarded (old ones or incoming ones, by the overflow policy).
     pub(crate) fn push(&self, items: &[Vec<u8>]) -> Result<u64> {
+        let _guard = self.write.lock().map_err(|e| self.err(e))?;
         let mut txn = self.db.begin_write().map_err(|e| self.err(e))?;
         txn.set_durability(Durability::Immediate)
             .map_err(|e| self.err(e))?;
         let mut dropped = 0u64;
-        let mut len = self.len();
+        let mut len;
         {
             let mut table = txn.open_table(ITEMS).map_err(|e| self.err(e))?;
+            len = table.len().map_err(|e| self.err(e))?;
             let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;
             let mut next = match meta.get(NEXT_ID).map_err(|e| self.err(e))? {
                 Some(v) => v.value(),

@@ -1,0 +1,340 @@
+//! HTTP outputs against a local recording receiver (webhook, Slack, Loki, Elasticsearch)
+//! and a real Prometheus Alertmanager; outages, restarts and the queue bound.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use common::*;
+use osprey_forward::{Config, Forwarders};
+use serde_json::Value;
+
+fn forwarders(yaml: &str) -> Forwarders {
+    Forwarders::from_config(&Config::from_yaml(yaml).expect("config")).expect("forwarders")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_posts_falco_json_with_custom_headers() {
+    let (_d, dir) = tempdir();
+    let rx = Receiver::start().await;
+    let f = forwarders(&format!(
+        "{}webhook:\n  address: {}\n  customheaders: {{X-Token: s3cret}}\n",
+        queue_yaml(&dir),
+        rx.url("/hook")
+    ));
+    submit_range(&f, 0..20);
+    wait_for(20, "20 webhook posts", || stats(&f, "webhook").sent == 20).await;
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 20);
+    for (i, h) in hits.iter().enumerate() {
+        assert_eq!(h.method, "POST");
+        assert_eq!(h.path, "/hook");
+        assert_eq!(h.headers["x-token"], "s3cret");
+        assert_eq!(h.headers["content-type"], "application/json");
+        assert_eq!(
+            h.body.as_ref(),
+            alert(i as u64, "Warning", "Test shell").to_json()
+        );
+    }
+    let s = stats(&f, "webhook");
+    assert_eq!(
+        (s.destination, s.sent, s.errors, s.dropped),
+        ("webhook", 20, 0, 0)
+    );
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_by_priority_rule_tag_and_instances() {
+    let (_d, dir) = tempdir();
+    let rx = Receiver::start().await;
+    let f = forwarders(&format!(
+        "{}webhook:\n  - name: errors\n    address: {}\n    minimumpriority: ERROR\n  - name: byrule\n    address: {}\n    rules: [Special]\n  - name: bytag\n    address: {}\n    tags: [nomatch]\n",
+        queue_yaml(&dir),
+        rx.url("/errors"),
+        rx.url("/byrule"),
+        rx.url("/bytag")
+    ));
+    f.submit(Arc::new(alert(1, "Warning", "Other")));
+    f.submit(Arc::new(alert(2, "Critical", "Other")));
+    f.submit(Arc::new(alert(3, "Debug", "Special")));
+    f.submit(Arc::new(alert(4, "Debug", "Test rule")));
+    wait_for(20, "routed posts", || {
+        stats(&f, "errors").sent == 2 && stats(&f, "byrule").sent == 1
+    })
+    .await;
+    let s = stats(&f, "bytag");
+    assert_eq!((s.sent, s.queued, s.dropped), (0, 0, 0));
+    let mut got: Vec<(String, u64)> = rx
+        .hits()
+        .iter()
+        .map(|h| {
+            let v: Value = serde_json::from_slice(&h.body).unwrap();
+            (h.path.clone(), seq_of(&v))
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("/byrule".to_owned(), 3),
+            ("/errors".to_owned(), 2),
+            ("/errors".to_owned(), 4)
+        ]
+    );
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_outage_mid_stream_loses_nothing() {
+    let (_d, dir) = tempdir();
+    let mut rx = Receiver::start().await;
+    let f = forwarders(&format!(
+        "{}webhook:\n  address: {}\n",
+        queue_yaml(&dir),
+        rx.url("/")
+    ));
+    submit_range(&f, 0..50);
+    wait_for(20, "first posts", || rx.count() >= 10).await;
+    rx.stop().await;
+    submit_range(&f, 50..100);
+    wait_for(20, "a failed attempt", || stats(&f, "webhook").errors > 0).await;
+    assert!(stats(&f, "webhook").queued > 0);
+    rx.restart().await;
+    wait_for(30, "all 100 posts", || stats(&f, "webhook").sent == 100).await;
+    let seqs: Vec<u64> = rx
+        .hits()
+        .iter()
+        .map(|h| seq_of(&serde_json::from_slice(&h.body).unwrap()))
+        .collect();
+    assert_eq!(seqs.len(), 100, "exactly one delivery per alert");
+    assert_eq!(seqs, (0..100).collect::<Vec<_>>(), "in order");
+    assert_eq!(stats(&f, "webhook").queued, 0);
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_persists_across_restart_and_counts_drops() {
+    let (_d, dir) = tempdir();
+    let port = free_port();
+    let yaml = format!(
+        "{}webhook:\n  address: http://127.0.0.1:{port}/\n  maxqueued: 30\n",
+        queue_yaml(&dir)
+    );
+    // Destination down: 50 alerts, bound 30, drop-oldest keeps 20..50.
+    let f = forwarders(&yaml);
+    submit_range(&f, 0..50);
+    wait_for(20, "queue filled", || {
+        let s = stats(&f, "webhook");
+        s.queued == 30 && s.dropped == 20
+    })
+    .await;
+    f.shutdown().await;
+    // A new process (same queue dir) finds them and delivers once the receiver is up.
+    let f = forwarders(&yaml);
+    assert_eq!(stats(&f, "webhook").queued, 30);
+    let rx = Receiver::start_on(port, Default::default()).await;
+    wait_for(30, "queued alerts delivered", || {
+        stats(&f, "webhook").sent == 30
+    })
+    .await;
+    let seqs: Vec<u64> = rx
+        .hits()
+        .iter()
+        .map(|h| seq_of(&serde_json::from_slice(&h.body).unwrap()))
+        .collect();
+    assert_eq!(seqs, (20..50).collect::<Vec<_>>());
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_newest_keeps_the_backlog() {
+    let (_d, dir) = tempdir();
+    let port = free_port();
+    let f = forwarders(&format!(
+        "{}webhook:\n  address: http://127.0.0.1:{port}/\n  maxqueued: 5\n  overflow: dropnewest\n",
+        queue_yaml(&dir)
+    ));
+    submit_range(&f, 0..12);
+    wait_for(20, "drops counted", || stats(&f, "webhook").dropped == 7).await;
+    let rx = Receiver::start_on(port, Default::default()).await;
+    wait_for(30, "backlog delivered", || stats(&f, "webhook").sent == 5).await;
+    let seqs: BTreeSet<u64> = rx
+        .hits()
+        .iter()
+        .map(|h| seq_of(&serde_json::from_slice(&h.body).unwrap()))
+        .collect();
+    assert_eq!(seqs, (0..5).collect());
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_loki_elasticsearch_payloads() {
+    let (_d, dir) = tempdir();
+    let rx = Receiver::start().await;
+    let f = forwarders(&format!(
+        "{}slack:\n  webhookurl: {}\n  channel: '#sec'\n\
+         loki:\n  hostport: {}\n  tenant: t1\n  extralabels: container.id\n\
+         elasticsearch:\n  hostport: {}\n  index: alerts\n",
+        queue_yaml(&dir),
+        rx.url("/slack"),
+        rx.url(""),
+        rx.url("")
+    ));
+    submit_range(&f, 0..3);
+    wait_for(20, "all three outputs", || {
+        f.stats().iter().all(|s| s.sent == 3)
+    })
+    .await;
+    let hits = rx.hits();
+
+    let slack: Vec<Value> = hits
+        .iter()
+        .filter(|h| h.path == "/slack")
+        .map(|h| serde_json::from_slice(&h.body).unwrap())
+        .collect();
+    assert_eq!(slack.len(), 3);
+    let att = &slack[0]["attachments"][0];
+    assert_eq!(slack[0]["channel"], "#sec");
+    assert_eq!(slack[0]["username"], "Falcosidekick");
+    assert_eq!(att["color"], "#ffff00");
+    assert_eq!(
+        att["text"],
+        "06:56:56.123456789: Warning Alert number 0 (proc=bash)"
+    );
+    let titles: Vec<&str> = att["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["container.id", "proc.name", "rule", "priority", "time"]
+    );
+
+    let loki: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| h.path == "/loki/api/v1/push")
+        .collect();
+    assert!(!loki.is_empty());
+    assert_eq!(loki[0].headers["x-scope-orgid"], "t1");
+    let streams: Vec<Value> = loki
+        .iter()
+        .flat_map(|h| {
+            let v: Value = serde_json::from_slice(&h.body).unwrap();
+            v["streams"].as_array().unwrap().clone()
+        })
+        .collect();
+    assert_eq!(streams.len(), 3);
+    let s0 = &streams[0];
+    assert_eq!(s0["stream"]["rule"], "Test shell");
+    assert_eq!(s0["stream"]["priority"], "Warning");
+    assert_eq!(s0["stream"]["source"], "syscall");
+    assert_eq!(s0["stream"]["containerid"], "c0");
+    assert_eq!(s0["stream"]["tags"], "container,shell");
+    assert_eq!(s0["values"][0][0], "1795762616123456789");
+
+    let bulk: Vec<&Hit> = hits.iter().filter(|h| h.path == "/_bulk").collect();
+    assert!(!bulk.is_empty());
+    assert_eq!(bulk[0].headers["content-type"], "application/x-ndjson");
+    let lines: Vec<Value> = bulk
+        .iter()
+        .flat_map(|h| {
+            std::str::from_utf8(&h.body)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(lines.len(), 6);
+    assert_eq!(lines[0]["create"]["_index"], "alerts-2026.11.27");
+    assert_eq!(lines[0]["create"]["_id"], "elasticsearch-0");
+    assert_eq!(
+        serde_json::to_vec(&lines[1]).unwrap(),
+        alert(0, "Warning", "Test shell").to_json()
+    );
+    f.shutdown().await;
+}
+
+/// Alertmanager config with one receiver that does nothing.
+const AM_CONFIG: &str = "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n";
+
+fn start_alertmanager(dir: &std::path::Path, port: u16) -> Child {
+    let cfg = dir.join("am.yml");
+    std::fs::write(&cfg, AM_CONFIG).unwrap();
+    Child(
+        std::process::Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.path={}", dir.join("am-data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start alertmanager"),
+    )
+}
+
+async fn am_alerts(port: u16) -> Option<Vec<Value>> {
+    let r = reqwest::get(format!("http://127.0.0.1:{port}/api/v2/alerts"))
+        .await
+        .ok()?;
+    serde_json::from_slice(&r.bytes().await.ok()?).ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_receives_labelled_alerts_after_coming_up() {
+    if !have("prometheus-alertmanager", "alertmanager") {
+        return;
+    }
+    let (_d, dir) = tempdir();
+    let port = free_port();
+    let f = forwarders(&format!(
+        "{}alertmanager:\n  hostport: http://127.0.0.1:{port}\n  extralabels: {{cluster: prod}}\n",
+        queue_yaml(&dir)
+    ));
+    // Down at first: alerts wait in the queue.
+    for i in 0..10 {
+        f.submit(Arc::new(alert(i, "Critical", "Shell in container")));
+    }
+    wait_for(20, "failed attempts while down", || {
+        stats(&f, "alertmanager").errors > 0
+    })
+    .await;
+    let _am = start_alertmanager(&dir, port);
+    wait_for(30, "delivery", || stats(&f, "alertmanager").sent == 10).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let alerts = loop {
+        match am_alerts(port).await {
+            Some(v) if v.len() == 10 => break v,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "alertmanager lists {other:?}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut seqs: Vec<String> = alerts
+        .iter()
+        .map(|a| a["labels"]["seq"].as_str().unwrap().to_owned())
+        .collect();
+    seqs.sort_by_key(|s| s.parse::<u32>().unwrap());
+    assert_eq!(seqs, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
+    let l = &alerts[0]["labels"];
+    assert_eq!(l["alertname"], "Shell in container");
+    assert_eq!(l["rule"], "Shell in container");
+    assert_eq!(l["priority"], "Critical");
+    assert_eq!(l["severity"], "critical");
+    assert_eq!(l["source"], "falco");
+    assert_eq!(l["eventsource"], "syscall");
+    assert_eq!(l["proc_name"], "bash");
+    assert_eq!(l["evt_time"], "1795762616123456789");
+    assert_eq!(l["cluster"], "prod");
+    assert_eq!(l["tags"], "container,shell");
+    assert!(l["hostname"].as_str().unwrap().starts_with("node-"));
+    assert_eq!(alerts[0]["annotations"]["summary"], "Shell in container");
+    f.shutdown().await;
+}
