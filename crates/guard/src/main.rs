@@ -56,6 +56,10 @@ struct Args {
     /// Rules worker threads (default: one per CPU but the reader's).
     #[arg(long = "threads")]
     threads: Option<usize>,
+    /// Replay this Kubernetes audit log (JSON lines, plain or gzip) through
+    /// the k8s_audit rules, then exit (the syscall source does not run).
+    #[arg(long = "k8s-audit-file")]
+    k8s_audit_file: Option<PathBuf>,
 }
 
 /// Whether `name` matches the glob `pat` (`*` any run, `?` one character).
@@ -93,7 +97,10 @@ fn load_rules(paths: &[PathBuf], opts: &LoadOptions, warn: bool) -> Result<Rules
             name: "osprey_rules.yaml (built in)",
             content: DEFAULT_RULES,
         };
-        Ruleset::load(&[builtin], opts)
+        Ruleset::load(
+            &[builtin, osprey_guard::audit_source::builtin_rules()],
+            opts,
+        )
     } else {
         let files = osprey_guard::config::rules_files(paths);
         let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
@@ -146,7 +153,8 @@ fn validate(files: &[PathBuf], json: bool) -> Result<(), String> {
     let mut ok = true;
     let mut results = Vec::new();
     for f in files {
-        let (_, res) = Ruleset::load_paths(&[f.as_path()], &LoadOptions::default());
+        let opts = osprey_guard::audit_source::load_options(LoadOptions::default());
+        let (_, res) = Ruleset::load_paths(&[f.as_path()], &opts);
         ok &= res.successful();
         let name = f.display().to_string();
         if json {
@@ -212,11 +220,11 @@ fn run(args: &Args) -> Result<(), String> {
     } else {
         args.rules.clone()
     };
-    let opts = LoadOptions {
+    let opts = osprey_guard::audit_source::load_options(LoadOptions {
         min_priority,
         append_output: raw.append_output().map_err(|e| e.to_string())?,
         ..LoadOptions::default()
-    };
+    });
     let mut rules = load_rules(&paths, &opts, true)?;
     apply_toggles(&mut rules, &cfg.rules);
     if args.list_rules {
@@ -266,6 +274,40 @@ fn run(args: &Args) -> Result<(), String> {
         signal_hook::flag::register(sig, std::sync::Arc::clone(flag))
             .map_err(|e| format!("cannot install the signal handler: {e}"))?;
     }
+    // The k8s_audit source: a replayed file ends the run; the webhook
+    // server runs beside the syscall source.
+    let audit_plan = osprey_guard::audit_source::plan(&raw, args.k8s_audit_file.as_deref())
+        .map_err(|e| e.to_string())?;
+    let audit_stop = std::sync::Arc::clone(&signals.stop);
+    let audit = match audit_plan {
+        Some(plan) => {
+            let mut rules = load_rules(&paths, &opts, false)?;
+            apply_toggles(&mut rules, &cfg.rules);
+            let (alerts, stop) = (alert_options.clone(), &signals.stop);
+            let launched = osprey_guard::audit_source::launch(
+                &plan,
+                rules,
+                &cfg,
+                alerts,
+                &mut outputs,
+                &out_cfg,
+                stop,
+            )
+            .map_err(|e| e.to_string())?;
+            Some(launched)
+        }
+        None => None,
+    };
+    if let Some(osprey_guard::audit_source::Launched::Done(s)) = &audit {
+        outputs
+            .close(Duration::from_secs(5))
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "Events detected: {}; audit events read: {}; audit events dropped: {}",
+            s.alerts, s.events, s.rejected
+        );
+        return Ok(());
+    }
     // The reader (source, batching, outputs) keeps a CPU of its own.
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
@@ -295,6 +337,17 @@ fn run(args: &Args) -> Result<(), String> {
     outputs
         .close(Duration::from_secs(5))
         .map_err(|e| e.to_string())?;
+    if let Some(a) = audit {
+        let alone = cfg.engine.kind == EngineKind::Nodriver;
+        let max = args.max_secs.map(Duration::from_secs);
+        let s = a
+            .finish(alone, &audit_stop, max)
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "k8s_audit: events detected: {}; audit events read: {}; audit events dropped: {}",
+            s.alerts, s.events, s.rejected
+        );
+    }
     eprintln!(
         "Events detected: {}; events read: {}; driver drops: {}; rules reloads: {}",
         summary.alerts, summary.events, summary.drops, summary.reloads
