@@ -5,8 +5,9 @@
 //! - **webhook**: an HTTP endpoint (default `/k8s-audit`) that the API
 //!   server's webhook backend POSTs `EventList`s (or single `Event`s) to.
 //!   Non-POST requests get 405, a body that is not `application/json` 400,
-//!   a body over the size limit 400; an accepted body is answered 200 at
-//!   once and queued (50 bodies) for the rules thread, as the plugin does;
+//!   a body over the size limit 400; an accepted body is queued (50
+//!   bodies) for the rules thread and answered 200 before it is parsed, as
+//!   the plugin does;
 //! - **file**: an audit log (JSON lines, or one JSON document), replayed
 //!   once through the rules.
 //!
@@ -628,17 +629,21 @@ fn serve_conn(
         } else if !ctype.contains("application/json") {
             respond(&mut out, 400, "Bad Request", "wrong Content Type", close)?;
         } else {
-            respond(&mut out, 200, "OK", "", close)?;
+            // Queued before the 200 goes out (still before any parsing, as
+            // the plugin): an acknowledged batch is never lost on a stop.
             match tx.try_send(body) {
                 Ok(()) => {}
                 Err(TrySendError::Full(body)) => {
                     // Wait for the rules thread rather than drop the batch.
                     if tx.send(body).is_err() {
-                        return Ok(());
+                        return respond(&mut out, 503, "Service Unavailable", "stopping", true);
                     }
                 }
-                Err(TrySendError::Disconnected(_)) => return Ok(()),
+                Err(TrySendError::Disconnected(_)) => {
+                    return respond(&mut out, 503, "Service Unavailable", "stopping", true);
+                }
             }
+            respond(&mut out, 200, "OK", "", close)?;
         }
         if close {
             return Ok(());
