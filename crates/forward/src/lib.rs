@@ -17,7 +17,7 @@
 //!
 //! Delivery is at-least-once: an alert leaves its queue only after the destination
 //! accepted it, so a crash between acceptance and removal re-sends it. Sinks that can
-//! deduplicate do so with a stable per-alert id (`<instance>-<queue id>`): Elasticsearch
+//! deduplicate do so with a stable per-alert id (`<instance>-<queue epoch>-<queue id>`): Elasticsearch
 //! (`_id` with `create`), JetStream (`Nats-Msg-Id`), PostgreSQL (primary key), Redis hashes.
 //! Permanent rejections (HTTP 4xx other than 408/429) are counted as errors and the alert
 //! is discarded, so one bad alert cannot block a queue forever.
@@ -324,6 +324,7 @@ impl Forwarders {
                 })?
         };
         let delivery = Delivery {
+            name: name.clone(),
             queue: queue.clone(),
             counters: counters.clone(),
             notify,
@@ -445,6 +446,7 @@ fn write_loop(
 
 /// The delivery task of one output.
 struct Delivery {
+    name: String,
     queue: Arc<DiskQueue>,
     counters: Arc<Counters>,
     notify: Arc<Notify>,
@@ -489,7 +491,12 @@ impl Delivery {
             let mut discard = Vec::new();
             for (id, bytes) in items {
                 match Alert::from_json(&bytes) {
-                    Ok(alert) => batch.push(Queued { id, alert }),
+                    Ok(alert) => batch.push(Queued {
+                        id,
+                        epoch: self.queue.epoch(),
+                        key: sinks::delivery_key(&self.name, self.queue.epoch(), id),
+                        alert,
+                    }),
                     Err(_) => discard.push(id),
                 }
             }

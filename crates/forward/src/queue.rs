@@ -19,6 +19,7 @@ use crate::{Error, Result};
 const ITEMS: TableDefinition<u64, &[u8]> = TableDefinition::new("items");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const NEXT_ID: &str = "next_id";
+const EPOCH: &str = "epoch";
 
 /// A persistent FIFO with a bound on its length.
 #[derive(Debug)]
@@ -28,6 +29,9 @@ pub(crate) struct DiskQueue {
     bound: u64,
     overflow: Overflow,
     len: AtomicU64,
+    /// Random number fixed when the file is created: with the ids it names an alert
+    /// uniquely even if the queue file is deleted and ids start over.
+    epoch: u64,
     /// Serialises write transactions with the update of `len` that follows each.
     write: Mutex<()>,
 }
@@ -46,10 +50,19 @@ impl DiskQueue {
         };
         let db = Database::create(path).map_err(|e| err(&e))?;
         let txn = db.begin_write().map_err(|e| err(&e))?;
-        let len = {
+        let (len, epoch) = {
             let items = txn.open_table(ITEMS).map_err(|e| err(&e))?;
-            let _ = txn.open_table(META).map_err(|e| err(&e))?;
-            items.len().map_err(|e| err(&e))?
+            let mut meta = txn.open_table(META).map_err(|e| err(&e))?;
+            let stored = meta.get(EPOCH).map_err(|e| err(&e))?.map(|v| v.value());
+            let epoch = match stored {
+                Some(e) => e,
+                None => {
+                    let e = fastrand::u64(..);
+                    meta.insert(EPOCH, e).map_err(|e| err(&e))?;
+                    e
+                }
+            };
+            (items.len().map_err(|e| err(&e))?, epoch)
         };
         txn.commit().map_err(|e| err(&e))?;
         Ok(DiskQueue {
@@ -58,6 +71,7 @@ impl DiskQueue {
             bound: bound.max(1),
             overflow,
             len: AtomicU64::new(len),
+            epoch,
             write: Mutex::new(()),
         })
     }
@@ -67,6 +81,11 @@ impl DiskQueue {
             output: self.name.clone(),
             message: e.to_string(),
         }
+    }
+
+    /// The queue file's epoch.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// Alerts waiting.

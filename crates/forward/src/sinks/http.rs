@@ -10,7 +10,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{delivery_id, Outcome, Queued, Sink};
+use super::{Outcome, Queued, Sink};
 use crate::config::{
     AlertmanagerConfig, ElasticsearchConfig, IndexSuffix, LokiConfig, LokiFormat, QueueConfig,
     SlackConfig, SlackFormat, WebhookConfig,
@@ -49,7 +49,6 @@ enum Kind {
 /// One HTTP destination.
 #[derive(Debug)]
 pub(crate) struct HttpSink {
-    name: String,
     client: reqwest::Client,
     kind: Kind,
 }
@@ -108,7 +107,6 @@ pub(crate) fn webhook(c: &WebhookConfig, name: &str, q: &QueueConfig) -> Result<
         other => return Err(bad(name, format!("method {other:?}: want POST or PUT"))),
     };
     Ok(Sink::Http(Box::new(HttpSink {
-        name: name.to_owned(),
         client: client(name, q, &c.customheaders)?,
         kind: Kind::Webhook {
             url: check_url(name, &c.address)?,
@@ -120,7 +118,6 @@ pub(crate) fn webhook(c: &WebhookConfig, name: &str, q: &QueueConfig) -> Result<
 /// Builds a `slack` sink.
 pub(crate) fn slack(c: &SlackConfig, name: &str, q: &QueueConfig) -> Result<Sink> {
     Ok(Sink::Http(Box::new(HttpSink {
-        name: name.to_owned(),
         client: client(name, q, &BTreeMap::new())?,
         kind: Kind::Slack {
             url: check_url(name, &c.webhookurl)?,
@@ -150,7 +147,6 @@ pub(crate) fn alertmanager(c: &AlertmanagerConfig, name: &str, q: &QueueConfig) 
         }
     }
     Ok(Sink::Http(Box::new(HttpSink {
-        name: name.to_owned(),
         client: client(name, q, &c.customheaders)?,
         kind: Kind::Alertmanager {
             urls,
@@ -171,7 +167,6 @@ pub(crate) fn loki(c: &LokiConfig, name: &str, q: &QueueConfig) -> Result<Sink> 
         headers.insert("X-Scope-OrgID".into(), c.tenant.clone());
     }
     Ok(Sink::Http(Box::new(HttpSink {
-        name: name.to_owned(),
         client: client(name, q, &headers)?,
         kind: Kind::Loki {
             url: join(&check_url(name, &c.hostport)?, endpoint),
@@ -192,7 +187,6 @@ pub(crate) fn elasticsearch(c: &ElasticsearchConfig, name: &str, q: &QueueConfig
         url.push_str(&c.pipeline);
     }
     Ok(Sink::Http(Box::new(HttpSink {
-        name: name.to_owned(),
         client: client(name, q, &headers)?,
         kind: Kind::Elasticsearch {
             url,
@@ -285,7 +279,7 @@ impl HttpSink {
                 for q in batch {
                     let action = json!({"create": {
                         "_index": es_index(&q.alert, cfg),
-                        "_id": delivery_id(&self.name, q.id),
+                        "_id": q.key.clone(),
                     }});
                     body.extend_from_slice(action.to_string().as_bytes());
                     body.push(b'\n');

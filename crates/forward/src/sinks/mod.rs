@@ -11,10 +11,15 @@ pub(crate) mod syslog;
 
 use crate::Alert;
 
-/// One alert taken from a queue, with its queue id (stable across retries).
+/// One alert taken from a queue, with its ids (stable across retries and restarts).
 #[derive(Debug)]
 pub(crate) struct Queued {
+    /// Position in the queue (increasing in delivery order).
     pub(crate) id: u64,
+    /// The queue file's epoch.
+    pub(crate) epoch: u64,
+    /// `<instance>-<epoch hex>-<id>`: the idempotency key sinks give destinations.
+    pub(crate) key: String,
     pub(crate) alert: Alert,
 }
 
@@ -80,9 +85,9 @@ impl Sink {
     }
 }
 
-/// `<instance>-<queue id>`: the idempotency key of a queued alert.
-pub(crate) fn delivery_id(name: &str, id: u64) -> String {
-    format!("{name}-{id}")
+/// `<instance>-<epoch hex>-<queue id>`: the idempotency key of a queued alert.
+pub(crate) fn delivery_key(name: &str, epoch: u64, id: u64) -> String {
+    format!("{name}-{epoch:016x}-{id}")
 }
 
 /// The rule name as a subject token: lower case, runs of other characters as `_`,

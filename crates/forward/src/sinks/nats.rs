@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 
-use super::{delivery_id, slug, Outcome, Queued, Sink};
+use super::{slug, Outcome, Queued, Sink};
 use crate::config::{NatsConfig, QueueConfig};
 use crate::{Alert, Error, Result};
 
@@ -15,7 +15,6 @@ const DEFAULT_SUBJECT: &str = "falco.<priority>.<rule>";
 /// One NATS destination (connected lazily, reconnected by the client).
 #[derive(Debug)]
 pub(crate) struct NatsSink {
-    name: String,
     url: String,
     template: String,
     jetstream: bool,
@@ -34,7 +33,6 @@ pub(crate) fn build(c: &NatsConfig, name: &str, q: &QueueConfig) -> Result<Sink>
         });
     }
     Ok(Sink::Nats(Box::new(NatsSink {
-        name: name.to_owned(),
         url: c.hostport.clone(),
         template: if c.subjecttemplate.is_empty() {
             DEFAULT_SUBJECT.to_owned()
@@ -92,7 +90,7 @@ impl NatsSink {
             for (i, q) in batch.iter().enumerate() {
                 let msg = PublishMessage::build()
                     .payload(q.alert.to_json().into())
-                    .message_id(delivery_id(&self.name, q.id));
+                    .message_id(q.key.clone());
                 let ack = match js
                     .send_publish(subject(&self.template, &q.alert), msg)
                     .await

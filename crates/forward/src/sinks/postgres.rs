@@ -3,7 +3,7 @@
 
 use tokio_postgres::NoTls;
 
-use super::{delivery_id, Outcome, Queued, Sink};
+use super::{Outcome, Queued, Sink};
 use crate::config::{PostgresConfig, QueueConfig};
 use crate::{Error, Result};
 
@@ -125,7 +125,7 @@ impl PostgresSink {
                 let tags = serde_json::to_string(a.tags()).unwrap_or_else(|_| "[]".into());
                 let fields =
                     serde_json::to_string(&a.output_fields).unwrap_or_else(|_| "{}".into());
-                let id = delivery_id(&self.name, q.id);
+                let id = q.key.clone();
                 tx.execute(
                     &stmt,
                     &[

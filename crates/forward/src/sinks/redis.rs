@@ -1,12 +1,39 @@
 //! Redis sink: `XADD <key> * json <alert>` (stream, default), `RPUSH <key> <alert>`
 //! (list, sidekick's default) or `HSET <key> <id> <alert>` (hashmap, keyed by the
-//! alert's uuid or delivery id). A batch goes in one MULTI/EXEC transaction.
+//! alert's uuid or delivery key). A batch goes in one MULTI/EXEC transaction, and a
+//! per-instance marker key makes re-sends no-ops.
 
 use redis::aio::ConnectionManager;
 
-use super::{delivery_id, Outcome, Queued, Sink};
+use super::{Outcome, Queued, Sink};
 use crate::config::{QueueConfig, RedisConfig, RedisStorage};
 use crate::{Error, Result};
+
+/// Writes one alert unless this instance already wrote it: the marker key holds the
+/// `<epoch>:<id>` of the last alert written, and queue ids increase in delivery order,
+/// so a batch re-sent after a lost reply is skipped (exactly-once per queue).
+/// KEYS: target key, marker key. ARGV: epoch, id, storage, rule, priority, json, maxlen,
+/// hash field.
+const DEDUP_SCRIPT: &str = r"
+local m = redis.call('GET', KEYS[2])
+if m then
+  local e, i = string.match(m, '^(%x+):(%d+)$')
+  if e == ARGV[1] and tonumber(i) >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[2])
+if ARGV[3] == 'stream' then
+  if ARGV[7] ~= '0' then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[7], '*', 'rule', ARGV[4], 'priority', ARGV[5], 'json', ARGV[6])
+  else
+    redis.call('XADD', KEYS[1], '*', 'rule', ARGV[4], 'priority', ARGV[5], 'json', ARGV[6])
+  end
+elseif ARGV[3] == 'list' then
+  redis.call('RPUSH', KEYS[1], ARGV[6])
+else
+  redis.call('HSET', KEYS[1], ARGV[8], ARGV[6])
+end
+return 1
+";
 
 /// One Redis destination (connected lazily; the manager reconnects).
 pub(crate) struct RedisSink {
@@ -84,38 +111,30 @@ impl RedisSink {
         let Some(conn) = self.conn.as_mut() else {
             return Outcome::failed(0, false, "not connected");
         };
+        let marker = format!("{}:osprey-delivered:{}", self.key, self.name);
+        let storage = match self.storage {
+            RedisStorage::Stream => "stream",
+            RedisStorage::List => "list",
+            RedisStorage::Hashmap => "hashmap",
+        };
         let mut pipe = redis::pipe();
         pipe.atomic();
         for q in batch {
-            let json = q.alert.to_json();
-            match self.storage {
-                RedisStorage::Stream => {
-                    let mut cmd = redis::cmd("XADD");
-                    cmd.arg(&self.key);
-                    if self.maxlen > 0 {
-                        cmd.arg("MAXLEN").arg("~").arg(self.maxlen);
-                    }
-                    cmd.arg("*")
-                        .arg("rule")
-                        .arg(&q.alert.rule)
-                        .arg("priority")
-                        .arg(q.alert.priority.as_str())
-                        .arg("json")
-                        .arg(json);
-                    pipe.add_command(cmd).ignore();
-                }
-                RedisStorage::List => {
-                    pipe.cmd("RPUSH").arg(&self.key).arg(json).ignore();
-                }
-                RedisStorage::Hashmap => {
-                    let id = q
-                        .alert
-                        .uuid
-                        .clone()
-                        .unwrap_or_else(|| delivery_id(&self.name, q.id));
-                    pipe.cmd("HSET").arg(&self.key).arg(id).arg(json).ignore();
-                }
-            }
+            let field = q.alert.uuid.clone().unwrap_or_else(|| q.key.clone());
+            pipe.cmd("EVAL")
+                .arg(DEDUP_SCRIPT)
+                .arg(2)
+                .arg(&self.key)
+                .arg(&marker)
+                .arg(format!("{:016x}", q.epoch))
+                .arg(q.id)
+                .arg(storage)
+                .arg(&q.alert.rule)
+                .arg(q.alert.priority.as_str())
+                .arg(q.alert.to_json())
+                .arg(self.maxlen)
+                .arg(field)
+                .ignore();
         }
         match pipe.query_async::<()>(conn).await {
             Ok(()) => Outcome::ok(batch.len()),
