@@ -25,6 +25,7 @@ pub mod fields;
 pub mod lint;
 pub mod log;
 pub mod policy;
+pub mod query;
 pub mod sender;
 pub mod serve;
 pub mod simulate;

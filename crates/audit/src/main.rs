@@ -34,6 +34,8 @@ enum Command {
     Lint(lint::Args),
     /// Replay logs through a policy: matches per rule, levels, bytes kept (table or --json).
     Simulate(simulate::Args),
+    /// Print the audit events matching a filter over ka.* fields (table, --json or -o FORMAT).
+    Query(osprey_audit::query::Args),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -61,6 +63,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         }
         Command::Lint(a) => lint::run(&a, out)?,
         Command::Simulate(a) => simulate::run(&a, out)?,
+        Command::Query(a) => osprey_audit::query::run(&a, out, &mut std::io::stderr().lock())?,
     })
 }
 

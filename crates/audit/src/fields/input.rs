@@ -49,6 +49,15 @@ pub enum InputError {
     },
 }
 
+/// Receives each event (or the error that rejected an input); returning
+/// [`ControlFlow::Break`] stops the reading.
+pub type Sink<'a> = dyn FnMut(Result<KaEvent, InputError>) -> ControlFlow<()> + 'a;
+
+/// A [`Sink`] that is also given the text of an event that was a line of
+/// its own.
+pub type RawSink<'a> =
+    dyn FnMut(Result<KaEvent, InputError>, Option<&[u8]>) -> ControlFlow<()> + 'a;
+
 /// One audit event: its JSON tree, parsed once, and its time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KaEvent {
@@ -108,11 +117,7 @@ fn json_error(e: &serde_json::Error, line_base: usize) -> InputError {
 
 /// Calls `f` with each event of a parsed payload (an `Event`, an
 /// `EventList`, or an array of them), or with the error that rejected it.
-pub fn split_payload(
-    v: Value,
-    line: usize,
-    f: &mut dyn FnMut(Result<KaEvent, InputError>) -> ControlFlow<()>,
-) -> ControlFlow<()> {
+pub fn split_payload(v: Value, line: usize, f: &mut Sink<'_>) -> ControlFlow<()> {
     match v {
         Value::Array(items) => {
             for it in items {
@@ -139,10 +144,7 @@ pub fn split_payload(
 }
 
 /// Calls `f` with each event of a payload's bytes (a webhook body).
-pub fn read_payload(
-    body: &[u8],
-    f: &mut dyn FnMut(Result<KaEvent, InputError>) -> ControlFlow<()>,
-) -> ControlFlow<()> {
+pub fn read_payload(body: &[u8], f: &mut Sink<'_>) -> ControlFlow<()> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v) => split_payload(v, 1, f),
         Err(e) => f(Err(json_error(&e, 0))),
@@ -152,10 +154,13 @@ pub fn read_payload(
 /// Calls `f` with each event of a file or stream: JSON lines (each line a
 /// payload), or, when the first line alone is not JSON, the whole input as
 /// one payload (a pretty-printed `EventList`, say).
-pub fn read_stream(
-    mut r: impl BufRead,
-    f: &mut dyn FnMut(Result<KaEvent, InputError>) -> ControlFlow<()>,
-) -> ControlFlow<()> {
+pub fn read_stream(r: impl BufRead, f: &mut Sink<'_>) -> ControlFlow<()> {
+    read_stream_raw(r, &mut |ev, _| f(ev))
+}
+
+/// As [`read_stream`], also giving the text of an event that was a line of
+/// its own (a log line), so it can be copied unchanged.
+pub fn read_stream_raw(mut r: impl BufRead, f: &mut RawSink<'_>) -> ControlFlow<()> {
     let mut line = Vec::new();
     let mut n = 0usize;
     let mut first = true;
@@ -164,25 +169,32 @@ pub fn read_stream(
         match r.read_until(b'\n', &mut line) {
             Ok(0) => return ControlFlow::Continue(()),
             Ok(_) => n += 1,
-            Err(source) => return f(Err(InputError::Io { line: n, source })),
+            Err(source) => return f(Err(InputError::Io { line: n, source }), None),
         }
         let text = line.trim_ascii();
         if text.is_empty() {
             continue;
         }
         match serde_json::from_slice::<Value>(text) {
-            Ok(v) => split_payload(v, n, f)?,
+            Ok(v) => {
+                let single = v.get("kind").and_then(Value::as_str) == Some("Event");
+                if single {
+                    f(KaEvent::from_value(v, n), Some(text))?;
+                } else {
+                    split_payload(v, n, &mut |ev| f(ev, None))?;
+                }
+            }
             Err(_) if first && e_is_eof(text) => {
                 let mut all = std::mem::take(&mut line);
                 if let Err(source) = r.read_to_end(&mut all) {
-                    return f(Err(InputError::Io { line: n, source }));
+                    return f(Err(InputError::Io { line: n, source }), None);
                 }
                 return match serde_json::from_slice::<Value>(&all) {
-                    Ok(v) => split_payload(v, n, f),
-                    Err(e) => f(Err(json_error(&e, n - 1))),
+                    Ok(v) => split_payload(v, n, &mut |ev| f(ev, None)),
+                    Err(e) => f(Err(json_error(&e, n - 1)), None),
                 };
             }
-            Err(e) => f(Err(json_error(&e, n - 1)))?,
+            Err(e) => f(Err(json_error(&e, n - 1)), None)?,
         }
         first = false;
     }
