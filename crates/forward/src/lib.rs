@@ -412,6 +412,61 @@ impl Forwarders {
     }
 }
 
+/// Appends the output counters as Prometheus text exposition:
+///
+/// - `falcosecurity_falcosidekick_outputs_total{destination,status="ok|error"}`, summed
+///   over the instances of each output type (Falcosidekick's metric, so its dashboards
+///   keep working);
+/// - `osprey_forward_alerts_total{output,destination,status="ok|error|dropped"}` and the
+///   gauge `osprey_forward_queued{output,destination}`, per instance.
+pub fn write_prometheus(stats: &[OutputStats], out: &mut String) {
+    use std::fmt::Write as _;
+    let mut by_type: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for s in stats {
+        let e = by_type.entry(s.destination).or_default();
+        e.0 += s.sent;
+        e.1 += s.errors;
+    }
+    out.push_str("# HELP falcosecurity_falcosidekick_outputs_total Alerts sent to outputs, by destination type and status.\n");
+    out.push_str("# TYPE falcosecurity_falcosidekick_outputs_total counter\n");
+    for (d, (ok, err)) in &by_type {
+        let _ = writeln!(
+            out,
+            "falcosecurity_falcosidekick_outputs_total{{destination=\"{d}\",status=\"ok\"}} {ok}"
+        );
+        let _ = writeln!(out, "falcosecurity_falcosidekick_outputs_total{{destination=\"{d}\",status=\"error\"}} {err}");
+    }
+    out.push_str("# HELP osprey_forward_alerts_total Alerts per output instance: delivered, failed attempts, dropped.\n");
+    out.push_str("# TYPE osprey_forward_alerts_total counter\n");
+    for s in stats {
+        let name = escape_label(&s.name);
+        for (status, v) in [("ok", s.sent), ("error", s.errors), ("dropped", s.dropped)] {
+            let _ = writeln!(
+                out,
+                "osprey_forward_alerts_total{{output=\"{name}\",destination=\"{}\",status=\"{status}\"}} {v}",
+                s.destination
+            );
+        }
+    }
+    out.push_str("# HELP osprey_forward_queued Alerts waiting in an output's persistent queue.\n");
+    out.push_str("# TYPE osprey_forward_queued gauge\n");
+    for s in stats {
+        let _ = writeln!(
+            out,
+            "osprey_forward_queued{{output=\"{}\",destination=\"{}\"}} {}",
+            escape_label(&s.name),
+            s.destination,
+            s.queued
+        );
+    }
+}
+
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 /// Drains the hand-off channel into the disk queue, batching what is available.
 fn write_loop(
     mut rx: mpsc::Receiver<Arc<Alert>>,
@@ -504,8 +559,15 @@ impl Delivery {
                 .errors
                 .fetch_add(discard.len() as u64, Ordering::Relaxed);
             let mut stop = self.stop.clone();
+            // Sinks time out each request themselves; this bound only catches a stuck
+            // connection, so it grows with the requests a batch may take.
+            let limit = self.timeout.saturating_mul(
+                u32::try_from(batch.len())
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(1),
+            );
             let outcome = tokio::select! {
-                r = tokio::time::timeout(self.timeout, self.sink.send(&batch)) => match r {
+                r = tokio::time::timeout(limit, self.sink.send(&batch)) => match r {
                     Ok(o) => o,
                     Err(_) => sinks::Outcome::failed(0, false, "timed out"),
                 },
@@ -566,5 +628,38 @@ impl Delivery {
             () = tokio::time::sleep(half + jitter) => true,
             _ = stop.changed() => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_sums_types_and_lists_instances() {
+        let stat = |name: &str, d, sent, errors| OutputStats {
+            name: name.into(),
+            destination: d,
+            sent,
+            errors,
+            dropped: 1,
+            queued: 2,
+            last_error: None,
+        };
+        let mut out = String::new();
+        write_prometheus(
+            &[
+                stat("a", "webhook", 3, 1),
+                stat("b\"x", "webhook", 4, 0),
+                stat("s", "slack", 1, 0),
+            ],
+            &mut out,
+        );
+        assert!(out.contains(
+            "falcosecurity_falcosidekick_outputs_total{destination=\"webhook\",status=\"ok\"} 7\n"
+        ));
+        assert!(out.contains("falcosecurity_falcosidekick_outputs_total{destination=\"webhook\",status=\"error\"} 1\n"));
+        assert!(out.contains("osprey_forward_alerts_total{output=\"b\\\"x\",destination=\"webhook\",status=\"dropped\"} 1\n"));
+        assert!(out.contains("osprey_forward_queued{output=\"s\",destination=\"slack\"} 2\n"));
     }
 }

@@ -251,7 +251,22 @@ async fn redis_stream_list_and_hash_survive_a_kill() {
 
 // ---------------------------------------------------------------- PostgreSQL
 
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+/// The newest installed PostgreSQL server's bin directory (Debian layout).
+fn pg_bin() -> Option<String> {
+    let mut dirs: Vec<(u32, String)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let v = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb")
+                .is_file()
+                .then(|| (v, bin.display().to_string()))
+        })
+        .collect();
+    dirs.sort();
+    dirs.pop().map(|(_, b)| b)
+}
 
 fn as_postgres(args: &[&str]) -> std::process::ExitStatus {
     Command::new("runuser")
@@ -264,13 +279,14 @@ fn as_postgres(args: &[&str]) -> std::process::ExitStatus {
 }
 
 struct Postgres {
+    bin: String,
     data: String,
     port: u16,
     sock: String,
 }
 
 impl Postgres {
-    fn init(dir: &Path, port: u16) -> Postgres {
+    fn init(bin: &str, dir: &Path, port: u16) -> Postgres {
         let root = dir.join("pg");
         std::fs::create_dir_all(&root).unwrap();
         let st = Command::new("chown")
@@ -281,9 +297,10 @@ impl Postgres {
             .unwrap();
         assert!(st.success());
         let data = root.join("data").display().to_string();
-        let initdb = format!("{PG_BIN}/initdb");
+        let initdb = format!("{bin}/initdb");
         assert!(as_postgres(&[&initdb, "-D", &data, "-A", "trust", "-U", "postgres"]).success());
         Postgres {
+            bin: bin.to_owned(),
             data,
             port,
             sock: root.display().to_string(),
@@ -291,7 +308,7 @@ impl Postgres {
     }
 
     fn start(&self) {
-        let pg_ctl = format!("{PG_BIN}/pg_ctl");
+        let pg_ctl = format!("{}/pg_ctl", self.bin);
         let opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port, self.sock
@@ -304,7 +321,7 @@ impl Postgres {
     }
 
     fn kill(&self) {
-        let pg_ctl = format!("{PG_BIN}/pg_ctl");
+        let pg_ctl = format!("{}/pg_ctl", self.bin);
         as_postgres(&[&pg_ctl, "-D", &self.data, "-m", "immediate", "-w", "stop"]);
     }
 }
@@ -317,12 +334,13 @@ impl Drop for Postgres {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgresql_rows_survive_a_kill() {
-    if !have(&format!("{PG_BIN}/initdb"), "postgresql") || !have("runuser", "postgresql") {
+    let bin = pg_bin().unwrap_or_default();
+    if !have(&format!("{bin}/initdb"), "postgresql") || !have("runuser", "postgresql") {
         return;
     }
     let (_d, dir) = tempdir();
     let port = free_port();
-    let pg = Arc::new(Postgres::init(&dir, port));
+    let pg = Arc::new(Postgres::init(&bin, &dir, port));
     pg.start();
     let f = forwarders(&format!(
         "{}postgresql:\n  connection: host=127.0.0.1 port={port} user=postgres dbname=postgres\n  table: alerts\n",
