@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::Error;
 
 /// The hub's whole configuration. Field names are the YAML keys.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     /// Address to listen on (empty: all interfaces).
@@ -43,6 +43,12 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Prometheus metrics.
     pub prometheus: PrometheusConfig,
+    /// Forwarders (osprey-forward): read from the same YAML file's top-level output
+    /// sections (`webhook:`, `slack:`, `alertmanager:`, `smtp:`, `loki:`,
+    /// `elasticsearch:`, `nats:`, `redis:`, `postgresql:`, `syslog:`, `file:`) and
+    /// `queue:`. Environment variables do not override them.
+    #[serde(skip)]
+    pub outputs: osprey_forward::Config,
 }
 
 impl Default for Config {
@@ -61,6 +67,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             storage: StorageConfig::default(),
             prometheus: PrometheusConfig::default(),
+            outputs: osprey_forward::Config::default(),
         }
     }
 }
@@ -214,10 +221,17 @@ impl Config {
             msg: e.to_string(),
         })?;
         apply_env(&defaults, &mut tree, &mut Vec::new(), &env)?;
-        serde_json::from_value(tree).map_err(|e| Error::Config {
+        let mut cfg: Config = serde_json::from_value(tree).map_err(|e| Error::Config {
             key: "config".into(),
             msg: e.to_string(),
-        })
+        })?;
+        if !yaml.trim().is_empty() {
+            cfg.outputs = osprey_forward::Config::from_yaml(yaml).map_err(|e| Error::Config {
+                key: "outputs".into(),
+                msg: e.to_string(),
+            })?;
+        }
+        Ok(cfg)
     }
 }
 
@@ -357,10 +371,17 @@ mod tests {
             Config::from_yaml_and_env("", |k| (k == "LISTENPORT").then(|| "x".into())).is_err()
         );
         assert!(Config::from_yaml_and_env("listenport: [", |_| None).is_err());
-        assert_eq!(
-            Config::from_yaml_and_env("", |_| None).unwrap(),
-            Config::default()
-        );
+        let d = Config::from_yaml_and_env("", |_| None).unwrap();
+        assert_eq!(d.listenport, 2801);
+        assert_eq!(d.storage, StorageConfig::default());
+        assert_eq!(d.tlsserver, TlsServerConfig::default());
+        let f = Config::from_yaml_and_env(
+            "file:\n  path: /tmp/alerts.json\n  minimumpriority: error\n",
+            |_| None,
+        )
+        .unwrap();
+        assert_eq!(f.outputs.file.0.len(), 1);
+        assert!(Config::from_yaml_and_env("slack:\n  webhookurl: [1\n", |_| None).is_err());
     }
 
     #[test]

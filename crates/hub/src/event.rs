@@ -119,7 +119,7 @@ impl Enricher {
 
     /// Parses, validates and enriches one Falco JSON alert (the body of `POST /`).
     pub fn parse(&self, body: &[u8]) -> Result<Event, Error> {
-        let raw: RawAlert = serde_json::from_slice(body).map_err(json_error)?;
+        let raw: RawAlert = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
         let mut ev = validate(raw)?;
         self.enrich(&mut ev);
         Ok(ev)
@@ -128,18 +128,14 @@ impl Enricher {
     /// Parses a Falcosidekick-UI payload `{"event": {...}, "outputs": [...]}`: the event is
     /// validated but not enriched again (the sending Falcosidekick did that).
     pub fn parse_ui_payload(&self, body: &[u8]) -> Result<Event, Error> {
-        let p: RawUiPayload = serde_json::from_slice(body).map_err(json_error)?;
+        let p: RawUiPayload = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
         let Some(event) = p.event else {
             return Err(Error::Invalid {
                 field: "event",
                 msg: "is missing",
             });
         };
-        let raw: RawAlert = serde_json::from_value(event).map_err(|e| Error::Json {
-            line: e.line(),
-            column: e.column(),
-            msg: e.to_string(),
-        })?;
+        let raw: RawAlert = serde_json::from_value(event).map_err(|e| json_error(&e))?;
         let mut ev = validate(raw)?;
         ev.tags.sort();
         Ok(ev)
@@ -185,7 +181,7 @@ impl Enricher {
     }
 }
 
-fn json_error(e: serde_json::Error) -> Error {
+fn json_error(e: &serde_json::Error) -> Error {
     Error::Json {
         line: e.line(),
         column: e.column(),

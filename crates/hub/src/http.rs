@@ -105,7 +105,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
 }
 
 /// The plain-HTTP router of `tlsserver.notlsport`: only `tlsserver.notlspaths`.
-pub fn notls_router(hub: Arc<Hub>) -> Router {
+pub fn notls_router(hub: &Arc<Hub>) -> Router {
     let full = router(hub.clone());
     let b = hub.config.basepath.trim_end_matches('/').to_owned();
     let allowed: Vec<String> = hub
@@ -161,6 +161,7 @@ async fn read_body(hub: &Hub, headers: &HeaderMap, body: Body) -> Result<Bytes, 
 
 async fn accept(hub: &Hub, ev: Event) -> Response {
     hub.metrics.accepted(&ev);
+    hub.forward(&ev);
     match hub.submit(Record::new(ev)).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
@@ -253,7 +254,7 @@ async fn metrics(State(hub): Shared) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        hub.metrics.render(),
+        hub.metrics.render(&hub.forwarder_counts()),
     )
         .into_response()
 }
@@ -270,7 +271,10 @@ async fn outputs(State(hub): Shared, headers: HeaderMap) -> Response {
     if !hub.auth.read_ok(&headers) {
         return unauthorized();
     }
-    let list = hub.outputs.lock().map(|o| o.clone()).unwrap_or_default();
+    let mut list = hub.forwarder_names();
+    if list.is_empty() {
+        list = hub.outputs.lock().map(|o| o.clone()).unwrap_or_default();
+    }
     json_response(StatusCode::OK, Value::from(list).to_string())
 }
 

@@ -143,8 +143,9 @@ impl Metrics {
         self.stored.load(Ordering::Relaxed)
     }
 
-    /// Renders the Prometheus text exposition format.
-    pub fn render(&self) -> String {
+    /// Renders the Prometheus text exposition format; `forwarded` adds per-destination
+    /// `(destination, ok, error)` delivery counts (summed over a type's instances).
+    pub fn render(&self, forwarded: &[(&str, u64, u64)]) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "# HELP {FALCO_EVENTS} Number of Falco events received");
         let _ = writeln!(s, "# TYPE {FALCO_EVENTS} counter");
@@ -173,7 +174,12 @@ impl Metrics {
         let _ = writeln!(s, "# HELP {OUTPUTS} Number of deliveries per output");
         let _ = writeln!(s, "# TYPE {OUTPUTS} counter");
         if let Ok(m) = self.outputs.lock() {
-            for ((dest, status), n) in m.iter() {
+            let mut all = m.clone();
+            for (dest, ok, err) in forwarded {
+                *all.entry(((*dest).to_owned(), "ok")).or_insert(0) += ok;
+                *all.entry(((*dest).to_owned(), "error")).or_insert(0) += err;
+            }
+            for ((dest, status), n) in &all {
                 s.push_str(OUTPUTS);
                 s.push('{');
                 push_label(&mut s, "destination", dest);
@@ -235,7 +241,7 @@ mod tests {
         m.accepted(&ev);
         m.rejected();
         m.output("hub", true);
-        let text = m.render();
+        let text = m.render(&[("slack", 3, 1)]);
         assert!(text.contains(
             "falcosecurity_falcosidekick_falco_events_total{hostname=\"falcosidekick\",rule=\"Test rule\",priority=\"1\",priority_raw=\"debug\",source=\"debug\",k8s_ns_name=\"\",k8s_pod_name=\"\",cluster=\"prod\\\"x\"} 2"
         ), "{text}");
@@ -244,6 +250,9 @@ mod tests {
         ));
         assert!(text.contains(
             "falcosecurity_falcosidekick_outputs_total{destination=\"hub\",status=\"ok\"} 1"
+        ));
+        assert!(text.contains(
+            "falcosecurity_falcosidekick_outputs_total{destination=\"slack\",status=\"error\"} 1"
         ));
         assert!(!text.contains("bad-label"));
     }

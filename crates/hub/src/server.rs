@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::auth::Auth;
 use crate::config::{parse_duration, parse_size, Config};
-use crate::event::Enricher;
+use crate::event::{Enricher, Event};
 use crate::metrics::Metrics;
 use crate::store::{PostgresBackend, Record, SqliteBackend, Store};
 use crate::Error;
@@ -35,6 +35,9 @@ pub struct Hub {
     pub auth: Auth,
     /// The enabled outputs last reported by a Falcosidekick (UI payloads).
     pub outputs: Mutex<Vec<String>>,
+    /// The forwarders (osprey-forward) every accepted alert is offered to; `None` when no
+    /// output is configured, or once the hub stops.
+    forwarders: RwLock<Option<Arc<osprey_forward::Forwarders>>>,
     queue: mpsc::WeakSender<Record>,
 }
 
@@ -48,6 +51,64 @@ impl Hub {
         };
         let tx = self.queue.upgrade().ok_or_else(stopped)?;
         tx.send(rec).await.map_err(|_| stopped())
+    }
+
+    /// Offers an accepted event to the forwarders (never blocks).
+    pub fn forward(&self, ev: &Event) {
+        let f = self.forwarders.read().ok().and_then(|g| g.clone());
+        if let Some(f) = f {
+            f.submit(Arc::new(to_alert(ev)));
+        }
+    }
+
+    /// Names of the running forwarder instances.
+    pub fn forwarder_names(&self) -> Vec<String> {
+        self.forwarders
+            .read()
+            .ok()
+            .and_then(|g| g.as_ref().map(|f| f.names()))
+            .unwrap_or_default()
+    }
+
+    /// Per-destination `(destination, ok, error)` delivery counts of the forwarders.
+    pub fn forwarder_counts(&self) -> Vec<(&'static str, u64, u64)> {
+        let stats = self
+            .forwarders
+            .read()
+            .ok()
+            .and_then(|g| g.as_ref().map(|f| f.stats()))
+            .unwrap_or_default();
+        let mut out: Vec<(&'static str, u64, u64)> = Vec::new();
+        for s in stats {
+            match out.iter_mut().find(|o| o.0 == s.destination) {
+                Some(o) => {
+                    o.1 += s.sent;
+                    o.2 += s.errors;
+                }
+                None => out.push((s.destination, s.sent, s.errors)),
+            }
+        }
+        out
+    }
+}
+
+/// The osprey-forward view of an enriched event.
+pub fn to_alert(ev: &Event) -> osprey_forward::Alert {
+    osprey_forward::Alert {
+        output: Some(ev.output.clone()),
+        priority: osprey_forward::Priority::parse(ev.priority.name())
+            .unwrap_or(osprey_forward::Priority::Debug),
+        rule: ev.rule.clone(),
+        time: chrono::DateTime::from_timestamp_nanos(ev.time_ns),
+        output_fields: ev
+            .output_fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        source: Some(ev.source.clone()),
+        tags: (!ev.tags.is_empty()).then(|| ev.tags.clone()),
+        hostname: (!ev.hostname.is_empty()).then(|| ev.hostname.clone()),
+        uuid: Some(ev.uuid.clone()),
     }
 }
 
@@ -200,6 +261,24 @@ impl Running {
 
     fn shutdown(&mut self) {
         let _ = self.stop.send(true);
+        // Forwarders first, while the runtime still runs their tasks: every alert
+        // submitted so far reaches its persistent queue.
+        let fwd = self.hub.forwarders.write().ok().and_then(|mut g| g.take());
+        if let (Some(mut f), Some(rt)) = (fwd, self.runtime.as_ref()) {
+            // A handler may hold a clone for the instant of a submit.
+            for _ in 0..100 {
+                match Arc::try_unwrap(f) {
+                    Ok(owned) => {
+                        rt.block_on(owned.shutdown());
+                        break;
+                    }
+                    Err(shared) => {
+                        f = shared;
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_timeout(Duration::from_secs(2));
         }
@@ -265,6 +344,24 @@ pub fn start_with_store(cfg: Config, store: Arc<Store>) -> Result<Running, Error
         })?;
     let tls = load_tls(&cfg)?;
 
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("hub-http")
+        .build()
+        .map_err(|source| Error::Io {
+            context: "starting the runtime".into(),
+            source,
+        })?;
+    let forwarders = {
+        let _entered = runtime.enter();
+        let f =
+            osprey_forward::Forwarders::from_config(&cfg.outputs).map_err(|e| Error::Config {
+                key: "outputs".into(),
+                msg: e.to_string(),
+            })?;
+        (!f.names().is_empty()).then(|| Arc::new(f))
+    };
     let (tx, rx) = mpsc::channel(cfg.storage.queuesize.max(1));
     let batch = cfg.storage.batchsize.max(1);
     let writer = {
@@ -283,18 +380,10 @@ pub fn start_with_store(cfg: Config, store: Arc<Store>) -> Result<Running, Error
         metrics,
         store,
         outputs: Mutex::new(Vec::new()),
+        forwarders: RwLock::new(forwarders),
         queue: tx.downgrade(),
         config: cfg,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("hub-http")
-        .build()
-        .map_err(|source| Error::Io {
-            context: "starting the runtime".into(),
-            source,
-        })?;
     let (stop, stop_rx) = watch::channel(false);
     let c = &hub.config;
     let host = if c.listenaddress.is_empty() {
@@ -327,7 +416,7 @@ pub fn start_with_store(cfg: Config, store: Arc<Store>) -> Result<Running, Error
         notls_addr = l.local_addr().ok();
         runtime.spawn(accept_loop(
             l,
-            crate::http::notls_router(hub.clone()),
+            crate::http::notls_router(&hub),
             None,
             stop_rx.clone(),
         ));

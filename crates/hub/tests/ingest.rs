@@ -59,15 +59,9 @@ fn ingest_validation_and_bad_input_keep_the_hub_serving() {
     let mut chunked = b"1000\r\n".to_vec();
     chunked.extend(std::iter::repeat_n(b'x', 0x1000));
     chunked.extend_from_slice(b"\r\n0\r\n\r\n");
-    let hub_small = osprey_hub::start({
-        let mut c = config(
-            &dir.path().join("small-").with_extension(""),
-            "maxbodysize: 1024\n",
-        );
-        c.storage.path = dir.path().join("small.db").display().to_string();
-        c
-    })
-    .unwrap();
+    let mut small = config(dir.path(), "maxbodysize: 1024\n");
+    small.storage.path = dir.path().join("small.db").display().to_string();
+    let hub_small = osprey_hub::start(small).unwrap();
     let r = http(
         hub_small.addr,
         "POST",
@@ -464,5 +458,65 @@ fn tls_and_mutual_tls() {
         404,
         "ingest is not on the plain port"
     );
+    hub.stop();
+}
+
+#[test]
+fn accepted_alerts_reach_the_forwarders() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = dir.path().join("all.json");
+    let errors = dir.path().join("errors.json");
+    let yaml = format!(
+        "customfields:\n  cluster: c1\nqueue:\n  dir: {q}\n  fsync: false\n  retryinitialms: 20\nfile:\n  - name: all\n    path: {a}\n  - name: errors\n    path: {e}\n    minimumpriority: error\n",
+        q = dir.path().join("queues").display(),
+        a = all.display(),
+        e = errors.display()
+    );
+    let hub = osprey_hub::start(config(dir.path(), &yaml)).unwrap();
+    let a = hub.addr;
+    let now = now_rfc3339();
+    for (rule, prio) in [
+        ("r1", "Notice"),
+        ("r2", "Error"),
+        ("r3", "Critical"),
+        ("r4", "Debug"),
+    ] {
+        assert_eq!(
+            post(a, "/", &alert(rule, prio, &now, &["t"], "h")).status,
+            200
+        );
+    }
+    let lines = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_for(20, || (lines(&all) == 4 && lines(&errors) == 2)
+            .then_some(()))
+        .is_some(),
+        "forwarded files"
+    );
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&errors)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["rule"], "r2");
+    assert_eq!(
+        first["output_fields"]["cluster"], "c1",
+        "forwarders get the enriched alert"
+    );
+    assert!(first["uuid"].is_string());
+    assert_eq!(get(a, "/api/v1/outputs").body, "[\"all\",\"errors\"]");
+    // Counted once removed from the queue, shortly after the write.
+    let want = "falcosecurity_falcosidekick_outputs_total{destination=\"file\",status=\"ok\"} 6";
+    let m = wait_for(20, || {
+        Some(get(a, "/metrics").body).filter(|m| m.contains(want))
+    });
+    assert!(m.is_some(), "{}", get(a, "/metrics").body);
     hub.stop();
 }
