@@ -635,6 +635,44 @@ impl Delivery {
 mod tests {
     use super::*;
 
+    fn build(yaml: &str) -> Result<Forwarders> {
+        Forwarders::from_config(&Config::from_yaml(yaml).unwrap())
+    }
+
+    #[tokio::test]
+    async fn setup_errors_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = format!("queue: {{dir: {}}}\n", dir.path().display());
+        let e = build(&format!("{q}webhook:\n  - {{name: a, address: 'http://x/'}}\n  - {{name: a, address: 'http://y/'}}\n")).unwrap_err();
+        assert!(e.to_string().contains("duplicate output name"), "{e}");
+        let e = build(&format!("{q}webhook: {{address: 'ftp://x/'}}\n")).unwrap_err();
+        assert!(matches!(e, Error::Output { .. }), "{e}");
+        let e = build(&format!(
+            "{q}webhook: {{address: 'http://x/', minimumpriority: loud}}\n"
+        ))
+        .unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{e}");
+        let e = build(&format!(
+            "{q}webhook: {{name: ../x, address: 'http://x/'}}\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("queue file"), "{e}");
+        // Disabled (empty key) sections start nothing; unnamed instances get numbered.
+        let f = build(&format!(
+            "{q}slack: {{webhookurl: ''}}\nfile:\n  - path: {0}/a\n  - path: {0}/b\n",
+            dir.path().display()
+        ))
+        .unwrap();
+        assert_eq!(f.names(), ["file-1", "file-2"]);
+        f.shutdown().await;
+    }
+
+    #[test]
+    fn from_config_needs_a_runtime() {
+        let e = Forwarders::from_config(&Config::default()).unwrap_err();
+        assert!(e.to_string().contains("Tokio runtime"), "{e}");
+    }
+
     #[test]
     fn prometheus_text_sums_types_and_lists_instances() {
         let stat = |name: &str, d, sent, errors| OutputStats {

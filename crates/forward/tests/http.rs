@@ -46,6 +46,29 @@ async fn webhook_posts_falco_json_with_custom_headers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_rejections_are_counted_and_do_not_block() {
+    let (_d, dir) = tempdir();
+    let rx = Receiver::start().await;
+    let f = forwarders(&format!(
+        "{}webhook:\n  - name: bad\n    address: {}\n  - name: good\n    address: {}\n",
+        queue_yaml(&dir),
+        rx.url("/reject"),
+        rx.url("/ok")
+    ));
+    submit_range(&f, 0..5);
+    wait_for(20, "all handled", || {
+        let (b, g) = (stats(&f, "bad"), stats(&f, "good"));
+        b.errors == 5 && b.queued == 0 && g.sent == 5
+    })
+    .await;
+    let b = stats(&f, "bad");
+    assert_eq!(b.sent, 0);
+    assert_eq!(b.last_error.as_deref(), Some("HTTP 400 Bad Request"));
+    assert_eq!(rx.hits().iter().filter(|h| h.path == "/reject").count(), 5);
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routing_by_priority_rule_tag_and_instances() {
     let (_d, dir) = tempdir();
     let rx = Receiver::start().await;

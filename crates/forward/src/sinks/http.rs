@@ -621,6 +621,17 @@ mod tests {
     }
 
     #[test]
+    fn statuses_retry_or_give_up() {
+        assert_eq!(classify(StatusCode::OK), None);
+        assert_eq!(classify(StatusCode::NO_CONTENT), None);
+        assert_eq!(classify(StatusCode::BAD_REQUEST), Some(true));
+        assert_eq!(classify(StatusCode::NOT_FOUND), Some(true));
+        assert_eq!(classify(StatusCode::TOO_MANY_REQUESTS), Some(false));
+        assert_eq!(classify(StatusCode::REQUEST_TIMEOUT), Some(false));
+        assert_eq!(classify(StatusCode::SERVICE_UNAVAILABLE), Some(false));
+    }
+
+    #[test]
     fn safe_labels() {
         assert_eq!(safe_label("proc.aname[2]"), "proc_aname_2");
         assert_eq!(safe_label("k8s.ns.name"), "k8s_ns_name");

@@ -99,7 +99,7 @@ pub struct Hit {
 }
 
 /// A recording HTTP server on a fixed loopback port; answers 200 (and a well-formed
-/// `_bulk` response on paths ending in `_bulk`).
+/// `_bulk` response on paths ending in `_bulk`), or 400 on paths containing `reject`.
 pub struct Receiver {
     pub port: u16,
     pub hits: Arc<Mutex<Vec<Hit>>>,
@@ -126,13 +126,18 @@ async fn record(
     } else {
         String::new()
     };
+    let status = if path.contains("reject") {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     hits.lock().unwrap().push(Hit {
         method,
         path,
         headers,
         body,
     });
-    (StatusCode::OK, reply)
+    (status, reply)
 }
 
 impl Receiver {
