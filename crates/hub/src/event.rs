@@ -300,37 +300,33 @@ impl Event {
     /// The event as Falcosidekick serialises it (`uuid, output, priority, rule, time,
     /// output_fields, source, tags, hostname`; empty tags and hostname omitted).
     pub fn to_json(&self) -> String {
-        let mut s = String::with_capacity(256 + self.output.len());
-        s.push_str("{\"uuid\":");
-        push_json_str(&mut s, &self.uuid);
-        s.push_str(",\"output\":");
-        push_json_str(&mut s, &self.output);
-        s.push_str(",\"priority\":");
-        push_json_str(&mut s, self.priority.name());
-        s.push_str(",\"rule\":");
-        push_json_str(&mut s, &self.rule);
-        s.push_str(",\"time\":\"");
-        format_time(self.time_ns, &mut s);
-        s.push_str("\",\"output_fields\":");
-        s.push_str(&Value::Object(self.output_fields.clone()).to_string());
-        s.push_str(",\"source\":");
-        push_json_str(&mut s, &self.source);
+        let mut b: Vec<u8> = Vec::with_capacity(384 + self.output.len());
+        b.extend_from_slice(b"{\"uuid\":");
+        push_json(&mut b, &self.uuid);
+        b.extend_from_slice(b",\"output\":");
+        push_json(&mut b, &self.output);
+        b.extend_from_slice(b",\"priority\":");
+        push_json(&mut b, self.priority.name());
+        b.extend_from_slice(b",\"rule\":");
+        push_json(&mut b, &self.rule);
+        b.extend_from_slice(b",\"time\":\"");
+        let mut t = String::with_capacity(32);
+        format_time(self.time_ns, &mut t);
+        b.extend_from_slice(t.as_bytes());
+        b.extend_from_slice(b"\",\"output_fields\":");
+        push_json(&mut b, &self.output_fields);
+        b.extend_from_slice(b",\"source\":");
+        push_json(&mut b, &self.source);
         if !self.tags.is_empty() {
-            s.push_str(",\"tags\":[");
-            for (i, t) in self.tags.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                push_json_str(&mut s, t);
-            }
-            s.push(']');
+            b.extend_from_slice(b",\"tags\":");
+            push_json(&mut b, &self.tags);
         }
         if !self.hostname.is_empty() {
-            s.push_str(",\"hostname\":");
-            push_json_str(&mut s, &self.hostname);
+            b.extend_from_slice(b",\"hostname\":");
+            push_json(&mut b, &self.hostname);
         }
-        s.push('}');
-        s
+        b.push(b'}');
+        String::from_utf8(b).expect("serde_json writes UTF-8 and every literal here is ASCII")
     }
 
     /// The synthetic event of `POST /test`.
@@ -368,9 +364,9 @@ impl Event {
     }
 }
 
-fn push_json_str(out: &mut String, s: &str) {
-    // serde_json's string escaping; writing into a String cannot fail.
-    out.push_str(&Value::String(s.to_owned()).to_string());
+fn push_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    // Strings, string lists and JSON maps always serialise; writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, v);
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub struct Metrics {
     label_names: Vec<String>,
     label_fields: Vec<String>,
     falco_events_enabled: bool,
-    falco_events: Mutex<BTreeMap<Vec<String>, u64>>,
+    falco_events: Mutex<BTreeMap<String, u64>>,
     outputs: Mutex<BTreeMap<(String, &'static str), u64>>,
     accepted: AtomicU64,
     rejected: AtomicU64,
@@ -30,6 +30,8 @@ pub struct Metrics {
     store_errors: AtomicU64,
     retention_deleted: AtomicU64,
 }
+
+const PRIORITY_DIGITS: [&str; 9] = ["0", "1", "2", "3", "4", "5", "6", "7", "8"];
 
 const BASE_LABELS: [&str; 7] = [
     "hostname",
@@ -86,28 +88,45 @@ impl Metrics {
         if !self.falco_events_enabled {
             return;
         }
-        let field = |k: &str| match ev.output_fields.get(k) {
-            Some(Value::String(s)) => s.clone(),
-            _ => String::new(),
-        };
-        let hostname = if ev.hostname.is_empty() {
-            "unknown".to_owned()
-        } else {
-            ev.hostname.clone()
-        };
-        let mut key = vec![
-            hostname,
-            ev.rule.clone(),
-            ev.priority.as_u8().to_string(),
-            ev.priority.lower_name().to_owned(),
-            ev.source.clone(),
-            field("k8s.ns.name"),
-            field("k8s.pod.name"),
-        ];
-        key.extend(self.label_fields.iter().map(|f| field(f)));
-        if let Ok(mut m) = self.falco_events.lock() {
-            *m.entry(key).or_insert(0) += 1;
-        }
+        // The label values joined by NUL: a borrowed lookup allocates only for a new series.
+        thread_local!(static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) });
+        KEY.with_borrow_mut(|key| {
+            key.clear();
+            let mut push = |v: &str| {
+                if v.contains('\0') {
+                    key.push_str(&v.replace('\0', "\u{fffd}"));
+                } else {
+                    key.push_str(v);
+                }
+                key.push('\0');
+            };
+            push(if ev.hostname.is_empty() {
+                "unknown"
+            } else {
+                &ev.hostname
+            });
+            push(&ev.rule);
+            push(PRIORITY_DIGITS[usize::from(ev.priority.as_u8())]);
+            push(ev.priority.lower_name());
+            push(&ev.source);
+            for f in ["k8s.ns.name", "k8s.pod.name"]
+                .into_iter()
+                .chain(self.label_fields.iter().map(String::as_str))
+            {
+                match ev.output_fields.get(f) {
+                    Some(Value::String(s)) => push(s),
+                    _ => push(""),
+                }
+            }
+            if let Ok(mut m) = self.falco_events.lock() {
+                match m.get_mut(key.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        m.insert(key.clone(), 1);
+                    }
+                }
+            }
+        });
     }
 
     /// Counts a rejected request.
@@ -153,7 +172,7 @@ impl Metrics {
             for (values, n) in m.iter() {
                 s.push_str(FALCO_EVENTS);
                 s.push('{');
-                for (i, (name, v)) in self.label_names.iter().zip(values).enumerate() {
+                for (i, (name, v)) in self.label_names.iter().zip(values.split('\0')).enumerate() {
                     if i > 0 {
                         s.push(',');
                     }
