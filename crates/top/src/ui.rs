@@ -51,6 +51,7 @@ enum Popup {
     Legend,
     Help,
     Filter(String),
+    Search(String),
 }
 
 /// What the main area shows.
@@ -501,10 +502,9 @@ impl App {
                     KeyCode::Enter => {
                         self.popup = Popup::None;
                         if let Some(&v) = choices.get(sel) {
+                            // Backspace comes back to the view left.
+                            self.push_level(None);
                             self.view = v;
-                            self.sort = None;
-                            self.selected = 0;
-                            self.manual_filter.clear();
                             self.show_view(commands);
                         }
                     }
@@ -542,6 +542,25 @@ impl App {
                     KeyCode::Char(c) => {
                         text.push(c);
                         self.popup = Popup::Filter(text);
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Popup::Search(mut text) => {
+                match k.code {
+                    KeyCode::Enter => {
+                        self.popup = Popup::None;
+                        self.search(&text);
+                    }
+                    KeyCode::Esc => self.popup = Popup::None,
+                    KeyCode::Backspace => {
+                        text.pop();
+                        self.popup = Popup::Search(text);
+                    }
+                    KeyCode::Char(c) => {
+                        text.push(c);
+                        self.popup = Popup::Search(text);
                     }
                     _ => {}
                 }
@@ -601,6 +620,10 @@ impl App {
             KeyCode::F(5) | KeyCode::Char('e') => self.spy(commands, false),
             KeyCode::F(6) | KeyCode::Char('d') => self.spy(commands, true),
             KeyCode::F(7) => self.popup = Popup::Legend,
+            KeyCode::Char('/') => self.popup = Popup::Search(String::new()),
+            KeyCode::Char('f') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.popup = Popup::Search(String::new());
+            }
             KeyCode::F(9) | KeyCode::Char('>') => {
                 self.popup = Popup::Sort(self.sort.map_or(0, |s| s.0));
             }
@@ -621,6 +644,24 @@ impl App {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `/`, CTRL+F: selects the first row with a text cell containing `text`.
+    fn search(&mut self, text: &str) {
+        let Some(s) = self.sample.as_ref() else {
+            return;
+        };
+        let found = s.rows.iter().position(|r| {
+            r.cells.iter().any(|f| {
+                matches!(&f.val, crate::table::Val::Text(t) if String::from_utf8_lossy(t).contains(text))
+            })
+        });
+        if let Some(i) = found {
+            self.selected = i;
+            self.selected_key = Some(s.rows[i].key.clone());
+        } else {
+            self.status = format!("not found: {text}");
         }
     }
 
@@ -912,6 +953,15 @@ impl App {
                     &mut st,
                 );
             }
+            Popup::Search(text) => {
+                let r = rect(area.width.saturating_sub(4), 3);
+                f.render_widget(Clear, r);
+                f.render_widget(
+                    Paragraph::new(format!("{text}_"))
+                        .block(Block::default().borders(Borders::ALL).title("Search")),
+                    r,
+                );
+            }
             Popup::Filter(text) => {
                 let r = rect(area.width.saturating_sub(4), 3);
                 f.render_widget(Clear, r);
@@ -958,10 +1008,11 @@ impl App {
                     "Enter: drill down    Backspace: back",
                     "F2: views    F4 or \\: filter    F5 or e: echo    F6 or d: dig",
                     "F7: legend   F9 or >: sort   !@#$%^&*(: sort by column 1-9",
+                    "/ or CTRL+F: search",
                     "F12: spectrogram (Shift+F12: file I/O only)",
                     "p: pause   c or Del: clear a list   q or F10: quit",
                 ];
-                let r = rect(70, 8);
+                let r = rect(70, 9);
                 f.render_widget(Clear, r);
                 f.render_widget(
                     Paragraph::new(text.iter().map(|t| Line::from(*t)).collect::<Vec<_>>())
