@@ -10,7 +10,8 @@
 //! bodies are [`RawValue`]s: they are validated once on input and copied verbatim on
 //! output, never parsed into trees.
 //!
-//! [`apply`] is what a log or webhook backend calls once a [`Decision`] is known.
+//! [`apply`] (or its copy-free twin [`write_recorded`]) is what a log or webhook
+//! backend calls once a [`Decision`] is known.
 
 use crate::policy::Decision;
 use serde::de::{MapAccess, Visitor};
@@ -434,33 +435,73 @@ impl Event {
 /// `"managedFields"`; other bodies are left byte for byte. A body that cannot be
 /// decoded as a JSON tree (e.g. numbers beyond `f64`) is kept unchanged.
 pub fn apply(event: &mut Event, decision: &Decision) -> bool {
+    shape(event, decision).is_some()
+}
+
+/// Serialises `event` as [`apply`] would leave it (one compact JSON object, no
+/// newline) onto `out`, and leaves `event` as it was. Returns `Ok(false)`, writing
+/// nothing, when the event is not recorded.
+///
+/// This is the allocation-free path for writers: dropped bodies are moved out and
+/// back in rather than copied (only stripping managed fields allocates).
+pub fn write_recorded(
+    event: &mut Event,
+    decision: &Decision,
+    out: &mut Vec<u8>,
+) -> serde_json::Result<bool> {
+    let Some(saved) = shape(event, decision) else {
+        return Ok(false);
+    };
+    let res = serde_json::to_writer(&mut *out, &*event);
+    event.level = saved.level;
+    for (slot, original) in [&mut event.request_object, &mut event.response_object]
+        .into_iter()
+        .zip(saved.bodies)
+    {
+        if original.is_some() {
+            *slot = original;
+        }
+    }
+    res.map(|()| true)
+}
+
+/// What [`shape`] changed: the previous level, and the original of each body
+/// (request, response) it removed or replaced.
+struct Saved {
+    level: Option<Level>,
+    bodies: [Option<Box<RawValue>>; 2],
+}
+
+/// [`apply`]'s work; `None` when the event is not recorded (and left unchanged).
+fn shape(event: &mut Event, decision: &Decision) -> Option<Saved> {
     if decision.level == Level::None {
-        return false;
+        return None;
     }
     if let Some(stage) = event.stage {
         if decision.omit_stages.contains(stage) {
-            return false;
+            return None;
         }
     }
-    event.level = Some(decision.level);
+    let mut saved = Saved {
+        level: event.level.replace(decision.level),
+        bodies: [None, None],
+    };
     let resource_request = event.object_ref.is_some();
-    if decision.level < Level::Request || !resource_request {
-        event.request_object = None;
-    }
-    if decision.level < Level::RequestResponse || !resource_request {
-        event.response_object = None;
-    }
-    if decision.omit_managed_fields {
-        for body in [&mut event.request_object, &mut event.response_object]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(stripped) = strip_managed_fields(body) {
-                *body = stripped;
+    let keep = [
+        resource_request && decision.level >= Level::Request,
+        resource_request && decision.level >= Level::RequestResponse,
+    ];
+    let slots = [&mut event.request_object, &mut event.response_object];
+    for ((slot, keep), original) in slots.into_iter().zip(keep).zip(&mut saved.bodies) {
+        if !keep {
+            *original = slot.take();
+        } else if decision.omit_managed_fields {
+            if let Some(stripped) = slot.as_deref().and_then(strip_managed_fields) {
+                *original = slot.replace(stripped);
             }
         }
     }
-    true
+    Some(saved)
 }
 
 /// Removes `metadata.managedFields` from an object, a list's items or a Table's row
@@ -550,6 +591,26 @@ mod tests {
         ev.object_ref = None;
         assert!(apply(&mut ev, &decision(Level::RequestResponse, false)));
         assert!(ev.request_object.is_none() && ev.response_object.is_none());
+    }
+
+    #[test]
+    fn write_recorded_leaves_the_event_unchanged() {
+        let mut ev: Event = serde_json::from_str(EV).unwrap();
+        let mut out = Vec::new();
+        assert!(write_recorded(&mut ev, &decision(Level::Metadata, true), &mut out).unwrap());
+        let mut shaped = ev.clone();
+        assert!(apply(&mut shaped, &decision(Level::Metadata, true)));
+        assert_eq!(out, serde_json::to_vec(&shaped).unwrap());
+        out.clear();
+        assert!(
+            write_recorded(&mut ev, &decision(Level::RequestResponse, true), &mut out).unwrap()
+        );
+        assert!(!String::from_utf8_lossy(&out).contains("managedFields"));
+        assert_eq!(serde_json::to_string(&ev).unwrap(), EV);
+        out.clear();
+        assert!(!write_recorded(&mut ev, &decision(Level::None, false), &mut out).unwrap());
+        assert!(out.is_empty());
+        assert_eq!(serde_json::to_string(&ev).unwrap(), EV);
     }
 
     #[test]
