@@ -80,7 +80,19 @@ impl<'a> Events<'a> {
             .map_err(|e| self.json_error(self.offset_of(raw), raw.get().as_bytes(), &e))
     }
 
-    /// Handles one top-level value: an event, or items queued in `pending`.
+    /// Queues the items of the `EventList` object `text` (at `base` in the input).
+    fn queue_items(&mut self, text: &'a [u8], base: usize) -> Result<(), Error> {
+        match serde_json::from_slice::<ListItems<'a>>(text) {
+            Ok(list) => {
+                self.pending.extend(list.items.unwrap_or_default());
+                Ok(())
+            }
+            Err(e) => Err(self.json_error(base, text, &e)),
+        }
+    }
+
+    /// Handles a top-level value that is not an object: an array's elements are
+    /// queued in `pending`; anything else is an error.
     fn top_level(&mut self, raw: &'a RawValue) -> Option<Result<Event, Error>> {
         let text = raw.get();
         match text.as_bytes().first() {
@@ -94,22 +106,6 @@ impl<'a> Events<'a> {
                     text.as_bytes(),
                     &e,
                 ))),
-            },
-            Some(b'{') => match self.event(raw) {
-                Ok(ev) if ev.kind.as_deref() == Some("EventList") => {
-                    match serde_json::from_str::<ListItems<'a>>(text) {
-                        Ok(list) => {
-                            self.pending.extend(list.items.unwrap_or_default());
-                            None
-                        }
-                        Err(e) => Some(Err(self.json_error(
-                            self.offset_of(raw),
-                            text.as_bytes(),
-                            &e,
-                        ))),
-                    }
-                }
-                other => Some(other),
             },
             _ => Some(Err(self.error_at(
                 self.offset_of(raw),
@@ -138,6 +134,40 @@ impl<'a> Iterator for Events<'a> {
             }
             let input: &'a [u8] = self.input;
             let rest = &input[self.pos..];
+            if rest[0] == b'{' {
+                // The common case (a log line): parse the event in one pass.
+                let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Event>();
+                match stream.next() {
+                    Some(Ok(ev)) => {
+                        let start = self.pos;
+                        self.pos += stream.byte_offset().max(1);
+                        if ev.kind.as_deref() != Some("EventList") {
+                            return Some(Ok(ev));
+                        }
+                        if let Err(e) = self.queue_items(&input[start..self.pos], start) {
+                            return Some(Err(e));
+                        }
+                        continue;
+                    }
+                    Some(Err(e)) if e.is_data() => {
+                        // Valid JSON that is not an event: report it, skip the value.
+                        let err = self.json_error(self.pos, rest, &e);
+                        let mut raw = serde_json::Deserializer::from_slice(rest)
+                            .into_iter::<serde::de::IgnoredAny>();
+                        match raw.next() {
+                            Some(Ok(_)) => self.pos += raw.byte_offset().max(1),
+                            _ => self.skip_line_after(&err),
+                        }
+                        return Some(Err(err));
+                    }
+                    Some(Err(e)) => {
+                        let err = self.json_error(self.pos, rest, &e);
+                        self.skip_line_after(&err);
+                        return Some(Err(err));
+                    }
+                    None => return None,
+                }
+            }
             let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<&RawValue>();
             match stream.next() {
                 Some(Ok(raw)) => {
@@ -148,19 +178,26 @@ impl<'a> Iterator for Events<'a> {
                 }
                 Some(Err(e)) => {
                     let err = self.json_error(self.pos, rest, &e);
-                    // Resume after the line holding the error (JSON lines recovery).
-                    let at = match &err {
-                        Error::Json { offset, .. } => *offset,
-                        _ => self.pos,
-                    };
-                    self.pos = memchr::memchr(b'\n', &input[at.min(input.len())..])
-                        .map_or(input.len(), |i| at + i + 1)
-                        .max(self.pos + 1);
+                    self.skip_line_after(&err);
                     return Some(Err(err));
                 }
                 None => return None,
             }
         }
+    }
+}
+
+impl Events<'_> {
+    /// Resumes reading after the line holding `err` (JSON lines recovery).
+    fn skip_line_after(&mut self, err: &Error) {
+        let at = match err {
+            Error::Json { offset, .. } => *offset,
+            _ => self.pos,
+        };
+        let input = self.input;
+        self.pos = memchr::memchr(b'\n', &input[at.min(input.len())..])
+            .map_or(input.len(), |i| at + i + 1)
+            .max(self.pos + 1);
     }
 }
 
