@@ -311,3 +311,43 @@ fn blocking_strict_fails_when_the_receiver_is_gone() {
     let c = counters(&stderr, "osprey-audit send: ");
     assert_eq!((c["failed"], c["failed_attempts"], c["sent"]), (3, 6, 0));
 }
+
+#[test]
+fn serve_forwards_what_it_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let downstream_dir = dir.path().join("down");
+    let downstream = start(&[
+        "--audit-log-path",
+        path_str(&downstream_dir.join("audit.log")),
+    ]);
+    let kc = kubeconfig(dir.path(), &downstream.url, "t");
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  users: [nobody]\n- level: Metadata\n",
+    )
+    .expect("policy");
+    let upstream_dir = dir.path().join("up");
+    let upstream = start(&[
+        "--audit-log-path",
+        path_str(&upstream_dir.join("audit.log")),
+        "--policy",
+        path_str(&policy),
+        "--audit-webhook-config-file",
+        path_str(&kc),
+        "--audit-webhook-batch-max-wait",
+        "10ms",
+    ]);
+    let mut items: Vec<String> = (0..30).map(event).collect();
+    items.push(event(30).replace("\"alice\"", "\"nobody\""));
+    let (status, _) =
+        serve_support::post(&upstream.url, serve_support::event_list(&items).as_bytes());
+    assert_eq!(status, 200);
+    let up = stop_counters(upstream); // drains the forwarder before exiting
+    assert_eq!((up["written"], up["filtered"], up["sent"]), (30, 1, 30));
+    let down = stop_counters(downstream);
+    assert_eq!(down["written"], 30);
+    let want: Vec<String> = (0..30).map(|i| format!("id-{i}")).collect();
+    assert_eq!(audit_ids(&log_lines(&downstream_dir)), want);
+    assert_eq!(log_lines(&downstream_dir), log_lines(&upstream_dir));
+}

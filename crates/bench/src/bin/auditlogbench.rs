@@ -71,7 +71,7 @@ fn event(n: u64, out: &mut String) {
             "get",
             format!("/api/v1/namespaces/{ns}/secrets/token-{n}"),
             format!("{{\"resource\":\"secrets\",\"namespace\":\"{ns}\",\"name\":\"token-{n}\",\"apiVersion\":\"v1\"}}"),
-            format!(",\"responseObject\":{{\"kind\":\"Secret\",\"data\":{{\"token\":\"c2VjcmV0LXt7bn19\"}}}}"),
+            ",\"responseObject\":{\"kind\":\"Secret\",\"data\":{\"token\":\"c2VjcmV0LXt7bn19\"}}".to_string(),
             "system:serviceaccount:kube-system:controller",
         ),
         2 => (
