@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use serve_support::{audit_ids, counters, event, kubeconfig, log_lines, start, stop_counters, BIN};
 
 /// An HTTP/1.1 proxy in front of `upstream` that fails every `every`-th request:
-/// alternately with a 500 answer and by closing the connection without one.
+/// alternately with a 500 answer and by closing the connection without one, and
+/// also the first `fail_first` requests.
 struct Flaky {
     url: String,
     requests: Arc<AtomicU64>,
@@ -22,7 +23,7 @@ struct Flaky {
     auth: Arc<Mutex<Vec<String>>>,
 }
 
-fn flaky_proxy(upstream: &str, every: u64) -> Flaky {
+fn flaky_proxy(upstream: &str, every: u64, fail_first: u64) -> Flaky {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
     let port = listener.local_addr().expect("addr").port();
     let flaky = Flaky {
@@ -47,7 +48,14 @@ fn flaky_proxy(upstream: &str, every: u64) -> Flaky {
                 upstream.clone(),
             );
             std::thread::spawn(move || {
-                serve_conn(conn, &upstream, every, &requests, &failures, &auth);
+                serve_conn(
+                    conn,
+                    &upstream,
+                    (every, fail_first),
+                    &requests,
+                    &failures,
+                    &auth,
+                );
             });
         }
     });
@@ -57,7 +65,7 @@ fn flaky_proxy(upstream: &str, every: u64) -> Flaky {
 fn serve_conn(
     conn: TcpStream,
     upstream: &str,
-    every: u64,
+    (every, fail_first): (u64, u64),
     requests: &AtomicU64,
     failures: &AtomicU64,
     auth: &Mutex<Vec<String>>,
@@ -98,7 +106,7 @@ fn serve_conn(
         }
         assert!(line.starts_with("POST /audit "), "{line}");
         let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
-        if n.is_multiple_of(every) {
+        if n <= fail_first || n.is_multiple_of(every) {
             failures.fetch_add(1, Ordering::SeqCst);
             if (n / every).is_multiple_of(2) {
                 return; // drop the connection, no answer
@@ -159,7 +167,7 @@ fn blocking_mode_delivers_everything_through_failures() {
             "4000",
             "--audit-log-compress",
         ]);
-        let proxy = flaky_proxy(&served.url, 3);
+        let proxy = flaky_proxy(&served.url, 3, 0);
         let kc = kubeconfig(dir.path(), &proxy.url, "t0ken");
         let events = events_file(dir.path(), 40);
         let (ok, stderr) = send(&[
@@ -201,7 +209,7 @@ fn batch_mode_delivers_everything_when_the_buffer_has_room() {
     let dir = tempfile::tempdir().expect("tempdir");
     let logdir = dir.path().join("log");
     let served = start(&["--audit-log-path", path_str(&logdir.join("audit.log"))]);
-    let proxy = flaky_proxy(&served.url, 4);
+    let proxy = flaky_proxy(&served.url, 4, 0);
     let kc = kubeconfig(dir.path(), &proxy.url, "t");
     let events = events_file(dir.path(), 500);
     let (ok, stderr) = send(&[
@@ -239,7 +247,7 @@ fn batch_mode_drops_and_counts_when_the_buffer_is_full() {
     let dir = tempfile::tempdir().expect("tempdir");
     let logdir = dir.path().join("log");
     let served = start(&["--audit-log-path", path_str(&logdir.join("audit.log"))]);
-    let proxy = flaky_proxy(&served.url, 3);
+    let proxy = flaky_proxy(&served.url, 3, 0);
     let kc = kubeconfig(dir.path(), &proxy.url, "t");
     let events = events_file(dir.path(), 3000);
     let (ok, stderr) = send(&[
@@ -350,4 +358,30 @@ fn serve_forwards_what_it_writes() {
     let want: Vec<String> = (0..30).map(|i| format!("id-{i}")).collect();
     assert_eq!(audit_ids(&log_lines(&downstream_dir)), want);
     assert_eq!(log_lines(&downstream_dir), log_lines(&upstream_dir));
+}
+
+#[test]
+fn attempts_zero_retries_until_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logdir = dir.path().join("log");
+    let served = start(&["--audit-log-path", path_str(&logdir.join("audit.log"))]);
+    let proxy = flaky_proxy(&served.url, u64::MAX, 8);
+    let kc = kubeconfig(dir.path(), &proxy.url, "t");
+    let events = events_file(dir.path(), 2);
+    let (ok, stderr) = send(&[
+        "--webhook-config",
+        path_str(&kc),
+        "--audit-webhook-mode",
+        "blocking-strict",
+        "--audit-webhook-attempts",
+        "0",
+        "--audit-webhook-initial-backoff",
+        "1ms",
+        path_str(&events),
+    ]);
+    assert!(ok, "{stderr}");
+    let c = counters(&stderr, "osprey-audit send: ");
+    assert_eq!((c["sent"], c["failed"], c["failed_attempts"]), (2, 0, 8));
+    stop_counters(served);
+    assert_eq!(audit_ids(&log_lines(&logdir)), ["id-0", "id-1"]);
 }

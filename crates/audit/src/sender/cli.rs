@@ -53,7 +53,8 @@ pub struct WebhookArgs {
         value_parser = parse_go_duration
     )]
     pub initial_backoff: Duration,
-    /// Attempts per request before giving up (the apiserver's fixed 5).
+    /// Attempts per request before giving up (the apiserver's fixed 5); 0 retries
+    /// until delivered.
     #[arg(long = "audit-webhook-attempts", default_value_t = 5)]
     pub attempts: u32,
 }

@@ -13,7 +13,8 @@
 //! * **blocking-strict**: as blocking, but a final failure is returned.
 //!
 //! Every error (transport or any non-2xx status) is retried: at most `attempts`
-//! tries (5), waiting `initial_backoff` (10 s) × 1.5 per step plus up to 20 % jitter.
+//! tries (5; 0 = until delivered), waiting `initial_backoff` (10 s) × 1.5 per step
+//! (capped at 60 s) plus up to 20 % jitter.
 
 pub mod cli;
 pub mod input;
@@ -129,7 +130,8 @@ pub struct Options {
     pub throttle_burst: u32,
     /// `--audit-webhook-initial-backoff` (10 s).
     pub initial_backoff: Duration,
-    /// Attempts per batch before giving up (the apiserver's backoff `Steps`, 5).
+    /// Attempts per batch before giving up (the apiserver's backoff `Steps`, 5);
+    /// 0 retries until delivered.
     pub attempts: u32,
 }
 
@@ -173,9 +175,6 @@ impl Options {
             if self.throttle_burst == 0 {
                 return bad("throttle burst", &self.throttle_burst);
             }
-        }
-        if self.attempts == 0 {
-            return Err(Error::Invalid("attempts must be a positive number".into()));
         }
         Ok(())
     }
@@ -231,6 +230,10 @@ impl Counters {
     }
 }
 
+/// Longest wait between two attempts (unless the initial backoff is longer). The
+/// apiserver's 5 attempts from 10 s never reach it; it bounds unlimited retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
 /// The body prefix of every request.
 const LIST_HEAD: &[u8] =
     b"{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"metadata\":{},\"items\":[";
@@ -271,7 +274,7 @@ impl Shared {
                     self.counters
                         .failed_attempts
                         .fetch_add(1, Ordering::Relaxed);
-                    if attempt >= self.opts.attempts {
+                    if self.opts.attempts > 0 && attempt >= self.opts.attempts {
                         self.counters.failed.fetch_add(n, Ordering::Relaxed);
                         return Err(Error::GaveUp {
                             attempts: attempt,
@@ -281,7 +284,9 @@ impl Shared {
                 }
             }
             std::thread::sleep(wait.mul_f64(1.0 + 0.2 * fastrand::f64()));
-            wait = wait.mul_f64(1.5);
+            wait = wait
+                .mul_f64(1.5)
+                .min(MAX_BACKOFF.max(self.opts.initial_backoff));
             attempt += 1;
         }
     }
