@@ -3,6 +3,7 @@
 use osprey_filter::timefmt::{self, LocalClock};
 use osprey_filter::{Extract, Fast, FieldArg, FieldRef, Value as FValue, Values};
 use serde_json::Value;
+use std::cell::OnceCell;
 
 use super::{container_of, Containers, KaEvent};
 
@@ -237,16 +238,89 @@ impl Id {
 }
 
 /// The fields of one audit event, for filters and output formats.
-#[derive(Debug, Clone, Copy)]
+///
+/// The values most rules test (stage, verb, user, target, response code)
+/// are looked up in the event once and then remembered, so a ruleset that
+/// tests them in every rule walks the JSON tree once per event.
+#[derive(Debug, Clone)]
 pub struct KaFields<'a> {
     ev: &'a KaEvent,
     clock: &'a LocalClock,
     num: u64,
+    hot: [OnceCell<Option<&'a Value>>; HOT_COUNT],
+}
+
+/// The remembered lookups of [`KaFields`].
+#[derive(Debug, Clone, Copy)]
+enum Hot {
+    AuditId,
+    Stage,
+    Verb,
+    UserName,
+    Resource,
+    Subresource,
+    Namespace,
+    Name,
+    Code,
+    Uri,
+    Decision,
+}
+
+const HOT_COUNT: usize = 11;
+
+impl Hot {
+    /// Where the value is in the event.
+    fn path(self) -> &'static [&'static str] {
+        match self {
+            Hot::AuditId => &["auditID"],
+            Hot::Stage => &["stage"],
+            Hot::Verb => &["verb"],
+            Hot::UserName => &["user", "username"],
+            Hot::Resource => &["objectRef", "resource"],
+            Hot::Subresource => &["objectRef", "subresource"],
+            Hot::Namespace => &["objectRef", "namespace"],
+            Hot::Name => &["objectRef", "name"],
+            Hot::Code => &["responseStatus", "code"],
+            Hot::Uri => &["requestURI"],
+            Hot::Decision => &["annotations", "authorization.k8s.io/decision"],
+        }
+    }
 }
 
 /// The value at `path` (object keys) under `v`.
 fn at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(v, |v, k| v.get(k))
+}
+
+/// The value at JSON pointer `p` (RFC 6901) under `v`. Unlike
+/// `Value::pointer`, tokens without escapes are looked up without copying.
+fn pointer<'v>(v: &'v Value, p: &str) -> Option<&'v Value> {
+    if p.is_empty() {
+        return Some(v);
+    }
+    let rest = p.strip_prefix('/')?;
+    rest.split('/').try_fold(v, |v, token| {
+        if token.contains('~') {
+            let t = token.replace("~1", "/").replace("~0", "~");
+            step(v, &t)
+        } else {
+            step(v, token)
+        }
+    })
+}
+
+/// One pointer step: an object key or an array index.
+fn step<'v>(v: &'v Value, token: &str) -> Option<&'v Value> {
+    match v {
+        Value::Object(o) => o.get(token),
+        Value::Array(a) => {
+            if token.len() > 1 && token.starts_with('0') {
+                return None;
+            }
+            a.get(token.parse::<usize>().ok()?)
+        }
+        _ => None,
+    }
 }
 
 /// Appends `v` as a value: strings as they are, other JSON as its text;
@@ -313,7 +387,12 @@ fn unescape_query(s: &str, out: &mut Vec<u8>) {
 impl<'a> KaFields<'a> {
     /// The fields of `ev`; `clock` renders local times (`evt.time`).
     pub fn new(ev: &'a KaEvent, clock: &'a LocalClock) -> Self {
-        KaFields { ev, clock, num: 0 }
+        KaFields {
+            ev,
+            clock,
+            num: 0,
+            hot: Default::default(),
+        }
     }
 
     /// Sets `evt.num`, the event's number in its stream.
@@ -335,7 +414,13 @@ impl<'a> KaFields<'a> {
     /// Whether `ka.*` fields have values: the plugin gives none for an
     /// event without `auditID`.
     fn has_audit_id(&self) -> bool {
-        self.j().get("auditID").is_some()
+        self.hot(Hot::AuditId).is_some()
+    }
+
+    /// A remembered lookup.
+    fn hot(&self, h: Hot) -> Option<&'a Value> {
+        let j = self.j();
+        *self.hot[h as usize].get_or_init(|| at(j, h.path()))
     }
 
     fn annotation(&self, key: &str) -> Option<&'a Value> {
@@ -346,9 +431,9 @@ impl<'a> KaFields<'a> {
     fn lookup(&self, id: Id, arg: &FieldArg) -> Option<Option<&'a Value>> {
         let j = self.j();
         Some(match id {
-            Id::KaAuditid => j.get("auditID"),
-            Id::KaStage => j.get("stage"),
-            Id::KaAuthDecision => self.annotation("authorization.k8s.io/decision"),
+            Id::KaAuditid => self.hot(Hot::AuditId),
+            Id::KaStage => self.hot(Hot::Stage),
+            Id::KaAuthDecision => self.hot(Hot::Decision),
             Id::KaAuthReason => self.annotation("authorization.k8s.io/reason"),
             Id::KaAuthOpenshiftDecision => self.annotation("authentication.openshift.io/decision"),
             Id::KaAuthOpenshiftUsername => self.annotation("authentication.openshift.io/username"),
@@ -359,15 +444,15 @@ impl<'a> KaFields<'a> {
                 self.annotation("pod-security.kubernetes.io/audit-violations")
             }
             Id::KaClusterName => self.annotation("cluster_name"),
-            Id::KaUserName => at(j, &["user", "username"]),
+            Id::KaUserName => self.hot(Hot::UserName),
             Id::KaImpuserName => at(j, &["impersonatedUser", "username"]),
-            Id::KaVerb => j.get("verb"),
-            Id::KaUri => j.get("requestURI"),
+            Id::KaVerb => self.hot(Hot::Verb),
+            Id::KaUri => self.hot(Hot::Uri),
             Id::KaUseragent => j.get("userAgent"),
-            Id::KaTargetName | Id::KaReqConfigmapName => at(j, &["objectRef", "name"]),
-            Id::KaTargetNamespace => at(j, &["objectRef", "namespace"]),
-            Id::KaTargetResource => at(j, &["objectRef", "resource"]),
-            Id::KaTargetSubresource => at(j, &["objectRef", "subresource"]),
+            Id::KaTargetName | Id::KaReqConfigmapName => self.hot(Hot::Name),
+            Id::KaTargetNamespace => self.hot(Hot::Namespace),
+            Id::KaTargetResource => self.hot(Hot::Resource),
+            Id::KaTargetSubresource => self.hot(Hot::Subresource),
             Id::KaTargetPodName => {
                 let pods = at(j, &["objectRef", "resource"]).and_then(Value::as_str)
                     == Some("pods")
@@ -379,7 +464,7 @@ impl<'a> KaFields<'a> {
                 }
             }
             Id::KaRespName => at(j, &["responseObject", "metadata", "name"]),
-            Id::KaResponseCode => at(j, &["responseStatus", "code"]),
+            Id::KaResponseCode => self.hot(Hot::Code),
             Id::KaResponseReason => at(j, &["responseStatus", "reason"]),
             Id::KaReqBindingRole => at(j, &["requestObject", "roleRef", "name"]),
             Id::KaReqConfigmapObj => at(j, &["requestObject", "data"]),
@@ -402,7 +487,8 @@ impl<'a> KaFields<'a> {
                 .first()
                 .and_then(|c| c.get("image")),
             Id::JevtValue | Id::JsonValue => match arg {
-                FieldArg::Name(p) => j.pointer(p),
+                FieldArg::Name(p) if &**p == "/stage" => self.hot(Hot::Stage),
+                FieldArg::Name(p) => pointer(j, p),
                 _ => None,
             },
             _ => return None,
@@ -798,6 +884,23 @@ mod tests {
             super::super::FIELDS[Id::EvtSource as usize].name,
             "evt.source"
         );
+    }
+
+    #[test]
+    fn json_pointers() {
+        let v: Value = serde_json::json!({"a": [{"b/c": 1, "d~e": 2}], "": 3});
+        for p in [
+            "",
+            "/a/0/b~1c",
+            "/a/0/d~0e",
+            "/",
+            "/a/1",
+            "/a/01",
+            "/x",
+            "a",
+        ] {
+            assert_eq!(pointer(&v, p), v.pointer(p), "{p}");
+        }
     }
 
     #[test]
