@@ -558,6 +558,17 @@ impl Delivery {
             self.counters
                 .errors
                 .fetch_add(discard.len() as u64, Ordering::Relaxed);
+            if batch.is_empty() {
+                // Only unreadable entries (a damaged queue file): drop them and go on.
+                let q = self.queue.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || q.ack(&discard)).await {
+                    self.counters.set_error(Some(e.to_string()));
+                    if !self.pause(&mut failures).await {
+                        return;
+                    }
+                }
+                continue;
+            }
             let mut stop = self.stop.clone();
             // Sinks time out each request themselves; this bound only catches a stuck
             // connection, so it grows with the requests a batch may take.
