@@ -24,8 +24,10 @@
 //!     open_params: "http://:9765/k8s-audit"   # or file:///var/log/audit.log, or a path
 //! ```
 //!
-//! `osprey-guard --k8s-audit-file FILE` replays a file without any
-//! configuration. Alerts go through the usual outputs with
+//! Falco's older form, `webserver: {listen_port: 8765, k8s_audit_endpoint:
+//! /k8s-audit}` (with `listen_address`, and `enabled: false` to turn it
+//! off), is accepted too. `osprey-guard --k8s-audit-file FILE` replays a
+//! file without any configuration. Alerts go through the usual outputs with
 //! `"source":"k8s_audit"`.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -231,8 +233,27 @@ pub fn plan(raw: &Raw, file: Option<&Path>) -> Result<Option<Plan>, Error> {
     };
     let max_event_size = size_of(&init, "maxEventSize", MAX_EVENT_SIZE)?;
     let max_batch_size = size_of(&init, "webhookMaxBatchSize", MAX_BATCH_SIZE)?;
+    // Falco before 0.32 served the endpoint from its own web server.
+    let web = raw.tree.get("webserver");
+    let legacy = web
+        .filter(|w| w.get("enabled").and_then(Value::as_bool) != Some(false))
+        .and_then(|w| w.get("k8s_audit_endpoint"))
+        .and_then(Value::as_str);
     let input = if let Some(f) = file {
         Input::Files(files_of(f))
+    } else if let (Some(path), false) = (legacy, loaded) {
+        let host = web
+            .and_then(|w| w.get("listen_address"))
+            .and_then(Value::as_str)
+            .unwrap_or("0.0.0.0");
+        let port = web
+            .and_then(|w| w.get("listen_port"))
+            .and_then(Value::as_u64)
+            .unwrap_or(8765);
+        Input::Http {
+            addr: format!("{host}:{port}"),
+            path: path.to_string(),
+        }
     } else if loaded {
         let params = entry
             .and_then(|e| e.get("open_params"))
@@ -764,6 +785,18 @@ mod tests {
         assert_eq!(p.max_batch_size, MAX_BATCH_SIZE);
         assert!(matches!(p.input, Input::Http { .. }));
         assert!(plan(&Raw::empty(), None).unwrap().is_none());
+        let legacy = Raw::parse(
+            "falco.yaml",
+            "webserver:\n  enabled: true\n  listen_port: 8766\n  k8s_audit_endpoint: /audit\n",
+        )
+        .unwrap();
+        assert_eq!(
+            plan(&legacy, None).unwrap().unwrap().input,
+            Input::Http {
+                addr: "0.0.0.0:8766".into(),
+                path: "/audit".into()
+            }
+        );
         let f = plan(&Raw::empty(), Some(Path::new("/x.log")))
             .unwrap()
             .unwrap();
