@@ -179,6 +179,21 @@ fn check(store: &Store) {
     assert_eq!(store.count(&text("outbo")).unwrap(), 1);
     assert_eq!(store.count(&text("zzz")).unwrap(), 0);
     assert_eq!(store.search(&text("listen"), 10, 0).unwrap().len(), 1);
+    let recent = Filter {
+        since_ns: Some(BASE + HOUR_NS),
+        text: "shadow".into(),
+        ..Filter::default()
+    };
+    assert_eq!(store.count(&recent).unwrap(), 1);
+    assert_eq!(
+        store
+            .count(&Filter {
+                since_ns: Some(BASE + 9 * HOUR_NS),
+                ..recent
+            })
+            .unwrap(),
+        0
+    );
 
     // Search: newest first, paging.
     let all = store.search(&Filter::default(), 4, 0).unwrap();

@@ -307,8 +307,15 @@ fn raw_where(sql: &mut Sql, f: &Filter, lo: Option<i64>, hi: Option<i64>) {
             Dialect::Sqlite => {
                 let q: Vec<String> = ws.iter().map(|w| format!("\"{w}\"*")).collect();
                 sql.push(" AND e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ")
-                    .param(Param::Text(q.join(" ")))
-                    .push(")");
+                    .param(Param::Text(q.join(" ")));
+                // Every event at or after `lo` has an id at or above the smallest such id:
+                // bounding the full-text scan by it skips the older part of the index.
+                if let Some(lo) = lo {
+                    sql.push(" AND rowid >= (SELECT MIN(id) FROM events WHERE ts >= ")
+                        .param(Param::Int(lo))
+                        .push(")");
+                }
+                sql.push(")");
             }
             Dialect::Postgres => {
                 for w in ws {
