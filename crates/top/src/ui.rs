@@ -496,6 +496,8 @@ impl App {
                 let choices = self.view_choices();
                 match k.code {
                     KeyCode::Up => self.popup = Popup::Views(sel.saturating_sub(1)),
+                    KeyCode::Home => self.popup = Popup::Views(0),
+                    KeyCode::End => self.popup = Popup::Views(choices.len().saturating_sub(1)),
                     KeyCode::Down => {
                         self.popup = Popup::Views((sel + 1).min(choices.len().saturating_sub(1)));
                     }
@@ -704,8 +706,15 @@ impl App {
                 sels.join(" -> ")
             }
         };
+        let mut state = String::new();
+        if self.paused {
+            state.push_str(" PAUSED");
+        }
+        if self.ended {
+            state.push_str(" (end of file)");
+        }
         let title = match &self.screen {
-            Screen::Table => format!("Viewing: {view_name} For: {for_what}"),
+            Screen::Table => format!("Viewing: {view_name} For: {for_what}{state}"),
             Screen::Spy { dig, .. } => {
                 format!("{} For: {for_what}", if *dig { "Dig" } else { "Echo" })
             }
@@ -725,22 +734,12 @@ impl App {
             }),
             Screen::Spy { .. } => String::new(),
         };
-        let mut state = String::new();
-        if self.paused {
-            state.push_str(" PAUSED");
-        }
-        if self.ended {
-            state.push_str(" (end of file)");
-        }
         let header = vec![
             Line::from(Span::styled(
                 title,
                 Style::default().fg(Color::Black).bg(Color::Cyan),
             )),
-            Line::from(format!(
-                "Source: {}  Filter: {}{}",
-                self.source, filter, state
-            )),
+            Line::from(format!("Source: {}  Filter: {}", self.source, filter)),
         ];
         f.render_widget(Paragraph::new(header), Rect::new(0, 0, area.width, 2));
         let body = Rect::new(0, 2, area.width, area.height.saturating_sub(3));
