@@ -340,3 +340,22 @@ fn postgres_store_and_two_replicas() {
     h1.stop();
     h2.stop();
 }
+
+#[test]
+fn a_store_from_before_the_dimension_rollup_is_backfilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let store = Store::new(Box::new(SqliteBackend::open(&path, 1).unwrap()));
+    store.insert(&dataset()).unwrap();
+    drop(store);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("DELETE FROM rollup_dim").unwrap();
+    drop(c);
+    let store = Store::new(Box::new(SqliteBackend::open(&path, 1).unwrap()));
+    assert_eq!(store.count(&Filter::default()).unwrap(), 10);
+    assert_eq!(
+        by(&store, &Filter::default(), GroupBy::Tags),
+        vec![s("fs", 4), s("mitre", 2), s("net", 4)]
+    );
+    assert_eq!(by(&store, &Filter::default(), GroupBy::Priority).len(), 5);
+}

@@ -4,7 +4,8 @@
 //! Layout (both backends): an `events` table (one row per alert, its JSON kept verbatim),
 //! `event_tags` (one row per tag), a full-text index, and two hourly roll-ups
 //! (`rollup`: bucket × priority × rule × source × hostname → count; `rollup_tags`: the same
-//! with the tag) kept up to date on insert. Counts and time lines read the roll-ups for
+//! with the tag) plus a per-dimension one (`rollup_dim`: dimension × bucket × value →
+//! count, for the unfiltered dashboard) kept up to date on insert. Counts and time lines read the roll-ups for
 //! whole hours and the raw events only for the partial first hour of a `since` window, so
 //! dashboard queries stay fast with millions of events. Filters that roll-ups cannot answer
 //! (tags, free text) fall back to the raw tables and their indexes.
@@ -19,6 +20,18 @@ pub use self::sqlite::SqliteBackend;
 
 use crate::event::Event;
 use crate::{Error, Priority};
+
+/// Fills `rollup_dim` from the older roll-ups of a store created before it existed.
+pub(crate) const BACKFILL_DIMS: &str = "INSERT INTO rollup_dim(dim, bucket, key, n)
+    SELECT 'priority', bucket, CAST(priority AS TEXT), CAST(SUM(n) AS BIGINT) FROM rollup GROUP BY bucket, priority
+    UNION ALL SELECT 'rule', bucket, rule, CAST(SUM(n) AS BIGINT) FROM rollup GROUP BY bucket, rule
+    UNION ALL SELECT 'source', bucket, source, CAST(SUM(n) AS BIGINT) FROM rollup GROUP BY bucket, source
+    UNION ALL SELECT 'hostname', bucket, hostname, CAST(SUM(n) AS BIGINT) FROM rollup GROUP BY bucket, hostname
+    UNION ALL SELECT 'tag', bucket, tag, CAST(SUM(n) AS BIGINT) FROM rollup_tags GROUP BY bucket, tag";
+
+/// Whether `rollup_dim` needs [`BACKFILL_DIMS`].
+pub(crate) const NEEDS_BACKFILL: &str =
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM rollup) AND NOT EXISTS (SELECT 1 FROM rollup_dim) THEN 1 ELSE 0 END";
 
 /// One hour in nanoseconds: the roll-up bucket width.
 pub const HOUR_NS: i64 = 3_600_000_000_000;
@@ -118,6 +131,15 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// No condition on priority, rule, source or hostname (the dashboard's default view):
+    /// the per-dimension roll-up answers alone.
+    fn no_dims(&self) -> bool {
+        self.priorities.is_empty()
+            && self.rules.is_empty()
+            && self.sources.is_empty()
+            && self.hostnames.is_empty()
+    }
+
     fn rollup_ok(&self) -> bool {
         self.tags.is_empty() && self.text.trim().is_empty()
     }
@@ -390,8 +412,15 @@ impl Store {
                     .map_or(0, Cell::int);
             }
             let mut sql = Sql::new(d);
-            sql.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rollup");
-            rollup_where(&mut sql, f, start, false);
+            if f.no_dims() {
+                sql.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rollup_dim WHERE dim = 'priority'");
+                if let Some(lo) = start {
+                    sql.push(" AND bucket >= ").param(Param::Int(lo));
+                }
+            } else {
+                sql.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rollup");
+                rollup_where(&mut sql, f, start, false);
+            }
             total += self
                 .rows(&sql)?
                 .first()
@@ -487,11 +516,22 @@ impl Store {
             }
             let mut sql = Sql::new(d);
             let be = bucket_expr("bucket");
-            let table = if tags { "rollup_tags" } else { "rollup" };
-            sql.push(&format!(
-                "SELECT {be}, {col}, CAST(SUM(n) AS BIGINT) FROM {table}"
-            ));
-            rollup_where(&mut sql, f, start, tags);
+            let col = if f.no_dims() {
+                sql.push(&format!(
+                    "SELECT {be}, key, CAST(SUM(n) AS BIGINT) FROM rollup_dim WHERE dim = '{col}'"
+                ));
+                if let Some(lo) = start {
+                    sql.push(" AND bucket >= ").param(Param::Int(lo));
+                }
+                "key"
+            } else {
+                let table = if tags { "rollup_tags" } else { "rollup" };
+                sql.push(&format!(
+                    "SELECT {be}, {col}, CAST(SUM(n) AS BIGINT) FROM {table}"
+                ));
+                rollup_where(&mut sql, f, start, tags);
+                col
+            };
             if bucket_ns.is_some() {
                 sql.push(&format!(" GROUP BY {be}, {col}"));
             } else {
@@ -634,16 +674,27 @@ impl Store {
 pub(crate) struct Rollups {
     pub(crate) plain: BTreeMap<(i64, i64, String, String, String), i64>,
     pub(crate) tags: BTreeMap<(i64, String, i64, String, String, String), i64>,
+    /// One dimension at a time: `(dim, bucket, key)`, dim being a [`GroupBy`] column.
+    pub(crate) dims: BTreeMap<(&'static str, i64, String), i64>,
 }
 
 impl Rollups {
     pub(crate) fn of(batch: &[Record]) -> Rollups {
         let mut plain = BTreeMap::new();
         let mut tags = BTreeMap::new();
+        let mut dims = BTreeMap::new();
         for r in batch {
             let e = &r.event;
             let b = e.time_ns.div_euclid(HOUR_NS) * HOUR_NS;
             let p = i64::from(e.priority.as_u8());
+            for (dim, key) in [
+                ("priority", p.to_string()),
+                ("rule", e.rule.clone()),
+                ("source", e.source.clone()),
+                ("hostname", e.hostname.clone()),
+            ] {
+                *dims.entry((dim, b, key)).or_insert(0) += 1;
+            }
             *plain
                 .entry((b, p, e.rule.clone(), e.source.clone(), e.hostname.clone()))
                 .or_insert(0) += 1;
@@ -651,6 +702,7 @@ impl Rollups {
                 if e.tags[..i].contains(t) {
                     continue;
                 }
+                *dims.entry(("tag", b, t.clone())).or_insert(0) += 1;
                 *tags
                     .entry((
                         b,
@@ -663,6 +715,6 @@ impl Rollups {
                     .or_insert(0) += 1;
             }
         }
-        Rollups { plain, tags }
+        Rollups { plain, tags, dims }
     }
 }

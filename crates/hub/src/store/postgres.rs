@@ -42,6 +42,13 @@ CREATE TABLE IF NOT EXISTS rollup(
     n BIGINT NOT NULL,
     PRIMARY KEY(bucket, priority, rule, source, hostname)
 );
+CREATE TABLE IF NOT EXISTS rollup_dim(
+    dim TEXT NOT NULL,
+    bucket BIGINT NOT NULL,
+    key TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY(dim, bucket, key)
+);
 CREATE TABLE IF NOT EXISTS rollup_tags(
     bucket BIGINT NOT NULL,
     tag TEXT NOT NULL,
@@ -88,6 +95,10 @@ impl PostgresBackend {
         let mut tx = writer.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
         tx.batch_execute(SCHEMA)?;
+        let backfill: i32 = tx.query_one(super::NEEDS_BACKFILL, &[])?.get(0);
+        if backfill == 1 {
+            tx.batch_execute(super::BACKFILL_DIMS)?;
+        }
         // The trigram index makes ILIKE text search fast; pg_trgm ships with PostgreSQL but
         // may be unavailable (no rights): text search then scans.
         let trgm = tx.batch_execute("SAVEPOINT trgm; CREATE EXTENSION IF NOT EXISTS pg_trgm;").is_ok()
@@ -190,6 +201,14 @@ impl Backend for PostgresBackend {
         for ((b, t, p, rule, src, host), n) in &roll.tags {
             tx.execute(&upt, &[b, t, p, rule, src, host, n])?;
         }
+        let upd = tx.prepare_typed(
+            "INSERT INTO rollup_dim(dim, bucket, key, n) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (dim, bucket, key) DO UPDATE SET n = rollup_dim.n + excluded.n",
+            &[Type::TEXT, Type::INT8, Type::TEXT, Type::INT8],
+        )?;
+        for ((dim, b, key), n) in &roll.dims {
+            tx.execute(&upd, &[dim, b, key, n])?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -246,6 +265,7 @@ impl Backend for PostgresBackend {
         let n = tx.execute("DELETE FROM events WHERE ts < $1", &[&cutoff_ns])?;
         tx.execute("DELETE FROM rollup WHERE bucket < $1", &[&cutoff_ns])?;
         tx.execute("DELETE FROM rollup_tags WHERE bucket < $1", &[&cutoff_ns])?;
+        tx.execute("DELETE FROM rollup_dim WHERE bucket < $1", &[&cutoff_ns])?;
         tx.commit()?;
         Ok(n)
     }
@@ -254,7 +274,8 @@ impl Backend for PostgresBackend {
         let mut client = self.writer.lock().map_err(|_| lock_err())?;
         let row = client.query_one(
             "SELECT CAST(pg_total_relation_size('events') + pg_total_relation_size('event_tags')
-                  + pg_total_relation_size('rollup') + pg_total_relation_size('rollup_tags') AS BIGINT)",
+                  + pg_total_relation_size('rollup') + pg_total_relation_size('rollup_tags')
+                  + pg_total_relation_size('rollup_dim') AS BIGINT)",
             &[],
         )?;
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))

@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS rollup(
     n INTEGER NOT NULL,
     PRIMARY KEY(bucket, priority, rule, source, hostname)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_dim(
+    dim TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY(dim, bucket, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_tags(
     bucket INTEGER NOT NULL,
     tag TEXT NOT NULL,
@@ -79,6 +86,10 @@ impl SqliteBackend {
              PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
         )?;
         writer.execute_batch(SCHEMA)?;
+        let backfill: i64 = writer.query_row(super::NEEDS_BACKFILL, [], |r| r.get(0))?;
+        if backfill == 1 {
+            writer.execute_batch(super::BACKFILL_DIMS)?;
+        }
         let mut rs = Vec::new();
         for _ in 0..readers.max(1) {
             let c = Connection::open_with_flags(
@@ -161,6 +172,13 @@ pub(crate) fn insert_tx(tx: &rusqlite::Transaction<'_>, batch: &[Record]) -> Res
     for ((b, t, p, rule, src, host), n) in &roll.tags {
         upt.execute(params![b, t, p, rule, src, host, n])?;
     }
+    let mut upd = tx.prepare_cached(
+        "INSERT INTO rollup_dim(dim, bucket, key, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((dim, b, key), n) in &roll.dims {
+        upd.execute(params![dim, b, key, n])?;
+    }
     Ok(())
 }
 
@@ -222,6 +240,7 @@ impl Backend for SqliteBackend {
             let n = tx.execute("DELETE FROM events WHERE ts < ?1", [cutoff_ns])?;
             tx.execute("DELETE FROM rollup WHERE bucket < ?1", [cutoff_ns])?;
             tx.execute("DELETE FROM rollup_tags WHERE bucket < ?1", [cutoff_ns])?;
+            tx.execute("DELETE FROM rollup_dim WHERE bucket < ?1", [cutoff_ns])?;
             Ok(n)
         })?;
         if n > 0 {
