@@ -80,9 +80,19 @@ fn run(a: &Args) -> Result<(), osprey_top::Error> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
-        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed)).map_err(|e| {
-            osprey_top::Error::View(format!("cannot install the signal handler: {e}"))
-        })?;
+        let ui = !a.json;
+        ctrlc::set_handler(move || {
+            stop.store(true, Ordering::Relaxed);
+            // Ctrl-C, SIGTERM or a hang-up end the run in an orderly way;
+            // should that not happen within a second (a terminal that is
+            // gone can keep the terminal library busy), leave anyway.
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            if ui {
+                osprey_top::ui::restore();
+            }
+            std::process::exit(1);
+        })
+        .map_err(|e| osprey_top::Error::View(format!("cannot install the signal handler: {e}")))?;
     }
     let input = match &a.read {
         Some(p) => Input::File(p.clone()),

@@ -143,7 +143,7 @@ pub fn run(opts: Options, start_view: &str, stop: &Arc<AtomicBool>) -> Result<()
 }
 
 /// Restores the terminal: raw mode off, main screen back, cursor shown.
-fn restore() {
+pub fn restore() {
     let _ = terminal::disable_raw_mode();
     let _ = crossterm::execute!(
         std::io::stdout(),
