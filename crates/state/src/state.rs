@@ -162,6 +162,16 @@ pub struct State {
     tid_to_remove: Option<i64>,
     /// fd to remove before the next event (after close): (tid, fd).
     fd_to_remove: Option<(i64, i64)>,
+    /// The previous event's [`Current::fd`] copy, kept so that the next event
+    /// on an unchanged fd (a read loop) reuses it instead of cloning again.
+    spare_fd: Option<Fd>,
+    /// Counts changes to fd tables and to threads' last fd (every change goes
+    /// through [`State::fds_mut`], [`State::set_last_fd`] or the clone parser).
+    fd_changes: u64,
+    /// [`State::fd_changes`] when [`State::begin`] filled [`Current::fd`]:
+    /// while it has not moved, the parser left that fd alone and
+    /// [`State::finish`] need not look it up again.
+    fd_filled_at: Option<u64>,
     /// Scratch buffer for building names.
     scratch: Vec<u8>,
     /// The pseudo-thread sysdig attaches to container events.
@@ -644,7 +654,8 @@ impl State {
         self.cur.tid = tid;
         self.cur.thread_known = false;
         self.cur.fd_num = None;
-        self.cur.fd = None;
+        self.spare_fd = self.cur.fd.take();
+        self.fd_filled_at = None;
         self.cur.enter_ts = None;
         self.cur.event_fd = false;
         self.cur.name_changed = false;
@@ -725,7 +736,7 @@ impl State {
                 self.cur.enter_ts = stored_ts(&t.last_data);
             }
         }
-        self.fill_fd(flags);
+        self.fill_fd(flags, true);
         self.cur.event_fd = self.cur.fd.is_some()
             && flags & ef::USES_FD != 0
             && (info.dir == Direction::Enter || self.cur.enter_ts.is_some() || own_fd);
@@ -738,18 +749,9 @@ impl State {
     pub fn finish(&mut self, ev: &EventRef<'_>) {
         let etype = ev.etype();
         let tid = ev.tid() as i64;
-        // The fd's name before the parser runs, to report a rename.
-        let name_before = self.cur.fd.as_ref().map(|f| Arc::clone(&f.name));
+        // Set by the fd refresh after the parser, when it runs.
+        self.cur.name_changed = false;
         self.finish_parse(ev, etype, tid);
-        self.cur.name_changed = match (&name_before, &self.cur.fd) {
-            // Most parsers leave the name alone: the same allocation.
-            (Some(before), Some(after)) => {
-                !Arc::ptr_eq(before, &after.name) && **before != *after.name
-            }
-            // An fd the event created, if it got a name (a new socket has none).
-            (None, Some(after)) => !after.name.is_empty(),
-            _ => false,
-        };
     }
 
     fn finish_parse(&mut self, ev: &EventRef<'_>, etype: u16, tid: i64) {
@@ -773,7 +775,7 @@ impl State {
         let Some(t) = self.threads.get_mut(&tid) else {
             if et::CLONE_XS.contains(&etype) {
                 self.parse_clone_exit(ev);
-                self.fill_fd(flags);
+                self.fill_fd(flags, false);
             }
             return;
         };
@@ -809,7 +811,7 @@ impl State {
                 }
             }
         }
-        self.fill_fd(flags);
+        self.fill_fd(flags, false);
     }
 
     /// Undoes what [`State::begin`] let an event promise when a filter rejects
@@ -830,17 +832,52 @@ impl State {
         }
     }
 
-    /// Fills the fd part of [`Current`] from the thread's last fd.
-    fn fill_fd(&mut self, flags: u32) {
-        if flags & (ef::CREATES_FD | ef::USES_FD | ef::DESTROYS_FD) == 0 {
+    /// Fills the fd part of [`Current`] from the thread's last fd: in
+    /// [`State::begin`] (`begin`), or after the parser in [`State::finish`],
+    /// where it also tells whether the event renamed the fd
+    /// ([`Current::name_changed`]).
+    ///
+    /// The copy in [`Current::fd`] is only cloned from the table when it
+    /// differs from the one already held (the previous event's in `begin`,
+    /// the pre-parser one in `finish`): most events use an fd the event
+    /// before used too, or leave it alone.
+    fn fill_fd(&mut self, flags: u32, begin: bool) {
+        if flags & (ef::CREATES_FD | ef::USES_FD | ef::DESTROYS_FD) == 0
+            || (!begin && self.fd_filled_at == Some(self.fd_changes))
+        {
             return;
         }
+        let held = if begin {
+            self.spare_fd.take()
+        } else {
+            self.cur.fd.take()
+        };
         let Some(t) = self.threads.get(&self.cur.tid) else {
+            if !begin {
+                self.cur.fd = held;
+            }
             return;
         };
         self.cur.thread_known = true;
         self.cur.fd_num = Some(t.last_fd);
-        self.cur.fd = self.fds(t).get(t.last_fd).cloned();
+        let now = self.fds(t).get(t.last_fd);
+        let (fd, renamed) = match (held, now) {
+            (Some(held), Some(now)) if held == *now => (Some(held), false),
+            // Most parsers leave the name alone: the same allocation.
+            (Some(held), Some(now)) => (
+                Some(now.clone()),
+                !Arc::ptr_eq(&held.name, &now.name) && *held.name != *now.name,
+            ),
+            // An fd the event created, if it got a name (a new socket has none).
+            (None, Some(now)) => (Some(now.clone()), !now.name.is_empty()),
+            (_, None) => (None, false),
+        };
+        self.cur.fd = fd;
+        if begin {
+            self.fd_filled_at = Some(self.fd_changes);
+        } else {
+            self.cur.name_changed = renamed;
+        }
     }
 
     fn apply_removals(&mut self) {
@@ -887,6 +924,7 @@ impl State {
 
     /// The fd table thread `tid` uses, mutably.
     fn fds_mut(&mut self, tid: i64) -> Option<&mut FdTable> {
+        self.fd_changes += 1;
         let t = self.threads.get(&tid)?;
         let owner = if t.flags & cl::CLONE_FILES != 0
             && !t.is_main()
@@ -915,6 +953,7 @@ impl State {
 
     /// Sets the current thread's "last fd" (what `fd.num` shows) to a created fd.
     fn set_last_fd(&mut self, tid: i64, fd: i64) {
+        self.fd_changes += 1;
         if let Some(t) = self.threads.get_mut(&tid) {
             t.last_fd = fd;
         }
@@ -1436,6 +1475,8 @@ impl State {
     }
 
     fn parse_clone_exit(&mut self, ev: &EventRef<'_>) {
+        // It may replace a thread entry, fd table included.
+        self.fd_changes += 1;
         let Some(res) = param::int(ev, 0) else { return };
         if res < 0 {
             return;
