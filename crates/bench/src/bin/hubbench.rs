@@ -18,7 +18,9 @@
 //! starts a hub on it and times K (default 40) rounds of the dashboard's HTTP queries:
 //! the count, the five counts by priority/rule/source/hostname/tags, the hourly time line
 //! and the first page of events, for `since=24h` and `since=7d`, plus a rule-filtered
-//! search and a full-text search. It prints p50 and p95 per query. `--db PATH` reuses
+//! search and a full-text search. It prints p50 and p95 per query, and the hub's CPU time
+//! per query (its threads' user + system time, 10 ms ticks averaged over the rounds: on a
+//! loaded machine wall times measure the load too). `--db PATH` reuses
 //! (or keeps, with `--keep`) the generated database.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -63,12 +65,26 @@ const RULES: [&str; 30] = [
     "Find AWS Credentials",
     "Linux Kernel Module Injection Detected",
 ];
-const TAGS: [&str; 8] = ["filesystem", "process", "network", "container", "mitre_persistence", "mitre_discovery", "T1059", "host"];
+const TAGS: [&str; 8] = [
+    "filesystem",
+    "process",
+    "network",
+    "container",
+    "mitre_persistence",
+    "mitre_discovery",
+    "T1059",
+    "host",
+];
 const SOURCES: [&str; 3] = ["syscall", "syscall", "k8s_audit"];
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T> {
     match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).context(format!("{name} needs a value"))?.parse().ok().context(format!("bad {name}")),
+        Some(i) => args
+            .get(i + 1)
+            .context(format!("{name} needs a value"))?
+            .parse()
+            .ok()
+            .context(format!("bad {name}")),
         None => Ok(default),
     }
 }
@@ -90,7 +106,9 @@ impl Rng {
 }
 
 fn now_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 fn event(rng: &mut Rng, ts: i64) -> Event {
@@ -101,10 +119,15 @@ fn event(rng: &mut Rng, ts: i64) -> Event {
     output_fields.insert("proc.name".into(), proc_name.into());
     output_fields.insert("fd.name".into(), file.clone().into());
     output_fields.insert("user.name".into(), "root".into());
-    output_fields.insert("container.id".into(), format!("{:012x}", rng.next() & 0xffff_ffff_ffff).into());
+    output_fields.insert(
+        "container.id".into(),
+        format!("{:012x}", rng.next() & 0xffff_ffff_ffff).into(),
+    );
     output_fields.insert("evt.time".into(), serde_json::Value::from(ts));
     let ntags = 1 + rng.below(3);
-    let mut tags: Vec<String> = (0..ntags).map(|_| TAGS[rng.below(TAGS.len())].to_owned()).collect();
+    let mut tags: Vec<String> = (0..ntags)
+        .map(|_| TAGS[rng.below(TAGS.len())].to_owned())
+        .collect();
     tags.sort();
     tags.dedup();
     Event {
@@ -116,7 +139,10 @@ fn event(rng: &mut Rng, ts: i64) -> Event {
         source: SOURCES[r % 3].to_owned(),
         hostname: format!("node-{:02}", rng.below(20)),
         tags,
-        output: format!("{} (user=root command={proc_name} -x file={file})", RULES[r]),
+        output: format!(
+            "{} (user=root command={proc_name} -x file={file})",
+            RULES[r]
+        ),
         output_fields,
     }
 }
@@ -139,11 +165,20 @@ fn alert_body(rng: &mut Rng) -> String {
 }
 
 /// Sends one request on a keep-alive connection and reads the response; returns the status.
-fn roundtrip(w: &mut TcpStream, r: &mut BufReader<TcpStream>, req: &[u8], body: &mut Vec<u8>) -> Result<u16> {
+fn roundtrip(
+    w: &mut TcpStream,
+    r: &mut BufReader<TcpStream>,
+    req: &[u8],
+    body: &mut Vec<u8>,
+) -> Result<u16> {
     w.write_all(req)?;
     let mut line = String::new();
     r.read_line(&mut line)?;
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("bad status line")?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("bad status line")?;
     let mut len = 0usize;
     let mut chunked = false;
     loop {
@@ -256,21 +291,36 @@ fn ingest(args: &[String]) -> Result<()> {
         })
         .collect();
     for w in workers {
-        w.join().map_err(|_| anyhow::anyhow!("client thread panicked"))??;
+        w.join()
+            .map_err(|_| anyhow::anyhow!("client thread panicked"))??;
     }
     let accepted = start.elapsed();
     while hub.hub.metrics.stored_count() < total as u64 {
         if start.elapsed() > Duration::from_secs(600) {
-            bail!("only {} of {total} stored after 10 minutes", hub.hub.metrics.stored_count());
+            bail!(
+                "only {} of {total} stored after 10 minutes",
+                hub.hub.metrics.stored_count()
+            );
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     let stored = start.elapsed();
     let cpu = hub_cpu_secs() - cpu0;
     println!("hubbench ingest: {total} alerts over {conns} connections, SQLite");
-    println!("  accepted (HTTP 200): {:>10.0} alerts/s ({:.2} s)", total as f64 / accepted.as_secs_f64(), accepted.as_secs_f64());
-    println!("  stored (committed):  {:>10.0} alerts/s ({:.2} s)", total as f64 / stored.as_secs_f64(), stored.as_secs_f64());
-    println!("  hub CPU:             {:>10.0} alerts per CPU-second ({cpu:.2} CPU-s in hub threads)", total as f64 / cpu);
+    println!(
+        "  accepted (HTTP 200): {:>10.0} alerts/s ({:.2} s)",
+        total as f64 / accepted.as_secs_f64(),
+        accepted.as_secs_f64()
+    );
+    println!(
+        "  stored (committed):  {:>10.0} alerts/s ({:.2} s)",
+        total as f64 / stored.as_secs_f64(),
+        stored.as_secs_f64()
+    );
+    println!(
+        "  hub CPU:             {:>10.0} alerts per CPU-second ({cpu:.2} CPU-s in hub threads)",
+        total as f64 / cpu
+    );
     hub.stop();
     Ok(())
 }
@@ -290,7 +340,10 @@ fn fill(store: &Store, n: usize) -> Result<()> {
             batch.clear();
         }
         if i > 0 && i % 1_000_000 == 0 {
-            eprintln!("  {i} events ({:.0}/s)", i as f64 / start.elapsed().as_secs_f64());
+            eprintln!(
+                "  {i} events ({:.0}/s)",
+                i as f64 / start.elapsed().as_secs_f64()
+            );
         }
     }
     store.insert(&batch)?;
@@ -327,25 +380,54 @@ fn query(args: &[String]) -> Result<()> {
     let (mut w, mut r) = connect(hub.addr)?;
     let mut queries: Vec<(String, String)> = Vec::new();
     for since in ["24h", "7d"] {
-        queries.push((format!("count since={since}"), format!("/api/v1/events/count?since={since}")));
+        queries.push((
+            format!("count since={since}"),
+            format!("/api/v1/events/count?since={since}"),
+        ));
         for g in ["priority", "rule", "source", "hostname", "tags"] {
-            queries.push((format!("count/{g} since={since}"), format!("/api/v1/events/count/{g}?since={since}")));
+            queries.push((
+                format!("count/{g} since={since}"),
+                format!("/api/v1/events/count/{g}?since={since}"),
+            ));
         }
-        queries.push((format!("timeline since={since}"), format!("/api/hub/timeline?since={since}&groupby=priority")));
-        queries.push((format!("search page 1 since={since}"), format!("/api/v1/events/search?since={since}&limit=100")));
+        queries.push((
+            format!("timeline since={since}"),
+            format!("/api/hub/timeline?since={since}&groupby=priority"),
+        ));
+        queries.push((
+            format!("search page 1 since={since}"),
+            format!("/api/v1/events/search?since={since}&limit=100"),
+        ));
     }
-    queries.push(("search rule=..., page 3".into(), "/api/v1/events/search?since=7d&rule=Write%20below%20etc&limit=100&page=3".into()));
-    queries.push(("search priority+host".into(), "/api/v1/events/search?since=24h&priority=critical&hostname=node-07&limit=100".into()));
-    queries.push(("search text 'conf-42'".into(), "/api/v1/events/search?since=24h&filter=conf-42&limit=100".into()));
-    queries.push(("count tags=T1059 since=24h".into(), "/api/v1/events/count?since=24h&tags=T1059".into()));
+    queries.push((
+        "search rule=..., page 3".into(),
+        "/api/v1/events/search?since=7d&rule=Write%20below%20etc&limit=100&page=3".into(),
+    ));
+    queries.push((
+        "search priority+host".into(),
+        "/api/v1/events/search?since=24h&priority=critical&hostname=node-07&limit=100".into(),
+    ));
+    queries.push((
+        "search text 'conf-42'".into(),
+        "/api/v1/events/search?since=24h&filter=conf-42&limit=100".into(),
+    ));
+    queries.push((
+        "count tags=T1059 since=24h".into(),
+        "/api/v1/events/count?since=24h&tags=T1059".into(),
+    ));
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(iters); queries.len()];
+    let mut cpu = vec![0.0f64; queries.len()];
     let mut body = Vec::new();
     for round in 0..=iters {
         for (i, (_, path)) in queries.iter().enumerate() {
             let req = format!("GET {path} HTTP/1.1\r\nHost: hub\r\n\r\n");
+            let c0 = hub_cpu_secs();
             let t = Instant::now();
             let st = roundtrip(&mut w, &mut r, req.as_bytes(), &mut body)?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
+            if round > 0 {
+                cpu[i] += hub_cpu_secs() - c0;
+            }
             if st != 200 {
                 bail!("{path}: status {st}");
             }
@@ -355,9 +437,17 @@ fn query(args: &[String]) -> Result<()> {
         }
     }
     println!("hubbench query: {stored} stored events (SQLite), {iters} rounds, HTTP on loopback");
-    println!("  {:<32} {:>9} {:>9}", "query", "p50 ms", "p95 ms");
-    for ((name, _), t) in queries.iter().zip(times.iter_mut()) {
-        println!("  {name:<32} {:>9.1} {:>9.1}", percentile(t, 0.5), percentile(t, 0.95));
+    println!(
+        "  {:<32} {:>9} {:>9} {:>12}",
+        "query", "p50 ms", "p95 ms", "CPU ms/query"
+    );
+    for (((name, _), t), c) in queries.iter().zip(times.iter_mut()).zip(&cpu) {
+        let per = c * 1000.0 / iters.max(1) as f64;
+        println!(
+            "  {name:<32} {:>9.1} {:>9.1} {per:>12.1}",
+            percentile(t, 0.5),
+            percentile(t, 0.95)
+        );
     }
     hub.stop();
     if keep {
