@@ -250,11 +250,17 @@ fn built_in_rules_without_rules_files() {
         String::from_utf8_lossy(&out.stderr)
     );
     let listed = String::from_utf8_lossy(&out.stdout);
+    // Both built-in files: the syscall rules, then the k8s_audit rules.
     let ours = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../rules/osprey_rules.yaml"
     ))
-    .unwrap();
+    .unwrap()
+        + &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../rules/osprey_k8s_audit_rules.yaml"
+        ))
+        .unwrap();
     let in_file: Vec<&str> = ours
         .lines()
         .filter_map(|l| l.strip_prefix("- rule: "))
