@@ -58,56 +58,7 @@ fn event(files: &[(String, Vec<Event>, Vec<String>)], name: &str) -> Event {
 }
 
 /// The policy falcosecurity/plugins ships for its k8saudit rules (spec §5.3).
-const FALCO_POLICY: &str = r#"apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages:
-  - "RequestReceived"
-rules:
-  - level: RequestResponse
-    resources:
-    - group: ""
-      resources: ["pods", "deployments"]
-  - level: RequestResponse
-    resources:
-    - group: "rbac.authorization.k8s.io"
-      resources: ["clusterroles", "clusterrolebindings"]
-  - level: Metadata
-    resources:
-    - group: ""
-      resources: ["pods/log", "pods/status"]
-  - level: None
-    resources:
-    - group: ""
-      resources: ["configmaps"]
-      resourceNames: ["controller-leader"]
-  - level: None
-    users: ["system:kube-proxy"]
-    verbs: ["watch"]
-    resources:
-    - group: ""
-      resources: ["endpoints", "services"]
-  - level: None
-    userGroups: ["system:authenticated"]
-    nonResourceURLs:
-    - "/api*"
-    - "/version"
-  - level: Request
-    resources:
-    - group: ""
-      resources: ["configmaps"]
-    namespaces: ["kube-system"]
-  - level: Metadata
-    resources:
-    - group: ""
-      resources: ["secrets", "configmaps"]
-  - level: Request
-    resources:
-    - group: ""
-    - group: "extensions"
-  - level: Metadata
-    omitStages:
-      - "RequestReceived"
-"#;
+const FALCO_POLICY: &str = include_str!("../testdata/falco-audit-policy.yaml");
 
 #[test]
 fn every_fixture_reads_and_round_trips() {

@@ -173,57 +173,8 @@ fn fields_are_decoded() {
 #[test]
 fn falco_plugin_policy_loads() {
     // The shape of falcosecurity/plugins' configs/audit-policy.yaml (spec §5.3).
-    let text = format!(
-        r#"{HEAD}omitStages:
-  - "RequestReceived"
-rules:
-  - level: RequestResponse
-    resources:
-    - group: ""
-      resources: ["pods", "deployments"]
-  - level: RequestResponse
-    resources:
-    - group: "rbac.authorization.k8s.io"
-      resources: ["clusterroles", "clusterrolebindings"]
-  - level: Metadata
-    resources:
-    - group: ""
-      resources: ["pods/log", "pods/status"]
-  - level: None
-    resources:
-    - group: ""
-      resources: ["configmaps"]
-      resourceNames: ["controller-leader"]
-  - level: None
-    users: ["system:kube-proxy"]
-    verbs: ["watch"]
-    resources:
-    - group: ""
-      resources: ["endpoints", "services"]
-  - level: None
-    userGroups: ["system:authenticated"]
-    nonResourceURLs:
-    - "/api*"
-    - "/version"
-  - level: Request
-    resources:
-    - group: ""
-      resources: ["configmaps"]
-    namespaces: ["kube-system"]
-  - level: Metadata
-    resources:
-    - group: ""
-      resources: ["secrets", "configmaps"]
-  - level: Request
-    resources:
-    - group: ""
-    - group: "extensions"
-  - level: Metadata
-    omitStages:
-      - "RequestReceived"
-"#
-    );
-    let loaded = Policy::from_yaml(&text).unwrap();
+    let text = include_str!("../testdata/falco-audit-policy.yaml");
+    let loaded = Policy::from_yaml(text).unwrap();
     assert!(loaded.warnings.is_empty());
     assert_eq!(loaded.policy.rules.len(), 10);
 }

@@ -35,56 +35,7 @@ const EVENTS_DIR: &str = concat!(
 );
 
 /// falcosecurity/plugins `configs/audit-policy.yaml` (spec §5.3).
-const FALCO_POLICY: &str = r#"apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages:
-  - "RequestReceived"
-rules:
-  - level: RequestResponse
-    resources:
-    - group: ""
-      resources: ["pods", "deployments"]
-  - level: RequestResponse
-    resources:
-    - group: "rbac.authorization.k8s.io"
-      resources: ["clusterroles", "clusterrolebindings"]
-  - level: Metadata
-    resources:
-    - group: ""
-      resources: ["pods/log", "pods/status"]
-  - level: None
-    resources:
-    - group: ""
-      resources: ["configmaps"]
-      resourceNames: ["controller-leader"]
-  - level: None
-    users: ["system:kube-proxy"]
-    verbs: ["watch"]
-    resources:
-    - group: ""
-      resources: ["endpoints", "services"]
-  - level: None
-    userGroups: ["system:authenticated"]
-    nonResourceURLs:
-    - "/api*"
-    - "/version"
-  - level: Request
-    resources:
-    - group: ""
-      resources: ["configmaps"]
-    namespaces: ["kube-system"]
-  - level: Metadata
-    resources:
-    - group: ""
-      resources: ["secrets", "configmaps"]
-  - level: Request
-    resources:
-    - group: ""
-    - group: "extensions"
-  - level: Metadata
-    omitStages:
-      - "RequestReceived"
-"#;
+const FALCO_POLICY: &str = include_str!("../../../audit/testdata/falco-audit-policy.yaml");
 
 const CATCH_ALL: &str =
     "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n";
