@@ -19,13 +19,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 use crate::alert::{Alert, TEST_RULE};
 use crate::{Error, Priority, Result};
 
 /// What a full queue does with one more alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Overflow {
     /// Discard the oldest queued alert to make room (the default: fresh alerts matter most).
@@ -38,7 +39,7 @@ pub enum Overflow {
 }
 
 /// Queue and retry settings shared by every output (each instance may override the bound).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QueueConfig {
     /// Directory holding one queue database per output instance (`<name>.redb`).
@@ -76,7 +77,7 @@ impl Default for QueueConfig {
 }
 
 /// Routing and queue settings every output instance has, next to its own keys.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Common {
     /// Instance name (unique across all outputs); defaults to the type name, then
@@ -146,7 +147,7 @@ impl Route {
 }
 
 /// One configured instance: the common keys plus the type's own settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Instance<T> {
     /// Name, routing and queue overrides.
     #[serde(flatten)]
@@ -205,7 +206,7 @@ fn list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 }
 
 /// `webhook`: the alert's Falco JSON, POSTed (or PUT) as is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WebhookConfig {
     /// Target URL (enables the output).
@@ -217,7 +218,7 @@ pub struct WebhookConfig {
 }
 
 /// Slack `outputformat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SlackFormat {
     /// Text plus one attachment field per string output field (default).
@@ -230,7 +231,7 @@ pub enum SlackFormat {
 }
 
 /// `slack`: Slack-compatible incoming webhook (also Mattermost, Rocket.Chat).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SlackConfig {
     /// Incoming-webhook URL (enables the output).
@@ -248,7 +249,7 @@ pub struct SlackConfig {
 }
 
 /// `alertmanager`: Prometheus Alertmanager v2 API.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AlertmanagerConfig {
     /// One or more `http://host:port` (comma-separated or a list; enables the output).
@@ -270,7 +271,7 @@ pub struct AlertmanagerConfig {
 }
 
 /// SMTP connection security.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
     /// Plain SMTP (default, for a local relay).
@@ -283,7 +284,7 @@ pub enum SmtpTls {
 }
 
 /// `smtp`: e-mail with a plain-text and an HTML part.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SmtpConfig {
     /// `host:port` of the server (enables the output).
@@ -302,7 +303,7 @@ pub struct SmtpConfig {
 }
 
 /// Loki line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LokiFormat {
     /// The alert's `output` text (default, as sidekick).
@@ -313,7 +314,7 @@ pub enum LokiFormat {
 }
 
 /// `loki`: Grafana Loki push API.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LokiConfig {
     /// `http://host:port` (enables the output).
@@ -336,7 +337,7 @@ pub struct LokiConfig {
 }
 
 /// Elasticsearch index suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IndexSuffix {
     /// `-YYYY.MM.DD` (default).
@@ -351,7 +352,7 @@ pub enum IndexSuffix {
 }
 
 /// `elasticsearch`: `_bulk` NDJSON (also OpenSearch).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ElasticsearchConfig {
     /// `http://host:port` (enables the output).
@@ -373,7 +374,7 @@ pub struct ElasticsearchConfig {
 }
 
 /// `nats`: publish to NATS, or to JetStream with acknowledgements.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NatsConfig {
     /// `nats://host:port` (enables the output).
@@ -390,7 +391,7 @@ pub struct NatsConfig {
 }
 
 /// Redis storage shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RedisStorage {
     /// `XADD key * ...` (default).
@@ -403,7 +404,7 @@ pub enum RedisStorage {
 }
 
 /// `redis`: stream, list or hash.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RedisConfig {
     /// `host:port` (enables the output).
@@ -423,7 +424,7 @@ pub struct RedisConfig {
 }
 
 /// `postgresql`: one row per alert.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PostgresConfig {
     /// libpq-style connection string, e.g. `host=127.0.0.1 port=5432 user=falco
@@ -434,7 +435,7 @@ pub struct PostgresConfig {
 }
 
 /// Syslog transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyslogProtocol {
     /// UDP datagrams (default).
@@ -447,7 +448,7 @@ pub enum SyslogProtocol {
 }
 
 /// Syslog header format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SyslogRfc {
     /// `<PRI>1 TIMESTAMP HOST APP - - - MSG` (default).
     #[default]
@@ -459,7 +460,7 @@ pub enum SyslogRfc {
 }
 
 /// Syslog message body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyslogFormat {
     /// The alert's Falco JSON (default, as sidekick).
@@ -470,7 +471,7 @@ pub enum SyslogFormat {
 }
 
 /// `syslog`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SyslogConfig {
     /// Server host (enables the output with udp/tcp).
@@ -492,7 +493,7 @@ pub struct SyslogConfig {
 }
 
 /// `file`: JSON lines appended to a file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FileConfig {
     /// File path (enables the output).
@@ -529,18 +530,185 @@ pub struct Config {
     pub file: Instances<FileConfig>,
 }
 
+fn yaml_error(e: &serde_norway::Error) -> Error {
+    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+    Error::Config {
+        line,
+        column,
+        message: e.to_string(),
+    }
+}
+
+fn env_error(message: String) -> Error {
+    Error::Config {
+        line: 0,
+        column: 0,
+        message,
+    }
+}
+
 impl Config {
     /// Parses the YAML configuration; errors carry the YAML line and column.
     pub fn from_yaml(text: &str) -> Result<Config> {
-        serde_norway::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            Error::Config {
-                line,
-                column,
-                message: e.to_string(),
-            }
-        })
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        serde_norway::from_str(text).map_err(|e| yaml_error(&e))
     }
+
+    /// Parses the YAML configuration, then applies environment overrides looked up with
+    /// `env` (the process environment in production, a closure in tests), as Falcosidekick
+    /// does: a key path upper-cased with `.` turned into `_` names the variable
+    /// (`slack.webhookurl` → `SLACK_WEBHOOKURL`, `queue.maxqueued` → `QUEUE_MAXQUEUED`,
+    /// `mutualtlsclient.certfile` → `MUTUALTLSCLIENT_CERTFILE`). A variable overrides
+    /// the YAML value and may enable an output the YAML does not mention (only
+    /// `WEBHOOK_ADDRESS` set is enough). Lists are comma-separated (`SLACK_TAGS=a,b`),
+    /// maps `k:v,k2:v2` (`WEBHOOK_CUSTOMHEADERS=X-A:1`). Sections written as a list of
+    /// named instances are not overridden (a variable cannot say which instance it means).
+    pub fn from_yaml_and_env(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let shape = env_shape();
+        if !any_env(&shape, &mut Vec::new(), &env) {
+            return Config::from_yaml(text);
+        }
+        let mut tree: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_norway::from_str(text).map_err(|e| yaml_error(&e))?
+        };
+        if tree.is_null() {
+            tree = Value::Object(Map::new());
+        }
+        let Value::Object(root) = &mut tree else {
+            return Err(env_error("the configuration is not a mapping".into()));
+        };
+        apply_env(&shape, root, &mut Vec::new(), &env)?;
+        serde_json::from_value(tree).map_err(|e| env_error(e.to_string()))
+    }
+}
+
+/// Every key environment variables may set, with its default value (which gives the
+/// variable's type): the output sections, `queue` and the global TLS client keys.
+fn env_shape() -> Map<String, Value> {
+    fn json<T: Serialize>(v: &T) -> Value {
+        serde_json::to_value(v).expect("config structs have string keys and serialise to JSON")
+    }
+    fn inst<T: Default + Serialize>() -> Value {
+        json(&Instance::<T>::default())
+    }
+    let mut m = Map::new();
+    m.insert("queue".into(), json(&QueueConfig::default()));
+    m.insert("webhook".into(), inst::<WebhookConfig>());
+    m.insert("slack".into(), inst::<SlackConfig>());
+    m.insert("alertmanager".into(), inst::<AlertmanagerConfig>());
+    m.insert("smtp".into(), inst::<SmtpConfig>());
+    m.insert("loki".into(), inst::<LokiConfig>());
+    m.insert("elasticsearch".into(), inst::<ElasticsearchConfig>());
+    m.insert("nats".into(), inst::<NatsConfig>());
+    m.insert("redis".into(), inst::<RedisConfig>());
+    m.insert("postgresql".into(), inst::<PostgresConfig>());
+    m.insert("syslog".into(), inst::<SyslogConfig>());
+    m.insert("file".into(), inst::<FileConfig>());
+    m
+}
+
+/// A default that is a non-empty object is a section (recursed into); an empty object
+/// is a map-valued key (`customheaders`), set from `k:v,...`.
+fn is_section(def: &Value) -> bool {
+    matches!(def, Value::Object(m) if !m.is_empty())
+}
+
+fn env_name(path: &[String]) -> String {
+    path.join("_").to_ascii_uppercase()
+}
+
+fn any_env(
+    shape: &Map<String, Value>,
+    path: &mut Vec<String>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> bool {
+    shape.iter().any(|(key, def)| {
+        path.push(key.clone());
+        let hit = match def {
+            Value::Object(m) if is_section(def) => any_env(m, path, env),
+            _ => env(&env_name(path)).is_some(),
+        };
+        path.pop();
+        hit
+    })
+}
+
+/// Writes the value of every set variable of `shape` into `tree`; returns whether any was set.
+fn apply_env(
+    shape: &Map<String, Value>,
+    tree: &mut Map<String, Value>,
+    path: &mut Vec<String>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<bool> {
+    let mut changed = false;
+    for (key, def) in shape {
+        path.push(key.clone());
+        if let (Value::Object(sub), true) = (def, is_section(def)) {
+            match tree.get_mut(key) {
+                Some(Value::Object(child)) => changed |= apply_env(sub, child, path, env)?,
+                Some(Value::Array(_)) => {}
+                _ => {
+                    let mut child = Map::new();
+                    if apply_env(sub, &mut child, path, env)? {
+                        tree.insert(key.clone(), Value::Object(child));
+                        changed = true;
+                    }
+                }
+            }
+        } else {
+            let name = env_name(path);
+            if let Some(raw) = env(&name) {
+                let v = typed(def, &raw).ok_or_else(|| {
+                    env_error(format!(
+                        "environment variable {name}={raw:?} does not fit `{}`",
+                        path.join(".")
+                    ))
+                })?;
+                tree.insert(key.clone(), v);
+                changed = true;
+            }
+        }
+        path.pop();
+    }
+    Ok(changed)
+}
+
+/// Converts a variable's text to the type of the key's default value.
+fn typed(def: &Value, raw: &str) -> Option<Value> {
+    let bool_of = |raw: &str| match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" | "" => Some(false),
+        _ => None,
+    };
+    Some(match def {
+        Value::Bool(_) => Value::Bool(bool_of(raw)?),
+        Value::Number(_) => Value::Number(raw.trim().parse::<u64>().ok()?.into()),
+        Value::Array(_) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.into()))
+                .collect(),
+        ),
+        Value::Object(_) => {
+            let mut m = Map::new();
+            for pair in raw.split(',').filter(|s| !s.trim().is_empty()) {
+                let (k, v) = pair.split_once(':')?;
+                m.insert(k.trim().into(), Value::String(v.trim().into()));
+            }
+            Value::Object(m)
+        }
+        // An optional key (no default): a number when it reads as one, else text.
+        Value::Null => match raw.trim().parse::<u64>() {
+            Ok(n) => Value::Number(n.into()),
+            Err(_) => Value::String(raw.trim().into()),
+        },
+        Value::String(_) => Value::String(raw.into()),
+    })
 }
 
 #[cfg(test)]
@@ -569,6 +737,68 @@ mod tests {
             vec!["http://a:1", "http://b:2"]
         );
         assert!(c.smtp.0.is_empty());
+    }
+
+    #[test]
+    fn env_overrides_yaml_and_enables_outputs() {
+        let yaml = "queue: {dir: /tmp/q}\nslack:\n  webhookurl: http://yaml/\n  channel: '#a'\n\
+                    file:\n  - path: /tmp/a\n";
+        let env = |k: &str| {
+            Some(match k {
+                "SLACK_WEBHOOKURL" => "http://env/",
+                "SLACK_MINIMUMPRIORITY" => "error",
+                "SLACK_TAGS" => "t1, t2",
+                "WEBHOOK_ADDRESS" => "http://hook/",
+                "WEBHOOK_CUSTOMHEADERS" => "X-A:1,X-B:2",
+                "WEBHOOK_MAXQUEUED" => "7",
+                "WEBHOOK_OVERFLOW" => "dropnewest",
+                "QUEUE_BATCHSIZE" => "5",
+                "QUEUE_FSYNC" => "false",
+                "ALERTMANAGER_HOSTPORT" => "http://a:1,http://b:2",
+                "FILE_PATH" => "/ignored",
+                _ => return None,
+            })
+            .map(str::to_owned)
+        };
+        let c = Config::from_yaml_and_env(yaml, env).unwrap();
+        let slack = &c.slack.0[0];
+        assert_eq!(slack.settings.webhookurl, "http://env/");
+        assert_eq!(slack.settings.channel, "#a");
+        assert_eq!(slack.common.minimumpriority, "error");
+        assert_eq!(slack.common.tags, vec!["t1", "t2"]);
+        let hook = &c.webhook.0[0];
+        assert_eq!(hook.settings.address, "http://hook/");
+        assert_eq!(hook.settings.customheaders.len(), 2);
+        assert_eq!(hook.settings.customheaders["X-B"], "2");
+        assert_eq!(hook.common.maxqueued, Some(7));
+        assert_eq!(hook.common.overflow, Some(Overflow::DropNewest));
+        assert_eq!(c.queue.dir, PathBuf::from("/tmp/q"));
+        assert_eq!(c.queue.batchsize, 5);
+        assert!(!c.queue.fsync);
+        assert_eq!(
+            c.alertmanager.0[0].settings.hostport,
+            vec!["http://a:1", "http://b:2"]
+        );
+        // A listed section is left as written.
+        assert_eq!(c.file.0.len(), 1);
+        assert_eq!(c.file.0[0].settings.path, PathBuf::from("/tmp/a"));
+        assert!(c.smtp.0.is_empty());
+
+        // Only an env var, no YAML at all.
+        let c = Config::from_yaml_and_env("", |k| {
+            (k == "WEBHOOK_ADDRESS").then(|| "http://only/".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.webhook.0[0].settings.address, "http://only/");
+        assert!(c.slack.0.is_empty());
+
+        let e =
+            Config::from_yaml_and_env("", |k| (k == "QUEUE_MAXQUEUED").then(|| "lots".to_owned()))
+                .unwrap_err();
+        assert!(e.to_string().contains("QUEUE_MAXQUEUED"), "{e}");
+        // No variable set: YAML errors keep their location.
+        let e = Config::from_yaml_and_env("webhook:\n  address: [1, 2\n", |_| None).unwrap_err();
+        assert!(matches!(e, Error::Config { line: 2.., .. }), "{e}");
     }
 
     #[test]

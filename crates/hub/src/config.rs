@@ -46,7 +46,8 @@ pub struct Config {
     /// Forwarders (osprey-forward): read from the same YAML file's top-level output
     /// sections (`webhook:`, `slack:`, `alertmanager:`, `smtp:`, `loki:`,
     /// `elasticsearch:`, `nats:`, `redis:`, `postgresql:`, `syslog:`, `file:`) and
-    /// `queue:`. Environment variables do not override them.
+    /// `queue:`, overridden by environment variables the same way (`SLACK_WEBHOOKURL`,
+    /// `WEBHOOK_ADDRESS`, `QUEUE_DIR`; see [`osprey_forward::Config::from_yaml_and_env`]).
     #[serde(skip)]
     pub outputs: osprey_forward::Config,
 }
@@ -225,12 +226,11 @@ impl Config {
             key: "config".into(),
             msg: e.to_string(),
         })?;
-        if !yaml.trim().is_empty() {
-            cfg.outputs = osprey_forward::Config::from_yaml(yaml).map_err(|e| Error::Config {
+        cfg.outputs =
+            osprey_forward::Config::from_yaml_and_env(yaml, &env).map_err(|e| Error::Config {
                 key: "outputs".into(),
                 msg: e.to_string(),
             })?;
-        }
         Ok(cfg)
     }
 }
@@ -382,6 +382,22 @@ mod tests {
         .unwrap();
         assert_eq!(f.outputs.file.0.len(), 1);
         assert!(Config::from_yaml_and_env("slack:\n  webhookurl: [1\n", |_| None).is_err());
+        // Output sections take environment overrides too, with or without YAML.
+        let o = Config::from_yaml_and_env("slack:\n  webhookurl: http://yaml/\n", |k| {
+            Some(match k {
+                "SLACK_WEBHOOKURL" => "http://env/".to_owned(),
+                "WEBHOOK_ADDRESS" => "http://hook/".to_owned(),
+                _ => return None,
+            })
+        })
+        .unwrap();
+        assert_eq!(o.outputs.slack.0[0].settings.webhookurl, "http://env/");
+        assert_eq!(o.outputs.webhook.0[0].settings.address, "http://hook/");
+        let o = Config::from_yaml_and_env("", |k| {
+            (k == "WEBHOOK_ADDRESS").then(|| "http://hook/".to_owned())
+        })
+        .unwrap();
+        assert_eq!(o.outputs.webhook.0.len(), 1);
     }
 
     #[test]
