@@ -31,6 +31,10 @@ pub struct Config {
     pub bracketreplacer: String,
     /// Truncate long string fields of alerts larger than 4096 bytes, as Falcosidekick does.
     pub truncatefields: bool,
+    /// Falcosidekick's `outputFieldFormat`: when set, `output` is rebuilt from this text
+    /// with `<timestamp> <priority> <output> <custom_fields> <templated_fields> <tags>`
+    /// replaced (only for outputs in Falco's `HH:MM:SS.nnn: Priority text` shape).
+    pub outputfieldformat: String,
     /// Largest accepted request body in bytes; larger bodies get 413.
     pub maxbodysize: u64,
     /// Path prefix every route is served under (for an ingress sub-path), e.g. `/falco`.
@@ -62,6 +66,7 @@ impl Default for Config {
             customtags: Vec::new(),
             bracketreplacer: String::new(),
             truncatefields: true,
+            outputfieldformat: String::new(),
             maxbodysize: 10 << 20,
             basepath: String::new(),
             tlsserver: TlsServerConfig::default(),

@@ -69,6 +69,7 @@ pub struct Enricher {
     customtags: Vec<String>,
     templated: Vec<(String, Template)>,
     bracket_replacer: Option<String>,
+    output_format: Option<String>,
     truncate: bool,
 }
 
@@ -105,6 +106,8 @@ impl Enricher {
             templated,
             bracket_replacer: (!cfg.bracketreplacer.is_empty())
                 .then(|| cfg.bracketreplacer.clone()),
+            output_format: (!cfg.outputfieldformat.is_empty())
+                .then(|| cfg.outputfieldformat.clone()),
             truncate: cfg.truncatefields,
         })
     }
@@ -150,16 +153,18 @@ impl Enricher {
         if ev.rule == TEST_RULE {
             ev.source = "internal".into();
         }
-        if !self.templated.is_empty() {
-            let mut rendered = Vec::with_capacity(self.templated.len());
-            for (k, t) in &self.templated {
-                let mut s = String::new();
-                t.render(&ev.output_fields, &mut s);
-                rendered.push((k.clone(), s));
-            }
-            for (k, s) in rendered {
-                ev.output_fields.insert(k, Value::String(s));
-            }
+        let mut rendered = Vec::with_capacity(self.templated.len());
+        for (k, t) in &self.templated {
+            let mut s = String::new();
+            t.render(&ev.output_fields, &mut s);
+            rendered.push((k.clone(), s));
+        }
+        let templated_text = self
+            .output_format
+            .as_ref()
+            .map(|_| pairs_text(rendered.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+        for (k, s) in rendered {
+            ev.output_fields.insert(k, Value::String(s));
         }
         ev.tags.sort();
         if let Some(rep) = &self.bracket_replacer {
@@ -175,10 +180,104 @@ impl Enricher {
                 }
             }
         }
+        if let (Some(format), Some(templated)) = (&self.output_format, &templated_text) {
+            let custom = pairs_text(
+                self.customfields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+            if let Some(out) = format_output(format, ev, &custom, templated) {
+                ev.output = out;
+            }
+        }
         if self.truncate {
             truncate_long_fields(ev);
         }
     }
+}
+
+/// `k=v k2=v2`: the text `<custom_fields>` and `<templated_fields>` stand for.
+fn pairs_text<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut s = String::new();
+    for (k, v) in pairs {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(k);
+        s.push('=');
+        s.push_str(v);
+    }
+    s
+}
+
+const PRIORITY_WORDS: [&str; 9] = [
+    "Debug",
+    "Info",
+    "Informational",
+    "Notice",
+    "Warning",
+    "Error",
+    "Critical",
+    "Alert",
+    "Emergency",
+];
+
+/// Whether `output` contains Falco's `<time>.<frac>: <Priority> ` prefix shape, which is
+/// where Falcosidekick applies `outputFieldFormat` (anywhere in the text, any case).
+fn has_falco_prefix(output: &str) -> bool {
+    let b = output.as_bytes();
+    let mut from = 0;
+    while let Some(p) = output[from..].find(": ") {
+        let colon = from + p;
+        from = colon + 1;
+        let mut j = colon;
+        while j > 0 && b[j - 1].is_ascii_digit() {
+            j -= 1;
+        }
+        let time_like = j < colon
+            && j >= 2
+            && b[j - 1] == b'.'
+            && (b[j - 2].is_ascii_digit() || b[j - 2] == b':');
+        if !time_like {
+            continue;
+        }
+        let rest = &b[colon + 2..];
+        if PRIORITY_WORDS.iter().any(|w| {
+            rest.len() > w.len()
+                && rest[..w.len()].eq_ignore_ascii_case(w.as_bytes())
+                && rest[w.len()] == b' '
+        }) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Falcosidekick's `outputFieldFormat` rewrite: the first word of `output` (its `:`
+/// dropped) is `<timestamp>`, the words after the second are `<output>`; the
+/// placeholders are replaced in order, then one trailing ` `, `( )`, `()`, ` ` each
+/// trimmed. `None` when the output does not have Falco's shape.
+fn format_output(format: &str, ev: &Event, custom: &str, templated: &str) -> Option<String> {
+    if !has_falco_prefix(&ev.output) {
+        return None;
+    }
+    let words: Vec<&str> = ev.output.split(' ').collect();
+    if words.len() < 3 {
+        return None;
+    }
+    let timestamp = words[0].strip_suffix(':').unwrap_or(words[0]);
+    let text = words[2..].join(" ");
+    let mut n = format.replace("<timestamp>", timestamp);
+    n = n.replace("<priority>", ev.priority.name());
+    n = n.replace("<output>", &text);
+    n = n.replace("<custom_fields>", custom);
+    n = n.replace("<templated_fields>", templated);
+    n = n.replace("<tags>", &ev.tags.join(","));
+    let mut s = n.as_str();
+    for suffix in [" ", "( )", "()", " "] {
+        s = s.strip_suffix(suffix).unwrap_or(s);
+    }
+    Some(s.to_owned())
 }
 
 fn json_error(e: &serde_json::Error) -> Error {
@@ -413,6 +512,39 @@ mod tests {
         assert!(json.contains("\"priority\":\"Error\""));
         let back: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back["hostname"], "node-1");
+    }
+
+    #[test]
+    fn output_field_format_rewrites_falco_outputs() {
+        let e = enricher(
+            "customfields: {cluster: '%CLUSTER', team: sec}\ncustomtags: [hub]\n\
+             templatedfields:\n  ns: '{{ index . \"k8s.ns.name\" }}'\n\
+             outputfieldformat: '<timestamp>: <priority> <output> (<custom_fields> <templated_fields>) [<tags>]'\n",
+        );
+        let ev = e.parse(ALERT.as_bytes()).unwrap();
+        assert_eq!(
+            ev.output,
+            "16:31:56.746609046: Error File below /etc opened (user=root command=touch /etc/x) \
+             (cluster=eu-1 team=sec ns=prod) [filesystem,hub,mitre_persistence]"
+        );
+        // Empty parts leave a trailing "()" that is trimmed, as sidekick does.
+        let e = enricher("outputfieldformat: '<priority> | <output> (<custom_fields>)'\n");
+        let ev = e.parse(ALERT.as_bytes()).unwrap();
+        assert_eq!(
+            ev.output,
+            "Error | File below /etc opened (user=root command=touch /etc/x)"
+        );
+        // An output without Falco's "time: Priority" shape is left alone.
+        let plain = ALERT.replace("16:31:56.746609046: Error ", "");
+        let ev = e.parse(plain.as_bytes()).unwrap();
+        assert_eq!(
+            ev.output,
+            "File below /etc opened (user=root command=touch /etc/x)"
+        );
+        assert!(has_falco_prefix("x 1:2.3: notice y"));
+        assert!(!has_falco_prefix("12.5: Errors y"));
+        assert!(!has_falco_prefix(".5: Error y"));
+        assert!(!has_falco_prefix("1.5: Error"));
     }
 
     #[test]
