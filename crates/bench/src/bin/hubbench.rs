@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo build --release -p osprey-bench --bin hubbench
-//! target/release/hubbench ingest [--events N] [--conns C]
+//! target/release/hubbench ingest [--events N] [--conns C] [--batch B]
 //! target/release/hubbench query  [--events N] [--iters K] [--db PATH] [--keep]
 //! ```
 //!
@@ -10,7 +10,8 @@
 //! posts N Falco alerts (default 200,000) over C keep-alive HTTP/1.1 connections (default
 //! 4), each request one alert as Falco sends it. It prints the rate at which the hub
 //! answered (accepted) and the sustained rate: all N alerts accepted *and* committed to
-//! SQLite (the clock stops when the writer has stored the last one).
+//! SQLite (the clock stops when the writer has stored the last one). `--batch B` sets
+//! `storage.batchsize` (events per write transaction; default the hub's default).
 //!
 //! `query` fills a SQLite store with N events (default 1,000,000) spread over the last 7
 //! days (30 rules, 8 priorities, 3 sources, 20 hosts, 1–3 tags each) through the store's
@@ -251,6 +252,7 @@ fn ingest(args: &[String]) -> Result<()> {
     let conns: usize = arg(args, "--conns", 4)?;
     let dir = tempfile::tempdir()?;
     let mut cfg = Config::from_yaml_and_env("listenaddress: 127.0.0.1\nlistenport: 0\n", |_| None)?;
+    cfg.storage.batchsize = arg(args, "--batch", cfg.storage.batchsize)?;
     cfg.storage.path = dir.path().join("hub.db").display().to_string();
     let hub = osprey_hub::start(cfg)?;
     let addr = hub.addr;
@@ -462,6 +464,6 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ingest") => ingest(&args[1..]),
         Some("query") => query(&args[1..]),
-        _ => bail!("usage: hubbench ingest [--events N] [--conns C] | query [--events N] [--iters K] [--db PATH] [--keep]"),
+        _ => bail!("usage: hubbench ingest [--events N] [--conns C] [--batch B] | query [--events N] [--iters K] [--db PATH] [--keep]"),
     }
 }

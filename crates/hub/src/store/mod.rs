@@ -54,21 +54,38 @@ impl Record {
 
     /// The text the full-text index holds for this event.
     pub fn search_text(&self) -> String {
+        let mut s = String::with_capacity(self.event.output.len() + 256);
+        self.search_text_into(&mut s);
+        s
+    }
+
+    /// Appends [`Record::search_text`] to `out` (the writer reuses one buffer).
+    pub fn search_text_into(&self, out: &mut String) {
+        use std::fmt::Write as _;
         let e = &self.event;
-        let mut s = String::with_capacity(e.output.len() + 128);
         for part in [
             e.output.as_str(),
             e.rule.as_str(),
             e.hostname.as_str(),
             e.source.as_str(),
         ] {
-            s.push_str(part);
-            s.push(' ');
+            out.push_str(part);
+            out.push(' ');
         }
-        s.push_str(&e.tags.join(" "));
-        s.push(' ');
-        s.push_str(&e.fields_text());
-        s
+        for t in &e.tags {
+            out.push_str(t);
+            out.push(' ');
+        }
+        for v in e.output_fields.values() {
+            out.push(' ');
+            match v {
+                serde_json::Value::String(x) => out.push_str(x),
+                // Writing into a String cannot fail.
+                other => {
+                    let _ = write!(out, "{other}");
+                }
+            }
+        }
     }
 }
 
@@ -670,49 +687,50 @@ impl Store {
     }
 }
 
+/// The text keys of priority levels 0..=8 in `rollup_dim` (no allocation per event).
+const PRIORITY_KEYS: [&str; 9] = ["0", "1", "2", "3", "4", "5", "6", "7", "8"];
+
+/// Roll-up key of the plain roll-up: bucket, priority, rule, source, hostname.
+type PlainKey<'a> = (i64, i64, &'a str, &'a str, &'a str);
+/// Roll-up key of the tag roll-up: bucket, tag, priority, rule, source, hostname.
+type TagKey<'a> = (i64, &'a str, i64, &'a str, &'a str, &'a str);
+
 /// Hourly roll-up deltas of a batch, sorted (a fixed lock order for concurrent writers).
-pub(crate) struct Rollups {
-    pub(crate) plain: BTreeMap<(i64, i64, String, String, String), i64>,
-    pub(crate) tags: BTreeMap<(i64, String, i64, String, String, String), i64>,
+/// Keys borrow the batch's strings.
+pub(crate) struct Rollups<'a> {
+    pub(crate) plain: BTreeMap<PlainKey<'a>, i64>,
+    pub(crate) tags: BTreeMap<TagKey<'a>, i64>,
     /// One dimension at a time: `(dim, bucket, key)`, dim being a [`GroupBy`] column.
-    pub(crate) dims: BTreeMap<(&'static str, i64, String), i64>,
+    pub(crate) dims: BTreeMap<(&'static str, i64, &'a str), i64>,
 }
 
-impl Rollups {
-    pub(crate) fn of(batch: &[Record]) -> Rollups {
+impl<'a> Rollups<'a> {
+    pub(crate) fn of(batch: &'a [Record]) -> Rollups<'a> {
         let mut plain = BTreeMap::new();
         let mut tags = BTreeMap::new();
         let mut dims = BTreeMap::new();
         for r in batch {
             let e = &r.event;
             let b = e.time_ns.div_euclid(HOUR_NS) * HOUR_NS;
-            let p = i64::from(e.priority.as_u8());
+            let pn = e.priority.as_u8();
+            let p = i64::from(pn);
+            let pkey = PRIORITY_KEYS.get(usize::from(pn)).copied().unwrap_or("0");
             for (dim, key) in [
-                ("priority", p.to_string()),
-                ("rule", e.rule.clone()),
-                ("source", e.source.clone()),
-                ("hostname", e.hostname.clone()),
+                ("priority", pkey),
+                ("rule", e.rule.as_str()),
+                ("source", e.source.as_str()),
+                ("hostname", e.hostname.as_str()),
             ] {
                 *dims.entry((dim, b, key)).or_insert(0) += 1;
             }
-            *plain
-                .entry((b, p, e.rule.clone(), e.source.clone(), e.hostname.clone()))
-                .or_insert(0) += 1;
+            let (rule, src, host) = (e.rule.as_str(), e.source.as_str(), e.hostname.as_str());
+            *plain.entry((b, p, rule, src, host)).or_insert(0) += 1;
             for (i, t) in e.tags.iter().enumerate() {
                 if e.tags[..i].contains(t) {
                     continue;
                 }
-                *dims.entry(("tag", b, t.clone())).or_insert(0) += 1;
-                *tags
-                    .entry((
-                        b,
-                        t.clone(),
-                        p,
-                        e.rule.clone(),
-                        e.source.clone(),
-                        e.hostname.clone(),
-                    ))
-                    .or_insert(0) += 1;
+                *dims.entry(("tag", b, t.as_str())).or_insert(0) += 1;
+                *tags.entry((b, t.as_str(), p, rule, src, host)).or_insert(0) += 1;
             }
         }
         Rollups { plain, tags, dims }

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OpenFlags};
@@ -19,8 +21,6 @@ CREATE TABLE IF NOT EXISTS events(
     rule TEXT NOT NULL,
     source TEXT NOT NULL,
     hostname TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    output TEXT NOT NULL,
     json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS event_tags(
     PRIMARY KEY(event_id, tag)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_tags_tag ON event_tags(tag, event_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(body, content='', contentless_delete=1);
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(body, content='', contentless_delete=1, detail=none);
 CREATE TABLE IF NOT EXISTS rollup(
     bucket INTEGER NOT NULL,
     priority INTEGER NOT NULL,
@@ -62,12 +62,52 @@ CREATE TABLE IF NOT EXISTS rollup_tags(
 ) WITHOUT ROWID;
 ";
 
+/// Above this many WAL frames (4 KiB pages) the checkpointer makes the writer wait
+/// (`RESTART`) instead of copying alongside it, so the WAL cannot grow without bound.
+const WAL_RESTART_FRAMES: i64 = 65_536;
+
 /// SQLite storage in one file, created on first use (zero set-up).
+///
+/// The writer never checkpoints: a `hub-checkpoint` thread with its own connection copies
+/// the WAL back into the database after each commit (a passive checkpoint runs alongside
+/// the next transaction), which keeps that work off the single writer.
 #[derive(Debug)]
 pub struct SqliteBackend {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
+    /// The `events` table has the old `tags` and `output` columns.
+    legacy: bool,
+    /// Wakes the checkpointer after a commit; dropped (ending it) when the backend is.
+    wake: Option<SyncSender<()>>,
+    checkpointer: Option<JoinHandle<()>>,
+}
+
+impl Drop for SqliteBackend {
+    fn drop(&mut self) {
+        self.wake.take();
+        if let Some(h) = self.checkpointer.take() {
+            // The thread only runs checkpoints; a panic there leaves nothing to clean up.
+            let _ = h.join();
+        }
+    }
+}
+
+/// The checkpointer thread: one checkpoint per wake-up (wake-ups during a checkpoint
+/// collapse into one). Errors are left for the next round (a busy database is normal).
+fn checkpoint_loop(conn: &Connection, wake: &Receiver<()>) {
+    let mut frames = 0i64;
+    while wake.recv().is_ok() {
+        while wake.try_recv().is_ok() {}
+        let sql = if frames > WAL_RESTART_FRAMES {
+            "PRAGMA wal_checkpoint(RESTART)"
+        } else {
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        };
+        if let Ok(n) = conn.query_row(sql, [], |r| r.get::<_, i64>(1)) {
+            frames = n;
+        }
+    }
 }
 
 fn lock_err() -> Error {
@@ -83,13 +123,20 @@ impl SqliteBackend {
         let writer = Connection::open(path)?;
         writer.execute_batch(
             "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-             PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+             PRAGMA busy_timeout = 10000; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;
+             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;",
         )?;
         writer.execute_batch(SCHEMA)?;
         let backfill: i64 = writer.query_row(super::NEEDS_BACKFILL, [], |r| r.get(0))?;
         if backfill == 1 {
             writer.execute_batch(super::BACKFILL_DIMS)?;
         }
+        let legacy: i64 = writer.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'output'",
+            [],
+            |r| r.get(0),
+        )?;
+        let legacy = legacy > 0;
         let mut rs = Vec::new();
         for _ in 0..readers.max(1) {
             let c = Connection::open_with_flags(
@@ -101,15 +148,28 @@ impl SqliteBackend {
             c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")?;
             rs.push(Mutex::new(c));
         }
+        let ckpt = Connection::open(path)?;
+        ckpt.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -2048;")?;
+        let (wake, rx) = sync_channel(1);
+        let checkpointer = std::thread::Builder::new()
+            .name("hub-checkpoint".into())
+            .spawn(move || checkpoint_loop(&ckpt, &rx))
+            .map_err(|e| Error::Store {
+                backend: "sqlite",
+                msg: format!("starting the checkpoint thread: {e}"),
+            })?;
         Ok(SqliteBackend {
             writer: Mutex::new(writer),
             readers: rs,
             next: AtomicUsize::new(0),
+            legacy,
+            wake: Some(wake),
+            checkpointer: Some(checkpointer),
         })
     }
 
-    /// Runs `f` inside one write transaction (used by the benchmark's bulk loader too).
-    pub fn with_writer<T>(
+    /// Runs `f` inside one write transaction.
+    fn with_writer<T>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -117,6 +177,10 @@ impl SqliteBackend {
         let tx = conn.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
+        if let Some(w) = &self.wake {
+            // Full means a wake-up is already pending: nothing is lost.
+            let _ = w.try_send(());
+        }
         Ok(out)
     }
 }
@@ -128,16 +192,22 @@ fn to_sql(p: &Param) -> &dyn rusqlite::ToSql {
     }
 }
 
-/// Writes `batch` with the statements of `tx` (shared with the benchmark loader).
-pub(crate) fn insert_tx(tx: &rusqlite::Transaction<'_>, batch: &[Record]) -> Result<(), Error> {
+/// Writes `batch` with the statements of `tx`. `legacy`: the `events` table still has the
+/// `tags` and `output` columns of stores created before they were dropped (both are in the
+/// JSON); they get empty strings.
+fn insert_tx(tx: &rusqlite::Transaction<'_>, batch: &[Record], legacy: bool) -> Result<(), Error> {
     {
-        let mut ev = tx.prepare_cached(
-            "INSERT INTO events(uuid, ts, priority, rule, source, hostname, tags, output, json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
+        let mut ev = tx.prepare_cached(if legacy {
+            "INSERT INTO events(uuid, ts, priority, rule, source, hostname, json, tags, output)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', '')"
+        } else {
+            "INSERT INTO events(uuid, ts, priority, rule, source, hostname, json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        })?;
         let mut tag =
             tx.prepare_cached("INSERT OR IGNORE INTO event_tags(event_id, tag) VALUES (?1, ?2)")?;
         let mut fts = tx.prepare_cached("INSERT INTO events_fts(rowid, body) VALUES (?1, ?2)")?;
+        let mut text = String::with_capacity(1024);
         for r in batch {
             let e = &r.event;
             let id = ev.insert(params![
@@ -147,14 +217,14 @@ pub(crate) fn insert_tx(tx: &rusqlite::Transaction<'_>, batch: &[Record]) -> Res
                 e.rule,
                 e.source,
                 e.hostname,
-                e.tags.join(","),
-                e.output,
                 r.json
             ])?;
             for t in &e.tags {
                 tag.execute(params![id, t])?;
             }
-            fts.execute(params![id, r.search_text()])?;
+            text.clear();
+            r.search_text_into(&mut text);
+            fts.execute(params![id, text])?;
         }
     }
     let roll = Rollups::of(batch);
@@ -188,7 +258,7 @@ impl Backend for SqliteBackend {
     }
 
     fn insert(&self, batch: &[Record]) -> Result<(), Error> {
-        self.with_writer(|tx| insert_tx(tx, batch))
+        self.with_writer(|tx| insert_tx(tx, batch, self.legacy))
     }
 
     fn query(&self, sql: &str, params: &[Param]) -> Result<Vec<Vec<Cell>>, Error> {
