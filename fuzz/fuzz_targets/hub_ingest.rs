@@ -1,19 +1,21 @@
 //! Fuzzes osprey-hub's ingest: Falco alert parsing, validation and Falcosidekick-style
-//! enrichment (custom fields, templated fields, bracket replacement, truncation), the
+//! enrichment (custom fields, templated fields, bracket replacement, outputfieldformat,
+//! truncation), the
 //! Falcosidekick-UI payload parser, and the template compiler on arbitrary source.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use osprey_hub::template::Template;
+use osprey_forward::template::Template;
 use osprey_hub::{Config, Enricher};
 
 fn enricher() -> &'static Enricher {
     static E: OnceLock<Enricher> = OnceLock::new();
     E.get_or_init(|| {
         let yaml = "customfields:\n  cluster: prod\ncustomtags: [hub]\nbracketreplacer: _\n\
-                    templatedfields:\n  ns: '{{ or (index . \"k8s.ns.name\") \"none\" }}'\n";
+                    templatedfields:\n  ns: '{{ or (index . \"k8s.ns.name\") \"none\" }}'\n\
+                    outputfieldformat: '<timestamp> <priority> <output> (<custom_fields> <templated_fields>) <tags>'\n";
         let cfg = Config::from_yaml_and_env(yaml, |_| None).expect("fixed config");
         Enricher::new(&cfg, |_| None).expect("fixed templates")
     })

@@ -59,6 +59,9 @@ pub struct QueueConfig {
     /// Sync the queue file to disk on every commit (off: faster, may lose the last
     /// alerts on power loss, never on a process crash).
     pub fsync: bool,
+    /// Grace period of [`crate::Forwarders::shutdown`] in seconds: deliveries go on
+    /// until every queue is empty or this time is up; what is left stays queued on disk.
+    pub draintimeoutseconds: u64,
 }
 
 impl Default for QueueConfig {
@@ -72,6 +75,7 @@ impl Default for QueueConfig {
             retrymaxms: 30_000,
             timeoutseconds: 10,
             fsync: true,
+            draintimeoutseconds: 5,
         }
     }
 }
@@ -246,6 +250,10 @@ pub struct SlackConfig {
     pub footer: String,
     /// `all` (default), `fields` or `text`.
     pub outputformat: SlackFormat,
+    /// Go template over the alert (`{{ .Rule }}`, `{{ .Priority }}`, `{{ .Output }}`,
+    /// `{{ index .OutputFields "proc.name" }}`, ...) rendered as the message `text` above
+    /// the attachment; empty: no text.
+    pub messageformat: String,
 }
 
 /// `alertmanager`: Prometheus Alertmanager v2 API.

@@ -48,6 +48,14 @@ pub enum Error {
         /// The storage error.
         message: String,
     },
+    /// A template (`messageformat`, the hub's `templatedfields`) does not compile.
+    #[error("template error at byte {offset}: {message}")]
+    Template {
+        /// Byte offset in the template source.
+        offset: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// An I/O error outside a queue.
     #[error("{context}: {source}")]
     Io {

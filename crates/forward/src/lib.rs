@@ -27,6 +27,7 @@ pub mod config;
 mod error;
 mod queue;
 mod sinks;
+pub mod template;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -111,6 +112,8 @@ pub struct Forwarders {
     writers: Vec<std::thread::JoinHandle<()>>,
     senders: Vec<tokio::task::JoinHandle<()>>,
     stop: watch::Sender<bool>,
+    drain: watch::Sender<bool>,
+    drain_timeout: Duration,
 }
 
 /// Everything needed to start one instance, before threads and tasks exist.
@@ -282,14 +285,17 @@ impl Forwarders {
         }
 
         let (stop, stop_rx) = watch::channel(false);
+        let (drain, drain_rx) = watch::channel(false);
         let mut f = Forwarders {
             outputs: Vec::new(),
             writers: Vec::new(),
             senders: Vec::new(),
             stop,
+            drain,
+            drain_timeout: Duration::from_secs(q.draintimeoutseconds),
         };
         for p in planned {
-            f.start(p, q, &q.dir, &handle, stop_rx.clone())?;
+            f.start(p, q, &q.dir, &handle, stop_rx.clone(), drain_rx.clone())?;
         }
         Ok(f)
     }
@@ -301,6 +307,7 @@ impl Forwarders {
         dir: &Path,
         handle: &tokio::runtime::Handle,
         stop: watch::Receiver<bool>,
+        drain: watch::Receiver<bool>,
     ) -> Result<()> {
         let name = p.common.name.clone().unwrap_or_default();
         let route = Route::new(&p.common)?;
@@ -329,6 +336,7 @@ impl Forwarders {
             counters: counters.clone(),
             notify,
             stop,
+            drain,
             sink: p.sink,
             batch: q.batchsize.max(1),
             initial: Duration::from_millis(q.retryinitialms.max(1)),
@@ -387,16 +395,22 @@ impl Forwarders {
         self.outputs.iter().map(|o| o.name.clone()).collect()
     }
 
-    /// Stops accepting alerts, writes every submitted alert to its queue, then stops the
-    /// delivery tasks (an attempt in flight is abandoned; its alerts stay queued and are
-    /// delivered after the next start).
+    /// Stops accepting alerts and writes every submitted alert to its queue. Then the
+    /// deliveries get a grace period (`queue.draintimeoutseconds`) to flush their queues:
+    /// a delivery waiting out a retry backoff tries once more at once, and shutdown
+    /// returns as soon as every queue is empty. When the time is up the delivery tasks
+    /// stop; an attempt in flight is abandoned, and whatever was not delivered stays in
+    /// the persistent queues for the next start (nothing is lost).
     pub async fn shutdown(self) {
         let Forwarders {
             outputs,
             writers,
             senders,
             stop,
+            drain,
+            drain_timeout,
         } = self;
+        let queues: Vec<Arc<DiskQueue>> = outputs.iter().map(|o| o.queue.clone()).collect();
         drop(outputs);
         // The writers exit once their channel is closed and drained.
         let _ = tokio::task::spawn_blocking(move || {
@@ -405,6 +419,11 @@ impl Forwarders {
             }
         })
         .await;
+        let _ = drain.send(true);
+        let deadline = tokio::time::Instant::now() + drain_timeout;
+        while queues.iter().any(|q| q.len() > 0) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let _ = stop.send(true);
         for s in senders {
             let _ = s.await;
@@ -506,6 +525,8 @@ struct Delivery {
     counters: Arc<Counters>,
     notify: Arc<Notify>,
     stop: watch::Receiver<bool>,
+    /// Becomes true when shutdown starts draining: cuts a retry backoff short once.
+    drain: watch::Receiver<bool>,
     sink: Sink,
     batch: usize,
     initial: Duration,
@@ -638,6 +659,7 @@ impl Delivery {
         tokio::select! {
             () = tokio::time::sleep(half + jitter) => true,
             _ = stop.changed() => false,
+            Ok(()) = self.drain.changed() => true,
         }
     }
 }

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::Config;
-use crate::template::Template;
 use crate::{Error, Priority};
+use osprey_forward::template::Template;
 
 /// Rule name of the synthetic event `POST /test` injects.
 pub const TEST_RULE: &str = "Test rule";

@@ -27,8 +27,11 @@ pub mod metrics;
 mod priority;
 pub mod server;
 pub mod store;
-pub mod template;
 pub mod ui;
+
+/// The Go-template subset of `templatedfields`, shared with osprey-forward (which renders
+/// chat `messageformat` with it).
+pub use osprey_forward::template;
 
 pub use config::Config;
 pub use error::Error;

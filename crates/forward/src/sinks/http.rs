@@ -15,6 +15,7 @@ use crate::config::{
     AlertmanagerConfig, ElasticsearchConfig, IndexSuffix, LokiConfig, LokiFormat, QueueConfig,
     SlackConfig, SlackFormat, WebhookConfig,
 };
+use crate::template::Template;
 use crate::{Alert, Error, Priority, Result};
 
 /// Sidekick's default Slack icon.
@@ -31,6 +32,7 @@ enum Kind {
     Slack {
         url: String,
         cfg: SlackConfig,
+        message: Option<Template>,
     },
     Alertmanager {
         urls: Vec<String>,
@@ -122,8 +124,19 @@ pub(crate) fn slack(c: &SlackConfig, name: &str, q: &QueueConfig) -> Result<Sink
         kind: Kind::Slack {
             url: check_url(name, &c.webhookurl)?,
             cfg: c.clone(),
+            message: message_template(name, &c.messageformat)?,
         },
     })))
+}
+
+/// Compiles a chat `messageformat` (empty: none).
+fn message_template(name: &str, src: &str) -> Result<Option<Template>> {
+    if src.is_empty() {
+        return Ok(None);
+    }
+    Template::parse(src)
+        .map(Some)
+        .map_err(|e| bad(name, format!("messageformat: {e}")))
 }
 
 /// Builds an `alertmanager` sink.
@@ -225,9 +238,9 @@ impl HttpSink {
                 }
                 Outcome::ok(batch.len())
             }
-            Kind::Slack { url, cfg } => {
+            Kind::Slack { url, cfg, message } => {
                 for (i, q) in batch.iter().enumerate() {
-                    let body = slack_payload(&q.alert, cfg).to_string();
+                    let body = slack_payload(&q.alert, cfg, message.as_ref()).to_string();
                     let req = self
                         .client
                         .post(url)
@@ -411,9 +424,33 @@ fn slack_color(p: Priority) -> &'static str {
     }
 }
 
-/// Sidekick's Slack message: one colored attachment whose fields are the string output
-/// fields (short when under 36 characters), then rule, priority and time.
-pub(crate) fn slack_payload(a: &Alert, c: &SlackConfig) -> Value {
+/// What `.` stands for in a chat `messageformat`: the alert with sidekick's Go field
+/// names (`Output`, `Priority`, `Rule`, `Time` as Go prints it, `Source`, `Hostname`,
+/// `Tags` as Go prints a string slice, `OutputFields`, `UUID`).
+pub(crate) fn template_data(a: &Alert) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("Output".into(), a.output_text().into());
+    m.insert("Priority".into(), a.priority.as_str().into());
+    m.insert("Rule".into(), a.rule.clone().into());
+    m.insert("Time".into(), go_time_string(a).into());
+    m.insert("Source".into(), a.source.clone().unwrap_or_default().into());
+    m.insert(
+        "Hostname".into(),
+        a.hostname.clone().unwrap_or_default().into(),
+    );
+    m.insert("Tags".into(), format!("[{}]", a.tags().join(" ")).into());
+    m.insert(
+        "OutputFields".into(),
+        Value::Object(a.output_fields.clone().into_iter().collect()),
+    );
+    m.insert("UUID".into(), a.uuid.clone().unwrap_or_default().into());
+    m
+}
+
+/// Sidekick's Slack message: the rendered `messageformat` as `text` (when set), then one
+/// colored attachment whose fields are the string output fields (short when under 36
+/// characters), then rule, priority and time.
+pub(crate) fn slack_payload(a: &Alert, c: &SlackConfig, message: Option<&Template>) -> Value {
     let with_fields = c.outputformat != SlackFormat::Text;
     let mut attachment = serde_json::Map::new();
     attachment.insert("fallback".into(), a.output_text().into());
@@ -454,6 +491,11 @@ pub(crate) fn slack_payload(a: &Alert, c: &SlackConfig) -> Value {
     p.insert("icon_url".into(), icon.into());
     if !c.channel.is_empty() {
         p.insert("channel".into(), c.channel.clone().into());
+    }
+    if let Some(t) = message {
+        let mut text = String::new();
+        t.render(&template_data(a), &mut text);
+        p.insert("text".into(), text.into());
     }
     p.insert(
         "attachments".into(),
@@ -640,7 +682,8 @@ mod tests {
 
     #[test]
     fn slack_fields_and_time() {
-        let p = slack_payload(&alert(), &SlackConfig::default());
+        let p = slack_payload(&alert(), &SlackConfig::default(), None);
+        assert!(p.get("text").is_none());
         let att = &p["attachments"][0];
         assert_eq!(att["color"], "#ff9000");
         let titles: Vec<&str> = att["fields"]
@@ -665,6 +708,23 @@ mod tests {
             "2026-11-27 06:56:56.12 +0000 UTC"
         );
         assert_eq!(p["username"], "Falcosidekick");
+    }
+
+    #[test]
+    fn slack_messageformat_renders_the_alert() {
+        let t = message_template(
+            "s",
+            r#"*{{ .Rule }}* ({{ .Priority }}) on {{ or .Hostname "?" }}: {{ index .OutputFields "container.id" }} {{ .Tags }} {{ .Missing }}"#,
+        )
+        .unwrap();
+        let p = slack_payload(&alert(), &SlackConfig::default(), t.as_ref());
+        assert_eq!(
+            p["text"],
+            "*Boom rule* (Critical) on h1: abc [b a] <no value>"
+        );
+        assert!(message_template("s", "").unwrap().is_none());
+        let e = message_template("s", "{{ .Rule").unwrap_err();
+        assert!(e.to_string().contains("messageformat"), "{e}");
     }
 
     #[test]

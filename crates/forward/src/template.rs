@@ -1,4 +1,5 @@
-//! A small subset of Go's `text/template`, enough for Falcosidekick's `templatedfields`.
+//! A small subset of Go's `text/template`, enough for Falcosidekick's `templatedfields`
+//! (over an alert's output fields) and chat `messageformat` (over the whole alert).
 //!
 //! Supported: literal text, actions `{{ ... }}` (with `{{-`/`-}}` trimming), and inside an
 //! action the expressions `.` (the output fields), `.Name`, `"string"`, numbers,
@@ -63,7 +64,7 @@ impl Template {
             let Some(close) = src[start..].find("}}").map(|c| c + start) else {
                 return Err(Error::Template {
                     offset: open,
-                    msg: "unclosed action".into(),
+                    message: "unclosed action".into(),
                 });
             };
             let mut body_end = close;
@@ -90,7 +91,7 @@ impl Template {
             if p.pos != p.end {
                 return Err(Error::Template {
                     offset: p.pos,
-                    msg: "unexpected text in action".into(),
+                    message: "unexpected text in action".into(),
                 });
             }
             parts.push(Part::Action(expr));
@@ -102,7 +103,7 @@ impl Template {
         Ok(Template { parts })
     }
 
-    /// Renders the template against an alert's output fields, appending to `out`.
+    /// Renders the template against `fields` (the map `.` stands for), appending to `out`.
     pub fn render(&self, fields: &Map<String, Value>, out: &mut String) {
         for part in &self.parts {
             match part {
@@ -126,10 +127,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn err(&self, msg: &str) -> Error {
+    fn err(&self, message: &str) -> Error {
         Error::Template {
             offset: self.pos,
-            msg: msg.into(),
+            message: message.into(),
         }
     }
 
