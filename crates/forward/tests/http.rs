@@ -172,6 +172,56 @@ async fn queue_persists_across_restart_and_counts_drops() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_queues_to_reachable_destinations() {
+    let (_d, dir) = tempdir();
+    let rx = Receiver::start().await;
+    // A long grace period: shutdown returns as soon as the queue is empty.
+    let yaml = format!(
+        "{}  draintimeoutseconds: 60\nwebhook:\n  address: {}\n",
+        queue_yaml(&dir).replace("  draintimeoutseconds: 1\n", ""),
+        rx.url("/")
+    );
+    let f = forwarders(&yaml);
+    submit_range(&f, 0..300);
+    f.shutdown().await;
+    let seqs: BTreeSet<u64> = rx
+        .hits()
+        .iter()
+        .map(|h| seq_of(&serde_json::from_slice(&h.body).unwrap()))
+        .collect();
+    assert_eq!(seqs, (0..300).collect::<BTreeSet<_>>());
+    let f = forwarders(&yaml);
+    assert_eq!(stats(&f, "webhook").queued, 0);
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_keeps_what_it_could_not_deliver() {
+    let (_d, dir) = tempdir();
+    let port = free_port();
+    // Destination down and a long backoff: the drain's one early retry fails too, the
+    // one-second grace period ends, and all 40 alerts stay queued on disk.
+    let yaml = format!(
+        "{}  retryinitialms: 60000\nwebhook:\n  address: http://127.0.0.1:{port}/\n",
+        queue_yaml(&dir)
+            .replace("  retryinitialms: 20\n", "")
+            .replace("  retrymaxms: 200\n", "  retrymaxms: 60000\n")
+    );
+    let f = forwarders(&yaml);
+    submit_range(&f, 0..40);
+    f.shutdown().await;
+    let f = forwarders(&yaml.replace("60000", "50"));
+    assert_eq!(stats(&f, "webhook").queued, 40);
+    let rx = Receiver::start_on(port, Default::default()).await;
+    wait_for(30, "kept alerts delivered", || {
+        stats(&f, "webhook").sent == 40
+    })
+    .await;
+    assert_eq!(rx.count(), 40);
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drop_newest_keeps_the_backlog() {
     let (_d, dir) = tempdir();
     let port = free_port();

@@ -64,10 +64,11 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
-/// The queue/retry part of a test config: small backoff so outages resolve quickly.
+/// The queue/retry part of a test config: small backoff so outages resolve quickly, and
+/// a one-second shutdown drain so tests with a destination down end quickly.
 pub fn queue_yaml(dir: &Path) -> String {
     format!(
-        "queue:\n  dir: {}\n  retryinitialms: 20\n  retrymaxms: 200\n  timeoutseconds: 5\n",
+        "queue:\n  dir: {}\n  retryinitialms: 20\n  retrymaxms: 200\n  timeoutseconds: 5\n  draintimeoutseconds: 1\n",
         dir.display()
     )
 }
