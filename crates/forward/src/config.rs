@@ -209,6 +209,51 @@ fn list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     })
 }
 
+/// TLS and concurrency keys every HTTP output has (as in Falcosidekick).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpOptions {
+    /// Verify the server's certificate (default true); `false` accepts any certificate.
+    /// Ignored when `mutualtls` is on (verification is then always on).
+    pub checkcert: bool,
+    /// Present the global client certificate (`mutualtlsclient.*` or the files in
+    /// `mutualtlsfilespath`) and trust its CA.
+    pub mutualtls: bool,
+    /// Requests in flight at once for outputs that send one request per alert (webhook,
+    /// Slack); 0 means unlimited (up to a batch). Default 1, as in Falcosidekick.
+    pub maxconcurrentrequests: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            checkcert: true,
+            mutualtls: false,
+            maxconcurrentrequests: 1,
+        }
+    }
+}
+
+/// The client identity outputs with `mutualtls: true` present (`mutualtlsclient.*`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MutualTlsClient {
+    /// PEM client certificate (chain).
+    pub certfile: String,
+    /// PEM private key of the client certificate.
+    pub keyfile: String,
+    /// PEM CA bundle that signed the servers' certificates.
+    pub cacertfile: String,
+}
+
+/// Global outbound TLS settings (`tlsclient.*`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsClient {
+    /// PEM CA bundle added to the trusted roots of every HTTP output.
+    pub cacertfile: String,
+}
+
 /// `webhook`: the alert's Falco JSON, POSTed (or PUT) as is.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -219,6 +264,9 @@ pub struct WebhookConfig {
     pub method: String,
     /// Extra request headers.
     pub customheaders: BTreeMap<String, String>,
+    /// `checkcert`, `mutualtls`, `maxconcurrentrequests`.
+    #[serde(flatten)]
+    pub http: HttpOptions,
 }
 
 /// Slack `outputformat`.
@@ -254,6 +302,9 @@ pub struct SlackConfig {
     /// `{{ index .OutputFields "proc.name" }}`, ...) rendered as the message `text` above
     /// the attachment; empty: no text.
     pub messageformat: String,
+    /// `checkcert`, `mutualtls`, `maxconcurrentrequests`.
+    #[serde(flatten)]
+    pub http: HttpOptions,
 }
 
 /// `alertmanager`: Prometheus Alertmanager v2 API.
@@ -276,6 +327,9 @@ pub struct AlertmanagerConfig {
     pub customseveritymap: BTreeMap<String, String>,
     /// Extra request headers.
     pub customheaders: BTreeMap<String, String>,
+    /// `checkcert`, `mutualtls`, `maxconcurrentrequests`.
+    #[serde(flatten)]
+    pub http: HttpOptions,
 }
 
 /// SMTP connection security.
@@ -342,6 +396,9 @@ pub struct LokiConfig {
     pub extralabels: Vec<String>,
     /// Extra request headers.
     pub customheaders: BTreeMap<String, String>,
+    /// `checkcert`, `mutualtls`, `maxconcurrentrequests`.
+    #[serde(flatten)]
+    pub http: HttpOptions,
 }
 
 /// Elasticsearch index suffix.
@@ -379,6 +436,9 @@ pub struct ElasticsearchConfig {
     pub pipeline: String,
     /// Extra request headers.
     pub customheaders: BTreeMap<String, String>,
+    /// `checkcert`, `mutualtls`, `maxconcurrentrequests`.
+    #[serde(flatten)]
+    pub http: HttpOptions,
 }
 
 /// `nats`: publish to NATS, or to JetStream with acknowledgements.
@@ -514,6 +574,13 @@ pub struct FileConfig {
 pub struct Config {
     /// Queue location, bound and retry policy.
     pub queue: QueueConfig,
+    /// Client identity for HTTP outputs with `mutualtls: true`.
+    pub mutualtlsclient: MutualTlsClient,
+    /// Legacy form of `mutualtlsclient`: a directory holding `client.crt`, `client.key`
+    /// and `ca.crt` (used when `mutualtlsclient.certfile` is empty).
+    pub mutualtlsfilespath: String,
+    /// CA bundle trusted by every HTTP output.
+    pub tlsclient: TlsClient,
     /// Webhook instances.
     pub webhook: Instances<WebhookConfig>,
     /// Slack instances.
@@ -556,6 +623,26 @@ fn env_error(message: String) -> Error {
 }
 
 impl Config {
+    /// The client certificate, key and CA files of `mutualtls` outputs:
+    /// `mutualtlsclient.*` when its `certfile` is set, else `client.crt`, `client.key`
+    /// and `ca.crt` in `mutualtlsfilespath` (`None` when neither is configured).
+    pub fn mutual_tls_files(&self) -> Option<(PathBuf, PathBuf, Option<PathBuf>)> {
+        let m = &self.mutualtlsclient;
+        if !m.certfile.is_empty() {
+            let ca = (!m.cacertfile.is_empty()).then(|| PathBuf::from(&m.cacertfile));
+            return Some((PathBuf::from(&m.certfile), PathBuf::from(&m.keyfile), ca));
+        }
+        if self.mutualtlsfilespath.is_empty() {
+            return None;
+        }
+        let dir = PathBuf::from(&self.mutualtlsfilespath);
+        Some((
+            dir.join("client.crt"),
+            dir.join("client.key"),
+            Some(dir.join("ca.crt")),
+        ))
+    }
+
     /// Parses the YAML configuration; errors carry the YAML line and column.
     pub fn from_yaml(text: &str) -> Result<Config> {
         if text.trim().is_empty() {
@@ -605,6 +692,9 @@ fn env_shape() -> Map<String, Value> {
     }
     let mut m = Map::new();
     m.insert("queue".into(), json(&QueueConfig::default()));
+    m.insert("mutualtlsclient".into(), json(&MutualTlsClient::default()));
+    m.insert("mutualtlsfilespath".into(), Value::String(String::new()));
+    m.insert("tlsclient".into(), json(&TlsClient::default()));
     m.insert("webhook".into(), inst::<WebhookConfig>());
     m.insert("slack".into(), inst::<SlackConfig>());
     m.insert("alertmanager".into(), inst::<AlertmanagerConfig>());

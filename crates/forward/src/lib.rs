@@ -128,8 +128,8 @@ fn plan<T>(
     instances: &Instances<T>,
     destination: &'static str,
     enabled: impl Fn(&T) -> bool,
-    build: impl Fn(&T, &str, &QueueConfig) -> Result<Sink>,
-    queue: &QueueConfig,
+    build: impl Fn(&T, &str, &Config) -> Result<Sink>,
+    config: &Config,
 ) -> Result<()> {
     let n = instances.0.iter().filter(|i| enabled(&i.settings)).count();
     for (k, Instance { common, settings }) in instances
@@ -143,7 +143,7 @@ fn plan<T>(
             _ if n == 1 => destination.to_owned(),
             _ => format!("{destination}-{}", k + 1),
         };
-        let sink = build(settings, &name, queue)?;
+        let sink = build(settings, &name, config)?;
         let mut common = common.clone();
         common.name = Some(name);
         out.push(Planned {
@@ -176,7 +176,7 @@ impl Forwarders {
             "webhook",
             |s| !s.address.is_empty(),
             sinks::http::webhook,
-            q,
+            config,
         )?;
         plan(
             &mut planned,
@@ -184,7 +184,7 @@ impl Forwarders {
             "slack",
             |s| !s.webhookurl.is_empty(),
             sinks::http::slack,
-            q,
+            config,
         )?;
         plan(
             &mut planned,
@@ -192,15 +192,15 @@ impl Forwarders {
             "alertmanager",
             |s| !s.hostport.is_empty(),
             sinks::http::alertmanager,
-            q,
+            config,
         )?;
         plan(
             &mut planned,
             &config.smtp,
             "smtp",
             |s| !s.hostport.is_empty(),
-            sinks::smtp::build,
-            q,
+            |s, n, c| sinks::smtp::build(s, n, &c.queue),
+            config,
         )?;
         plan(
             &mut planned,
@@ -208,7 +208,7 @@ impl Forwarders {
             "loki",
             |s| !s.hostport.is_empty(),
             sinks::http::loki,
-            q,
+            config,
         )?;
         plan(
             &mut planned,
@@ -216,47 +216,47 @@ impl Forwarders {
             "elasticsearch",
             |s| !s.hostport.is_empty(),
             sinks::http::elasticsearch,
-            q,
+            config,
         )?;
         plan(
             &mut planned,
             &config.nats,
             "nats",
             |s| !s.hostport.is_empty(),
-            sinks::nats::build,
-            q,
+            |s, n, c| sinks::nats::build(s, n, &c.queue),
+            config,
         )?;
         plan(
             &mut planned,
             &config.redis,
             "redis",
             |s| !s.address.is_empty(),
-            sinks::redis::build,
-            q,
+            |s, n, c| sinks::redis::build(s, n, &c.queue),
+            config,
         )?;
         plan(
             &mut planned,
             &config.postgresql,
             "postgresql",
             |s| !s.connection.is_empty(),
-            sinks::postgres::build,
-            q,
+            |s, n, c| sinks::postgres::build(s, n, &c.queue),
+            config,
         )?;
         plan(
             &mut planned,
             &config.syslog,
             "syslog",
             |s| !s.host.is_empty() || !s.path.is_empty(),
-            sinks::syslog::build,
-            q,
+            |s, n, c| sinks::syslog::build(s, n, &c.queue),
+            config,
         )?;
         plan(
             &mut planned,
             &config.file,
             "file",
             |s| !s.path.as_os_str().is_empty(),
-            sinks::file::build,
-            q,
+            |s, n, c| sinks::file::build(s, n, &c.queue),
+            config,
         )?;
 
         let mut names = std::collections::BTreeSet::new();

@@ -4,7 +4,9 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
 use osprey_forward::{Config, Forwarders};
@@ -218,6 +220,64 @@ async fn shutdown_keeps_what_it_could_not_deliver() {
     })
     .await;
     assert_eq!(rx.count(), 40);
+    f.shutdown().await;
+}
+
+/// Serves on `port` and records the most requests in flight at once. With `gate`, each
+/// request waits until `gate` requests are in flight together (a barrier, bounded by a
+/// timeout so a failure cannot hang the test); without, it waits 20 ms.
+async fn start_inflight_receiver(port: u16, gate: Option<usize>) -> Arc<AtomicUsize> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let inflight = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let barrier = gate.map(|n| Arc::new(tokio::sync::Barrier::new(n)));
+    let m = max.clone();
+    let app = axum::Router::new().fallback(move || {
+        let (inflight, max, barrier) = (inflight.clone(), m.clone(), barrier.clone());
+        async move {
+            let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(now, Ordering::SeqCst);
+            match barrier {
+                Some(b) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(10), b.wait()).await;
+                }
+                None => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+            inflight.fetch_sub(1, Ordering::SeqCst);
+            ""
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    max
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maxconcurrentrequests_overlaps_requests() {
+    let (_d, dir) = tempdir();
+    let (p4, p1) = (free_port(), free_port());
+    let f = forwarders(&format!(
+        "{}webhook:\n  - {{name: c4, address: 'http://127.0.0.1:{p4}/', maxconcurrentrequests: 4}}\n  - {{name: c1, address: 'http://127.0.0.1:{p1}/'}}\n",
+        queue_yaml(&dir)
+    ));
+    // Queue everything while the receivers are down, so one batch holds all 16.
+    submit_range(&f, 0..16);
+    wait_for(20, "alerts queued", || {
+        stats(&f, "c4").queued == 16 && stats(&f, "c1").queued == 16
+    })
+    .await;
+    let max4 = start_inflight_receiver(p4, Some(4)).await;
+    let max1 = start_inflight_receiver(p1, None).await;
+    wait_for(60, "all delivered", || {
+        stats(&f, "c4").sent == 16 && stats(&f, "c1").sent == 16
+    })
+    .await;
+    assert_eq!(max4.load(Ordering::SeqCst), 4);
+    assert_eq!(max1.load(Ordering::SeqCst), 1);
+    assert_eq!(stats(&f, "c4").queued, 0);
     f.shutdown().await;
 }
 

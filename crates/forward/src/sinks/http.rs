@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 
 use super::{Outcome, Queued, Sink};
 use crate::config::{
-    AlertmanagerConfig, ElasticsearchConfig, IndexSuffix, LokiConfig, LokiFormat, QueueConfig,
+    AlertmanagerConfig, ElasticsearchConfig, HttpOptions, IndexSuffix, LokiConfig, LokiFormat,
     SlackConfig, SlackFormat, WebhookConfig,
 };
 use crate::template::Template;
-use crate::{Alert, Error, Priority, Result};
+use crate::{Alert, Config, Error, Priority, Result};
 
 /// Sidekick's default Slack icon.
 const SLACK_ICON: &str =
@@ -53,13 +53,29 @@ enum Kind {
 pub(crate) struct HttpSink {
     client: reqwest::Client,
     kind: Kind,
+    /// Requests in flight at once for per-alert outputs (at least 1).
+    concurrency: usize,
 }
 
+fn read_pem(name: &str, what: &str, path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| bad(name, format!("{what} {}: {e}", path.display())))
+}
+
+fn root_certs(name: &str, path: &std::path::Path) -> Result<Vec<reqwest::Certificate>> {
+    let pem = read_pem(name, "CA file", path)?;
+    reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| bad(name, format!("CA file {}: {e}", path.display())))
+}
+
+/// The HTTP client of one output: timeout, default headers, and TLS as Falcosidekick
+/// sets it up (global CA, client identity for `mutualtls`, `checkcert: false`).
 fn client(
     name: &str,
-    q: &QueueConfig,
+    cfg: &Config,
+    opts: &HttpOptions,
     headers: &BTreeMap<String, String>,
 ) -> Result<reqwest::Client> {
+    let q = &cfg.queue;
     let mut map = HeaderMap::new();
     for (k, v) in headers {
         let k = HeaderName::from_bytes(k.as_bytes())
@@ -68,11 +84,37 @@ fn client(
             HeaderValue::from_str(v).map_err(|e| bad(name, format!("header value {v:?}: {e}")))?;
         map.insert(k, v);
     }
-    reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .default_headers(map)
-        .timeout(Duration::from_secs(q.timeoutseconds.max(1)))
-        .build()
-        .map_err(|e| bad(name, e.to_string()))
+        .timeout(Duration::from_secs(q.timeoutseconds.max(1)));
+    if !cfg.tlsclient.cacertfile.is_empty() {
+        for c in root_certs(name, std::path::Path::new(&cfg.tlsclient.cacertfile))? {
+            b = b.add_root_certificate(c);
+        }
+    }
+    if opts.mutualtls {
+        let Some((cert, key, ca)) = cfg.mutual_tls_files() else {
+            return Err(bad(
+                name,
+                "mutualtls needs mutualtlsclient.certfile and keyfile, or mutualtlsfilespath"
+                    .into(),
+            ));
+        };
+        let mut pem = read_pem(name, "client certificate", &cert)?;
+        pem.push(b'\n');
+        pem.extend(read_pem(name, "client key", &key)?);
+        let id = reqwest::Identity::from_pem(&pem)
+            .map_err(|e| bad(name, format!("client certificate {}: {e}", cert.display())))?;
+        b = b.identity(id);
+        if let Some(ca) = ca {
+            for c in root_certs(name, &ca)? {
+                b = b.add_root_certificate(c);
+            }
+        }
+    } else if !opts.checkcert {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    b.build().map_err(|e| bad(name, e.to_string()))
 }
 
 fn bad(name: &str, message: String) -> Error {
@@ -102,14 +144,15 @@ fn join(base: &str, path: &str) -> String {
 }
 
 /// Builds a `webhook` sink.
-pub(crate) fn webhook(c: &WebhookConfig, name: &str, q: &QueueConfig) -> Result<Sink> {
+pub(crate) fn webhook(c: &WebhookConfig, name: &str, cfg: &Config) -> Result<Sink> {
     let method = match c.method.to_ascii_uppercase().as_str() {
         "" | "POST" => Method::POST,
         "PUT" => Method::PUT,
         other => return Err(bad(name, format!("method {other:?}: want POST or PUT"))),
     };
     Ok(Sink::Http(Box::new(HttpSink {
-        client: client(name, q, &c.customheaders)?,
+        client: client(name, cfg, &c.http, &c.customheaders)?,
+        concurrency: concurrency(&c.http),
         kind: Kind::Webhook {
             url: check_url(name, &c.address)?,
             method,
@@ -118,15 +161,25 @@ pub(crate) fn webhook(c: &WebhookConfig, name: &str, q: &QueueConfig) -> Result<
 }
 
 /// Builds a `slack` sink.
-pub(crate) fn slack(c: &SlackConfig, name: &str, q: &QueueConfig) -> Result<Sink> {
+pub(crate) fn slack(c: &SlackConfig, name: &str, cfg: &Config) -> Result<Sink> {
     Ok(Sink::Http(Box::new(HttpSink {
-        client: client(name, q, &BTreeMap::new())?,
+        client: client(name, cfg, &c.http, &BTreeMap::new())?,
+        concurrency: concurrency(&c.http),
         kind: Kind::Slack {
             url: check_url(name, &c.webhookurl)?,
             cfg: c.clone(),
             message: message_template(name, &c.messageformat)?,
         },
     })))
+}
+
+/// `maxconcurrentrequests` as a limit: 0 (unlimited) becomes a whole batch.
+fn concurrency(o: &HttpOptions) -> usize {
+    if o.maxconcurrentrequests == 0 {
+        usize::MAX
+    } else {
+        o.maxconcurrentrequests
+    }
 }
 
 /// Compiles a chat `messageformat` (empty: none).
@@ -140,7 +193,7 @@ fn message_template(name: &str, src: &str) -> Result<Option<Template>> {
 }
 
 /// Builds an `alertmanager` sink.
-pub(crate) fn alertmanager(c: &AlertmanagerConfig, name: &str, q: &QueueConfig) -> Result<Sink> {
+pub(crate) fn alertmanager(c: &AlertmanagerConfig, name: &str, cfg: &Config) -> Result<Sink> {
     let endpoint = if c.endpoint.is_empty() {
         "/api/v2/alerts"
     } else {
@@ -160,7 +213,8 @@ pub(crate) fn alertmanager(c: &AlertmanagerConfig, name: &str, q: &QueueConfig) 
         }
     }
     Ok(Sink::Http(Box::new(HttpSink {
-        client: client(name, q, &c.customheaders)?,
+        client: client(name, cfg, &c.http, &c.customheaders)?,
+        concurrency: 1,
         kind: Kind::Alertmanager {
             urls,
             cfg: c.clone(),
@@ -169,7 +223,7 @@ pub(crate) fn alertmanager(c: &AlertmanagerConfig, name: &str, q: &QueueConfig) 
 }
 
 /// Builds a `loki` sink.
-pub(crate) fn loki(c: &LokiConfig, name: &str, q: &QueueConfig) -> Result<Sink> {
+pub(crate) fn loki(c: &LokiConfig, name: &str, cfg: &Config) -> Result<Sink> {
     let endpoint = if c.endpoint.is_empty() {
         "/loki/api/v1/push"
     } else {
@@ -180,7 +234,8 @@ pub(crate) fn loki(c: &LokiConfig, name: &str, q: &QueueConfig) -> Result<Sink> 
         headers.insert("X-Scope-OrgID".into(), c.tenant.clone());
     }
     Ok(Sink::Http(Box::new(HttpSink {
-        client: client(name, q, &headers)?,
+        client: client(name, cfg, &c.http, &headers)?,
+        concurrency: 1,
         kind: Kind::Loki {
             url: join(&check_url(name, &c.hostport)?, endpoint),
             cfg: c.clone(),
@@ -189,7 +244,7 @@ pub(crate) fn loki(c: &LokiConfig, name: &str, q: &QueueConfig) -> Result<Sink> 
 }
 
 /// Builds an `elasticsearch` sink.
-pub(crate) fn elasticsearch(c: &ElasticsearchConfig, name: &str, q: &QueueConfig) -> Result<Sink> {
+pub(crate) fn elasticsearch(c: &ElasticsearchConfig, name: &str, cfg: &Config) -> Result<Sink> {
     let mut headers = c.customheaders.clone();
     if !c.apikey.is_empty() {
         headers.insert("Authorization".into(), format!("ApiKey {}", c.apikey));
@@ -200,7 +255,8 @@ pub(crate) fn elasticsearch(c: &ElasticsearchConfig, name: &str, q: &QueueConfig
         url.push_str(&c.pipeline);
     }
     Ok(Sink::Http(Box::new(HttpSink {
-        client: client(name, q, &headers)?,
+        client: client(name, cfg, &c.http, &headers)?,
+        concurrency: 1,
         kind: Kind::Elasticsearch {
             url,
             cfg: c.clone(),
@@ -226,31 +282,29 @@ impl HttpSink {
     pub(crate) async fn send(&mut self, batch: &[Queued]) -> Outcome {
         match &self.kind {
             Kind::Webhook { url, method } => {
-                for (i, q) in batch.iter().enumerate() {
-                    let req = self
-                        .client
-                        .request(method.clone(), url)
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(q.alert.to_json());
-                    if let Some(o) = self.post(req, i).await {
-                        return o;
-                    }
+                let mut reqs = Vec::with_capacity(batch.len());
+                for q in batch {
+                    reqs.push(
+                        self.client
+                            .request(method.clone(), url)
+                            .header(CONTENT_TYPE, "application/json")
+                            .body(q.alert.to_json()),
+                    );
                 }
-                Outcome::ok(batch.len())
+                self.post_each(reqs).await
             }
             Kind::Slack { url, cfg, message } => {
-                for (i, q) in batch.iter().enumerate() {
+                let mut reqs = Vec::with_capacity(batch.len());
+                for q in batch {
                     let body = slack_payload(&q.alert, cfg, message.as_ref()).to_string();
-                    let req = self
-                        .client
-                        .post(url)
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(body);
-                    if let Some(o) = self.post(req, i).await {
-                        return o;
-                    }
+                    reqs.push(
+                        self.client
+                            .post(url)
+                            .header(CONTENT_TYPE, "application/json")
+                            .body(body),
+                    );
                 }
-                Outcome::ok(batch.len())
+                self.post_each(reqs).await
             }
             Kind::Alertmanager { urls, cfg } => {
                 let body = Value::Array(
@@ -326,6 +380,25 @@ impl HttpSink {
                 }
             }
         }
+    }
+
+    /// Sends one request per alert with up to `concurrency` in flight. The outcome counts
+    /// the accepted requests from the front up to the first failure; requests after it
+    /// that were accepted too are sent again with the rest (at-least-once).
+    async fn post_each(&self, reqs: Vec<reqwest::RequestBuilder>) -> Outcome {
+        use futures_util::StreamExt as _;
+        let n = reqs.len();
+        let mut futs = Vec::with_capacity(n);
+        for (i, r) in reqs.into_iter().enumerate() {
+            futs.push(self.post(r, i));
+        }
+        let mut results = futures_util::stream::iter(futs).buffered(self.concurrency.min(n).max(1));
+        while let Some(r) = results.next().await {
+            if let Some(o) = r {
+                return o;
+            }
+        }
+        Outcome::ok(n)
     }
 
     /// Sends one request; `None` when accepted, else the outcome to report (`delivered`
