@@ -285,6 +285,7 @@ impl Source {
     }
 
     /// Waits for the next event, an idle moment, or the end.
+    #[inline]
     pub fn poll(&mut self) -> Result<Next<'_>, Error> {
         match self {
             Source::File { path, reader, stop } => {
@@ -300,6 +301,15 @@ impl Source {
                     }),
                 }
             }
+            Source::Live { .. } => self.poll_live(),
+        }
+    }
+
+    /// [`Source::poll`] for a live capture (kept out of the file path, which
+    /// is inlined into the caller's loop).
+    fn poll_live(&mut self) -> Result<Next<'_>, Error> {
+        match self {
+            Source::File { .. } => Ok(Next::End),
             Source::Live {
                 driver,
                 containers,

@@ -71,6 +71,7 @@ impl<'a> EventRef<'a> {
     /// Validates `raw` (one v2 event record, exactly `len` bytes or more) and wraps it.
     ///
     /// Bytes past the header's `len` are ignored (block padding).
+    #[inline]
     pub fn parse(raw: &'a [u8], cpu: u16, dump_flags: u32) -> Result<Self, EventError> {
         if raw.len() < HEADER_LEN {
             return Err(EventError::ShortHeader(raw.len()));
