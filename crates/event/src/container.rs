@@ -485,11 +485,10 @@ fn is_full_id(b: &[u8]) -> bool {
 fn id_from_path(path: &[u8]) -> Option<(Runtime, &[u8])> {
     let mut comps = path.split(|&c| c == b'/').filter(|c| !c.is_empty());
     let last = comps.next_back()?;
-    let kube = memchr::memmem::find(path, b"kubepods").is_some();
     // A bare id as the last component.
     if is_full_id(last) {
         let before = comps.next_back().unwrap_or_default();
-        let rt = if kube {
+        let rt = if path.windows(8).any(|w| w == b"kubepods") {
             Runtime::Cri
         } else if before == b"crio" {
             Runtime::Crio

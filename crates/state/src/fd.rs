@@ -318,6 +318,45 @@ fn v4_mapped(a: &[u8; 16]) -> Option<[u8; 4]> {
 }
 
 impl Fd {
+    /// Makes `self` a copy of `src`, touching a shared name only when it is
+    /// another allocation (a clone or drop of an `Arc` is an atomic operation,
+    /// and this runs for most events). Returns whether the name changed.
+    pub(crate) fn assign(&mut self, src: &Fd) -> bool {
+        let Fd {
+            ty,
+            name,
+            name_raw,
+            open_flags,
+            ino,
+            dev,
+            endpoints,
+            role,
+            l4proto,
+            server_socket,
+            connected,
+            pid,
+        } = src;
+        let mut renamed = false;
+        if !Arc::ptr_eq(&self.name, name) {
+            renamed = self.name != *name;
+            self.name = Arc::clone(name);
+        }
+        if !Arc::ptr_eq(&self.name_raw, name_raw) {
+            self.name_raw = Arc::clone(name_raw);
+        }
+        self.ty = *ty;
+        self.open_flags = *open_flags;
+        self.ino = *ino;
+        self.dev = *dev;
+        self.endpoints = *endpoints;
+        self.role = *role;
+        self.l4proto = *l4proto;
+        self.server_socket = *server_socket;
+        self.connected = *connected;
+        self.pid = *pid;
+        renamed
+    }
+
     /// The layer-4 protocol sysdig reports (`fd.l4proto`, the `t` of `<4t>`):
     /// [`l4::NA`] for non-IP fds and for IP sockets nobody connected, accepted
     /// or bound yet (raw sockets always show theirs).

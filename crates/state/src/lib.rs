@@ -46,7 +46,7 @@
 //! st.process(&EventRef::parse(&buf, 0, 0).unwrap());
 //! let cur = st.current();
 //! assert_eq!(cur.fd_num, Some(3));
-//! assert_eq!(&*cur.fd.as_ref().unwrap().name, b"/etc/passwd");
+//! assert_eq!(&*cur.fd().unwrap().name, b"/etc/passwd");
 //! assert_eq!(cur.enter_ts, Some(1_000)); // evt.latency = 500 ns
 //! ```
 

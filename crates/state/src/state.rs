@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use crate::fd::{l4, server_name, Endpoints, Fd, FdTable, FdType, Role};
 use crate::param::{self, SockAddr, Tuple};
-use crate::thread::{clone_flags as cl, Thread};
+use crate::thread::{clone_flags as cl, ContainerRef, Thread};
 use osprey_event::render::write_joined_path;
 
 /// A user-table entry (`user.*`).
@@ -112,8 +112,13 @@ pub struct Current {
     /// `fd.num`: the fd the event refers to, for events that create, use or
     /// destroy fds (from the enter event for exits, or the created fd); `None` otherwise.
     pub fd_num: Option<i64>,
-    /// A copy of that fd's entry as it was after this event (a closed fd still shows).
-    pub fd: Option<Fd>,
+    /// A copy of that fd's entry as it was after this event (a closed fd still
+    /// shows); read it with [`Current::fd`]. The copy outlives the event and is
+    /// overwritten in place by the next one, which spares cloning its shared
+    /// names while they stay the same.
+    fd_copy: Option<Fd>,
+    /// Whether `fd_copy` belongs to this event.
+    fd_set: bool,
     /// Timestamp of the matching enter event, for exit events whose enter event
     /// was seen.
     pub enter_ts: Option<u64>,
@@ -139,6 +144,16 @@ pub struct Current {
     pub cpu: Option<CpuShare>,
 }
 
+impl Current {
+    /// A copy of the entry of the fd the event refers to ([`Current::fd_num`])
+    /// as it was after this event (a closed fd still shows); `None` when the
+    /// event refers to no fd or to one the thread does not have.
+    #[inline]
+    pub fn fd(&self) -> Option<&Fd> {
+        self.fd_copy.as_ref().filter(|_| self.fd_set)
+    }
+}
+
 /// A thread's CPU use between two `procinfo` events, in ticks (see
 /// [`Current::cpu`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -162,9 +177,9 @@ pub struct State {
     tid_to_remove: Option<i64>,
     /// fd to remove before the next event (after close): (tid, fd).
     fd_to_remove: Option<(i64, i64)>,
-    /// The previous event's [`Current::fd`] copy, kept so that the next event
-    /// on an unchanged fd (a read loop) reuses it instead of cloning again.
-    spare_fd: Option<Fd>,
+    /// The cgroups the clone parser last set and the container they name:
+    /// children share their parent's, so the next clone usually reuses both.
+    last_cgroups: Option<(Arc<[u8]>, ContainerRef)>,
     /// Counts changes to fd tables and to threads' last fd (every change goes
     /// through [`State::fds_mut`], [`State::set_last_fd`] or the clone parser).
     fd_changes: u64,
@@ -553,12 +568,7 @@ impl State {
 
     /// The fd table `t` uses: its main thread's when it shares fds (`CLONE_FILES`).
     pub fn fds<'a>(&'a self, t: &'a Thread) -> &'a FdTable {
-        if t.flags & cl::CLONE_FILES != 0 {
-            if let Some(m) = self.main_thread(t) {
-                return &m.fds;
-            }
-        }
-        &t.fds
+        fds_in(&self.threads, t)
     }
 
     /// The cwd `t` uses (with a trailing `/`): its main thread's when it shares it (`CLONE_FS`).
@@ -614,7 +624,7 @@ impl State {
         self.begin(ev);
         // sysdig's check for tracer writes resolves a write exit's fd even
         // without its enter event.
-        if ev.etype() == et::WRITE_X && self.cur.fd.is_some() {
+        if ev.etype() == et::WRITE_X && self.cur.fd().is_some() {
             self.cur.event_fd = true;
         }
         if matches(self) {
@@ -654,7 +664,7 @@ impl State {
         self.cur.tid = tid;
         self.cur.thread_known = false;
         self.cur.fd_num = None;
-        self.spare_fd = self.cur.fd.take();
+        self.cur.fd_set = false;
         self.fd_filled_at = None;
         self.cur.enter_ts = None;
         self.cur.event_fd = false;
@@ -673,8 +683,8 @@ impl State {
         let full = self.full;
         if flags & ef::SKIPPARSERESET != 0 || etype == et::SCHEDSWITCH_6_E {
             // Internal events look their thread up but never create one.
-            self.cur.thread_known = self.threads.contains_key(&tid);
             if let Some(t) = self.threads.get_mut(&tid) {
+                self.cur.thread_known = true;
                 self.cur.latency = t.latency;
                 if etype == et::PROCINFO_E {
                     self.cur.cpu = Some(t.cpu_sample(ev));
@@ -737,7 +747,7 @@ impl State {
             }
         }
         self.fill_fd(flags, true);
-        self.cur.event_fd = self.cur.fd.is_some()
+        self.cur.event_fd = self.cur.fd_set
             && flags & ef::USES_FD != 0
             && (info.dir == Direction::Enter || self.cur.enter_ts.is_some() || own_fd);
     }
@@ -847,32 +857,32 @@ impl State {
         {
             return;
         }
-        let held = if begin {
-            self.spare_fd.take()
-        } else {
-            self.cur.fd.take()
-        };
-        let Some(t) = self.threads.get(&self.cur.tid) else {
-            if !begin {
-                self.cur.fd = held;
-            }
+        let cur = &mut self.cur;
+        let Some(t) = self.threads.get(&cur.tid) else {
             return;
         };
-        self.cur.thread_known = true;
-        self.cur.fd_num = Some(t.last_fd);
-        let now = self.fds(t).get(t.last_fd);
-        let (fd, renamed) = match (held, now) {
-            (Some(held), Some(now)) if held == *now => (Some(held), false),
+        cur.thread_known = true;
+        cur.fd_num = Some(t.last_fd);
+        let had = cur.fd_set;
+        let now = fds_in(&self.threads, t).get(t.last_fd);
+        let renamed = match (&mut cur.fd_copy, now) {
             // Most parsers leave the name alone: the same allocation.
-            (Some(held), Some(now)) => (
-                Some(now.clone()),
-                !Arc::ptr_eq(&held.name, &now.name) && *held.name != *now.name,
-            ),
-            // An fd the event created, if it got a name (a new socket has none).
-            (None, Some(now)) => (Some(now.clone()), !now.name.is_empty()),
-            (_, None) => (None, false),
+            (Some(copy), Some(now)) => {
+                let renamed = copy.assign(now);
+                // An fd the event created, if it got a name (a new socket has none).
+                if had {
+                    renamed
+                } else {
+                    !now.name.is_empty()
+                }
+            }
+            (copy @ None, Some(now)) => {
+                *copy = Some(now.clone());
+                !now.name.is_empty()
+            }
+            (_, None) => false,
         };
-        self.cur.fd = fd;
+        cur.fd_set = now.is_some();
         if begin {
             self.fd_filled_at = Some(self.fd_changes);
         } else {
@@ -1501,16 +1511,6 @@ impl State {
             self.cur.thread_known = self.threads.contains_key(&caller_tid);
             return;
         }
-        let mut child = Thread::unknown(child_tid);
-        child.flags = flags | if inverted { cl::CLONE_INVERTED } else { 0 };
-        child.clone_ts = ev.ts();
-        Self::fill_from_exit(&mut child, ev);
-        if let Some(v) = param::uint_named(ev, "uid") {
-            child.uid = v as u32;
-        }
-        if let Some(v) = param::uint_named(ev, "gid") {
-            child.gid = v as u32;
-        }
         let ev_pid = param::int_named(ev, "pid").unwrap_or(-1);
         let ev_ptid = param::int_named(ev, "ptid").unwrap_or(-1);
         // The thread the child takes fds/cwd/env from: the caller, or for the
@@ -1524,6 +1524,25 @@ impl State {
         } else {
             caller_tid
         };
+        let mut child = Thread::unknown(child_tid);
+        child.flags = flags | if inverted { cl::CLONE_INVERTED } else { 0 };
+        child.clone_ts = ev.ts();
+        // Set first, so that the same cgroups in the event are not read again.
+        let has_cgroups = param::bytes_named(ev, "cgroups").is_some_and(|b| !b.is_empty());
+        if let Some((cgroups, container)) = self.last_cgroups.as_ref().filter(|_| has_cgroups) {
+            child.cgroups = cgroups.clone();
+            child.container = container.clone();
+        }
+        Self::fill_from_exit(&mut child, ev);
+        if has_cgroups {
+            self.last_cgroups = Some((child.cgroups.clone(), child.container.clone()));
+        }
+        if let Some(v) = param::uint_named(ev, "uid") {
+            child.uid = v as u32;
+        }
+        if let Some(v) = param::uint_named(ev, "gid") {
+            child.gid = v as u32;
+        }
         // A new thread's parent (`proc.pname`) is the thread that made it:
         // its process's main thread when the creator is not known.
         if inverted {
@@ -1894,6 +1913,17 @@ fn json_id(json: &[u8]) -> &[u8] {
 /// The table key of a container id: its first [`SHORT_ID_LEN`] bytes.
 fn short_key(id: &[u8]) -> &[u8] {
     id.get(..SHORT_ID_LEN).unwrap_or(id)
+}
+
+/// The fd table `t` uses: its main thread's when it shares it (`CLONE_FILES`).
+#[inline]
+fn fds_in<'a>(threads: &'a FxHashMap<i64, Thread>, t: &'a Thread) -> &'a FdTable {
+    if t.flags & cl::CLONE_FILES != 0 && !t.is_main() {
+        if let Some(m) = threads.get(&t.pid) {
+            return &m.fds;
+        }
+    }
+    &t.fds
 }
 
 /// The timestamp of a stored enter event (`Thread::last_data`, empty or a

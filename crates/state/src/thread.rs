@@ -9,6 +9,9 @@ use crate::fd::{Fd, FdTable};
 use crate::state::CpuShare;
 use osprey_event::EventRef;
 
+/// A thread's container: its runtime and full id (`None` on the host).
+pub(crate) type ContainerRef = Option<(Runtime, Arc<[u8]>)>;
+
 /// `PPM_CL_*` clone flags that change how state is shared.
 pub mod clone_flags {
     /// The thread shares the fd table of its process (`CLONE_FILES`).
@@ -123,7 +126,7 @@ pub struct Thread {
     pub(crate) fds: FdTable,
     /// The container the cgroups name (runtime and full id), found once when
     /// they are set so that field lookups need not scan them again.
-    pub(crate) container: Option<(Runtime, Arc<[u8]>)>,
+    pub(crate) container: ContainerRef,
     /// Type of the last enter event of this thread (the one `last_data` holds).
     pub(crate) last_type: u16,
     /// The fd the last enter event referred to (`-1` for none).
@@ -318,6 +321,10 @@ impl Thread {
     /// Replaces the cgroups (NUL-terminated `subsys=path` entries) and the
     /// container id found in them.
     pub fn set_cgroups(&mut self, cgroups: &[u8]) {
+        // The same cgroups name the same container.
+        if !cgroups.is_empty() && *self.cgroups == *cgroups {
+            return;
+        }
         self.container = container_id_from_cgroups(cgroups).map(|(rt, id)| (rt, Arc::from(id)));
         self.cgroups = Arc::from(cgroups);
     }

@@ -146,7 +146,7 @@ fn dump(st: &State, ev: &EventRef<'_>, num: u64, out: &mut Vec<u8>) {
     .unwrap();
     na_or(out, t.map(|t| st.cwd(t)));
     write!(out, " {} ", num_s(cur.fd_num)).unwrap();
-    let fd = cur.fd.as_ref();
+    let fd = cur.fd();
     // A connect exit shows the event's target tuple unless the fd was already a
     // connected client (then the fd keeps, and shows, its first tuple).
     let connect_tuple = ev.etype() == 23

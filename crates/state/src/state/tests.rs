@@ -95,19 +95,19 @@ fn open_resolves_against_cwd_and_close_removes_after_next_event() {
     );
     let c = t.ev(100, 3, &[&i64b(3)]);
     assert_eq!(c.fd_num, Some(3));
-    assert_eq!(&*c.fd.as_ref().unwrap().name, b"/home/x/f.txt");
-    assert_eq!(c.fd.as_ref().unwrap().ty, FdType::File);
+    assert_eq!(&*c.fd().unwrap().name, b"/home/x/f.txt");
+    assert_eq!(c.fd().unwrap().ty, FdType::File);
     t.ev(100, 4, &[&i64b(3)]);
     let c = t.ev(100, 5, &[&i64b(0)]);
     assert_eq!(
-        &*c.fd.as_ref().unwrap().name,
+        &*c.fd().unwrap().name,
         b"/home/x/f.txt",
         "close exit still shows the fd"
     );
     t.ev(100, 6, &[&i64b(3), &8u32.to_le_bytes()]);
     let c = t.ev(100, 7, &[&i64b(-9)]);
     assert_eq!(c.fd_num, Some(3));
-    assert!(c.fd.is_none(), "fd gone after the close");
+    assert!(c.fd().is_none(), "fd gone after the close");
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn failed_open_adds_nothing_and_unknown_thread_is_created() {
     );
     let c = t.ev(7, 3, &[&i64b(-2)]);
     assert_eq!(c.fd_num, Some(-1));
-    assert!(c.fd.is_none());
+    assert!(c.fd().is_none());
     let th = t.st.thread(7).unwrap();
     assert_eq!((th.pid, th.ptid, &*th.comm), (7, -1, &b"<NA>"[..]));
 }
@@ -179,20 +179,20 @@ fn socket_connect_and_accept_name_tuples() {
         ],
     );
     let c = t.ev(100, 19, &[&i64b(4)]);
-    assert_eq!(c.fd.as_ref().unwrap().ty, FdType::Ipv4);
-    assert_eq!(c.fd.as_ref().unwrap().l4proto, l4::TCP);
+    assert_eq!(c.fd().unwrap().ty, FdType::Ipv4);
+    assert_eq!(c.fd().unwrap().l4proto, l4::TCP);
     let mut tuple = vec![2u8, 10, 0, 0, 1];
     tuple.extend_from_slice(&5555u16.to_le_bytes());
     tuple.extend_from_slice(&[10, 0, 0, 2]);
     tuple.extend_from_slice(&80u16.to_le_bytes());
     t.ev(100, 22, &[&i64b(4), b""]);
     let c = t.ev(100, 23, &[&i64b(0), &tuple]);
-    assert_eq!(&*c.fd.as_ref().unwrap().name, b"10.0.0.1:5555->10.0.0.2:80");
-    assert_eq!(c.fd.as_ref().unwrap().role, Role::Client);
+    assert_eq!(&*c.fd().unwrap().name, b"10.0.0.1:5555->10.0.0.2:80");
+    assert_eq!(c.fd().unwrap().role, Role::Client);
     t.ev(100, 26, &[]);
     let c = t.ev(100, 27, &[&i64b(5), &tuple, &[0u8]]);
     assert_eq!(c.fd_num, Some(5));
-    assert_eq!(c.fd.as_ref().unwrap().role, Role::Server);
+    assert_eq!(c.fd().unwrap().role, Role::Server);
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn dup_pipe_and_exit_latency() {
         &[&i64b(0), &i64b(3), &i64b(4), &0u64.to_le_bytes()],
     );
     assert_eq!(c.fd_num, Some(4));
-    assert_eq!(c.fd.as_ref().unwrap().ty, FdType::Pipe);
+    assert_eq!(c.fd().unwrap().ty, FdType::Pipe);
     let c = t.ev(100, 124, &[&i64b(3)]);
     assert_eq!(c.fd_num, Some(3));
     let enter_ts = t.ts;
@@ -283,7 +283,7 @@ fn capture_filter_leaves_rejected_events_unparsed() {
     assert!(t.filtered(100, 7, &[&i64b(5), b"hello"], true));
     let c = t.st.current();
     assert_eq!(c.fd_num, Some(0));
-    assert_eq!(&*c.fd.as_ref().unwrap().name, b"/dev/pts/0");
+    assert_eq!(&*c.fd().unwrap().name, b"/dev/pts/0");
     assert_eq!(c.enter_ts, None);
     assert!(!c.event_fd);
     assert_eq!(c.latency, t.ts - enter_ts);
@@ -446,7 +446,7 @@ fn open_keeps_the_raw_name_and_load_keeps_the_host_name() {
             &0u64.to_le_bytes(),
         ],
     );
-    let fd = c.fd.as_ref().unwrap();
+    let fd = c.fd().unwrap();
     assert_eq!(&*fd.name, b"/home/etc/passwd");
     assert_eq!(&*fd.name_raw, b"..//etc/passwd");
 }

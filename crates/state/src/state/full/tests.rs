@@ -227,10 +227,7 @@ fn open_family_and_close_from_exits() {
     // close(3) exit only: res, fd. Shown by the close, gone after the next event.
     let c = t.ev(100, 5, &[&i64b(0), &i64b(3)]);
     assert_eq!(c.fd_num, Some(3));
-    assert_eq!(
-        c.fd.as_ref().map(|f| &f.name[..]),
-        Some(&b"/home/x/f.txt"[..])
-    );
+    assert_eq!(c.fd().map(|f| &f.name[..]), Some(&b"/home/x/f.txt"[..]));
     t.ev(
         100,
         3,
@@ -686,7 +683,7 @@ fn exit_fd_comes_from_the_exit_or_is_none() {
     let c = t.ev(100, 7, &[&i64b(1), b"x", &i64b(0), &u32b(1)]);
     assert_eq!(c.fd_num, Some(0));
     assert!(c.event_fd);
-    assert_eq!(c.fd.as_ref().map(|f| &f.name[..]), Some(&b"/dev/pts/0"[..]));
+    assert_eq!(c.fd().map(|f| &f.name[..]), Some(&b"/dev/pts/0"[..]));
     // A capture filter parses state changes of the current table first.
     let mut buf = Vec::new();
     encode(&mut buf, 5000, 100, 367, &[&i64b(4), &i64b(0)]);
