@@ -9,7 +9,7 @@ use osprey_filter::fields::catalog::SyscallCatalog;
 use osprey_filter::format::{write_value_text, Format};
 use osprey_filter::{Extract, FieldRef, Filter, Value, Values};
 use osprey_state::{State, Thread};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::Write;
 
 /// Column width of the table.
@@ -63,7 +63,7 @@ pub struct TableSpec {
 /// previous sample.
 #[derive(Debug, Default)]
 struct ThreadCpu {
-    last: HashMap<u64, u64>,
+    last: FxHashMap<u64, u64>,
 }
 
 /// A key field the live CPU sampler can fill in from `/proc` and the state.
@@ -143,7 +143,12 @@ impl ThreadCpu {
     /// adds each thread's share (as `thread.cpu` computes it) to
     /// `sums`, keyed by `keys` (the state names each thread's container;
     /// threads it does not know are mapped through their cgroups).
-    fn sample_proc(&mut self, state: &State, keys: &[ProcKey], sums: &mut HashMap<Box<[u8]>, f64>) {
+    fn sample_proc(
+        &mut self,
+        state: &State,
+        keys: &[ProcKey],
+        sums: &mut FxHashMap<Box<[u8]>, f64>,
+    ) {
         let Ok(procs) = std::fs::read_dir("/proc") else {
             return;
         };
@@ -266,7 +271,7 @@ pub struct Table {
     /// of them can be read from `/proc`).
     proc_keys: Option<Vec<ProcKey>>,
     /// Sums per grouping key (key values joined by [`SEP`]).
-    sums: HashMap<Box<[u8]>, f64>,
+    sums: FxHashMap<Box<[u8]>, f64>,
     key_buf: Vec<u8>,
     vals: Values,
 }
@@ -333,7 +338,7 @@ impl Table {
             live: false,
             cpu: cpu.then(ThreadCpu::default),
             proc_keys,
-            sums: HashMap::new(),
+            sums: FxHashMap::default(),
             key_buf: Vec::with_capacity(256),
             vals: Values::new(),
         })

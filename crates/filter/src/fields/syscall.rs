@@ -273,7 +273,7 @@ impl<'a> EventCtx<'a> {
     }
 
     fn fd(&self) -> Option<&'a Fd> {
-        self.state.current().fd.as_ref()
+        self.state.current().fd()
     }
 
     /// An exit event that refers to an fd number with no table entry.
@@ -1128,8 +1128,12 @@ impl<'a> EventCtx<'a> {
                 // ends some unix socket paths read from /proc) when printing.
                 Some(f) => {
                     let st = out.begin_bytes();
-                    out.bytes_mut()
-                        .extend(f.name.iter().filter(|&&c| c >= 0x20 && c != 0x7f));
+                    let shown = |c: &u8| *c >= 0x20 && *c != 0x7f;
+                    if f.name.iter().all(shown) {
+                        out.bytes_mut().extend_from_slice(&f.name);
+                    } else {
+                        out.bytes_mut().extend(f.name.iter().filter(|c| shown(c)));
+                    }
                     out.end_bytes(st);
                 }
                 // An exit naming an fd sysdig does not know: named from the event.
