@@ -157,6 +157,30 @@ fn check(store: &Store) {
         by(store, &since(BASE + 11), GroupBy::Hostname),
         vec![s("h1", 3), s("h2", 4), s("h3", 2)]
     );
+    // One tag: the tag roll-ups (a tag listed twice on an event counts once).
+    let one = |t: &str| Filter {
+        tags: vec![t.into()],
+        ..Filter::default()
+    };
+    assert_eq!(store.count(&one("fs")).unwrap(), 4);
+    assert_eq!(
+        store
+            .count(&Filter {
+                hostnames: vec!["h1".into()],
+                ..one("mitre")
+            })
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .count(&Filter {
+                since_ns: Some(BASE + 11),
+                ..one("fs")
+            })
+            .unwrap(),
+        3
+    );
     // Tags filter: raw path; an event with several matching tags counts once.
     let tf = Filter {
         tags: vec!["fs".into(), "mitre".into()],
@@ -169,14 +193,14 @@ fn check(store: &Store) {
     );
     assert_eq!(by(store, &tf, GroupBy::Source), vec![s("syscalls", 5)]);
 
-    // Full text: word prefixes, all words required.
+    // Full text: all words required; `*` makes a word a prefix.
     let text = |t: &str| Filter {
         text: t.into(),
         ..Filter::default()
     };
     assert_eq!(store.count(&text("shadow")).unwrap(), 2);
     assert_eq!(store.count(&text("/etc/shadow again")).unwrap(), 1);
-    assert_eq!(store.count(&text("outbo")).unwrap(), 1);
+    assert_eq!(store.count(&text("outbo*")).unwrap(), 1);
     assert_eq!(store.count(&text("zzz")).unwrap(), 0);
     assert_eq!(store.search(&text("listen"), 10, 0).unwrap().len(), 1);
     let recent = Filter {
@@ -358,4 +382,101 @@ fn a_store_from_before_the_dimension_rollup_is_backfilled() {
         vec![s("fs", 4), s("mitre", 2), s("net", 4)]
     );
     assert_eq!(by(&store, &Filter::default(), GroupBy::Priority).len(), 5);
+}
+
+/// Text search on SQLite walks the newest ids first and then completes the page with
+/// older ids carrying later times: the result must equal sorting every match by time.
+#[test]
+fn sqlite_text_search_pages_follow_event_time_and_counts_stop_at_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(Box::new(
+        SqliteBackend::open(&dir.path().join("t.db"), 1).unwrap(),
+    ));
+    // 300 events; ids follow arrival but times jump around (every 7th event is late, every
+    // 11th from the future); a third of them say "rare".
+    // (time, arrival, uuid): the store breaks time ties by arrival, newest first.
+    let mut expect: Vec<(i64, i64, String)> = Vec::new();
+    let mut batch = Vec::new();
+    for i in 0..300i64 {
+        let mut ts = BASE + i * 1_000_000_000;
+        if i % 7 == 0 {
+            ts -= 200 * 1_000_000_000;
+        }
+        if i % 11 == 0 {
+            ts += 150 * 1_000_000_000;
+        }
+        let word = if i % 3 == 0 { "rare" } else { "often" };
+        let r = ev(
+            "R",
+            "Error",
+            ts,
+            &["t"],
+            "h",
+            &format!("common {word} n{i}"),
+        );
+        if word == "rare" {
+            expect.push((ts, i, r.event.uuid.clone()));
+        }
+        batch.push(r);
+    }
+    store.insert(&batch).unwrap();
+    expect.sort_by(|a, b| b.cmp(a));
+    let uuids = |rows: Vec<String>| -> Vec<String> {
+        rows.iter()
+            .map(|j| {
+                let v: serde_json::Value = serde_json::from_str(j).unwrap();
+                v["uuid"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let f = Filter {
+        text: "common rare".into(),
+        ..Filter::default()
+    };
+    for (limit, offset) in [(5u32, 0u64), (10, 20), (7, 95), (50, 60)] {
+        let got = uuids(store.search(&f, limit, offset).unwrap());
+        let want: Vec<String> = expect
+            .iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|e| e.2.clone())
+            .collect();
+        assert_eq!(got, want, "limit {limit} offset {offset}");
+    }
+    // The same with a time window.
+    let since = BASE + 100 * 1_000_000_000;
+    let g = Filter {
+        since_ns: Some(since),
+        ..f.clone()
+    };
+    let want: Vec<String> = expect
+        .iter()
+        .filter(|e| e.0 >= since)
+        .take(9)
+        .map(|e| e.2.clone())
+        .collect();
+    assert_eq!(uuids(store.search(&g, 9, 0).unwrap()), want);
+    assert_eq!(store.count(&f).unwrap(), 100);
+    assert_eq!(
+        store.count(&g).unwrap(),
+        expect.iter().filter(|e| e.0 >= since).count() as u64
+    );
+    // Whole words: "rar" is no word of any event, "rar*" a prefix of one.
+    let word = |t: &str| Filter {
+        text: t.into(),
+        ..Filter::default()
+    };
+    assert_eq!(store.count(&word("rar")).unwrap(), 0);
+    assert_eq!(store.count(&word("rar*")).unwrap(), 100);
+
+    // Counting stops at the cap.
+    let many: Vec<Record> = (0..osprey_hub::store::TEXT_COUNT_CAP as i64 + 5)
+        .map(|i| ev("M", "Error", BASE + i, &[], "h", "everywhere"))
+        .collect();
+    store.insert(&many).unwrap();
+    assert_eq!(
+        store.count(&word("everywhere")).unwrap(),
+        osprey_hub::store::TEXT_COUNT_CAP
+    );
+    assert_eq!(store.search(&word("everywhere"), 3, 0).unwrap().len(), 3);
 }

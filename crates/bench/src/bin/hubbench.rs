@@ -3,7 +3,7 @@
 //! ```text
 //! cargo build --release -p osprey-bench --bin hubbench
 //! target/release/hubbench ingest [--events N] [--conns C] [--batch B]
-//! target/release/hubbench query  [--events N] [--iters K] [--db PATH] [--keep]
+//! target/release/hubbench query  [--events N] [--iters K] [--db PATH] [--keep] [--only TEXT]
 //! ```
 //!
 //! `ingest` starts a hub in process on a fresh SQLite file (the default storage) and
@@ -22,7 +22,8 @@
 //! search and a full-text search. It prints p50 and p95 per query, and the hub's CPU time
 //! per query (its threads' user + system time, 10 ms ticks averaged over the rounds: on a
 //! loaded machine wall times measure the load too). `--db PATH` reuses
-//! (or keeps, with `--keep`) the generated database.
+//! (or keeps, with `--keep`) the generated database; `--only TEXT` runs only the queries
+//! whose name contains TEXT.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -409,14 +410,30 @@ fn query(args: &[String]) -> Result<()> {
         "search priority+host".into(),
         "/api/v1/events/search?since=24h&priority=critical&hostname=node-07&limit=100".into(),
     ));
+    for since in ["24h", "7d"] {
+        // `conf` is in every event; `conf-42` asks for the words `conf` and `42`.
+        for text in ["conf", "conf-42"] {
+            queries.push((
+                format!("search text '{text}' since={since}"),
+                format!("/api/v1/events/search?since={since}&filter={text}&limit=100"),
+            ));
+        }
+    }
     queries.push((
-        "search text 'conf-42'".into(),
-        "/api/v1/events/search?since=24h&filter=conf-42&limit=100".into(),
+        "count text 'conf' since=7d".into(),
+        "/api/v1/events/count?since=7d&filter=conf".into(),
     ));
     queries.push((
         "count tags=T1059 since=24h".into(),
         "/api/v1/events/count?since=24h&tags=T1059".into(),
     ));
+    if let Some(only) = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+    {
+        queries.retain(|(name, _)| name.contains(only.as_str()));
+    }
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(iters); queries.len()];
     let mut cpu = vec![0.0f64; queries.len()];
     let mut body = Vec::new();
@@ -464,6 +481,6 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ingest") => ingest(&args[1..]),
         Some("query") => query(&args[1..]),
-        _ => bail!("usage: hubbench ingest [--events N] [--conns C] [--batch B] | query [--events N] [--iters K] [--db PATH] [--keep]"),
+        _ => bail!("usage: hubbench ingest [--events N] [--conns C] [--batch B] | query [--events N] [--iters K] [--db PATH] [--keep] [--only TEXT]"),
     }
 }

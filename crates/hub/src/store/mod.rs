@@ -33,6 +33,14 @@ pub(crate) const BACKFILL_DIMS: &str = "INSERT INTO rollup_dim(dim, bucket, key,
 pub(crate) const NEEDS_BACKFILL: &str =
     "SELECT CASE WHEN EXISTS (SELECT 1 FROM rollup) AND NOT EXISTS (SELECT 1 FROM rollup_dim) THEN 1 ELSE 0 END";
 
+/// On SQLite, a count with free text stops at this many matches: below it the count is
+/// exact, at it the true count is this or more (reported as this number, a lower bound).
+pub const TEXT_COUNT_CAP: u64 = 10_000;
+
+/// Text search: how many ids above the page's smallest one the time index may scan when
+/// completing a page (see `Store::search_text_sqlite`); beyond it the full-text index does.
+const TIME_SCAN_MAX: i64 = 200_000;
+
 /// One hour in nanoseconds: the roll-up bucket width.
 pub const HOUR_NS: i64 = 3_600_000_000_000;
 
@@ -143,7 +151,8 @@ pub struct Filter {
     pub hostnames: Vec<String>,
     /// Tags (an event matches if it has any).
     pub tags: Vec<String>,
-    /// Free text: every word must occur (as a word prefix) in the event.
+    /// Free text: every word must occur in the event. SQLite matches whole words, and
+    /// word prefixes for words followed by `*` (`shad*`); PostgreSQL matches substrings.
     pub text: String,
 }
 
@@ -294,11 +303,49 @@ impl Sql {
     }
 }
 
-/// Words of a free-text filter, split as the SQLite tokenizer splits.
-fn words(text: &str) -> Vec<&str> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect()
+/// Words of a free-text filter, split as the SQLite tokenizer splits, each with whether a
+/// `*` follows it (a prefix; otherwise SQLite matches the whole word).
+fn words(text: &str) -> Vec<(&str, bool)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(char::is_alphanumeric) {
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(tail.len());
+        out.push((&tail[..end], tail[end..].starts_with('*')));
+        rest = &tail[end..];
+    }
+    out
+}
+
+/// The FTS5 query of a free-text filter: every word, whole or (with `*`) as a prefix.
+/// Whole words keep frequent words cheap: FTS5 walks one term's matches newest first
+/// and stops, while a prefix first merges the matches of every term it covers.
+fn fts_match(ws: &[(&str, bool)]) -> String {
+    let mut q = String::new();
+    for &(w, prefix) in ws {
+        if !q.is_empty() {
+            q.push(' ');
+        }
+        // Words hold only alphanumerics: quoting them cannot break the query.
+        q.push('"');
+        q.push_str(w);
+        q.push('"');
+        if prefix {
+            q.push('*');
+        }
+    }
+    q
+}
+
+/// Appends a SQLite sub-query giving a lower bound of the ids of events at or after `lo`:
+/// the smallest id stored in the hour of `lo` or later (`event_hours`). NULL when there is
+/// no such event, which makes `rowid >= NULL` match nothing, as it should.
+fn first_id_since(sql: &mut Sql, lo: i64) {
+    sql.push("(SELECT MIN(min_id) FROM event_hours WHERE bucket >= ")
+        .param(Param::Int(lo.div_euclid(HOUR_NS) * HOUR_NS))
+        .push(")");
 }
 
 /// Appends ` AND ...` conditions on dimension columns shared by events and roll-ups.
@@ -325,9 +372,8 @@ fn dims(sql: &mut Sql, f: &Filter, prefix: &str) {
     }
 }
 
-/// Appends the conditions of `f` on the raw `events e` table, restricted to `[lo, hi)`.
-fn raw_where(sql: &mut Sql, f: &Filter, lo: Option<i64>, hi: Option<i64>) {
-    sql.push(" WHERE 1=1");
+/// Appends ` AND ...` conditions of `f` on `events e` other than its free text.
+fn plain_conds(sql: &mut Sql, f: &Filter, lo: Option<i64>, hi: Option<i64>) {
     if let Some(lo) = lo {
         sql.push(" AND e.ts >= ").param(Param::Int(lo));
     }
@@ -340,24 +386,41 @@ fn raw_where(sql: &mut Sql, f: &Filter, lo: Option<i64>, hi: Option<i64>) {
         sql.in_list("t2.tag", f.tags.iter().map(|v| Param::Text(v.clone())));
         sql.push(")");
     }
+}
+
+/// The start of a SQLite query over the events matching the full-text query `q` and the
+/// other conditions of `f` at or after `lo`, driven by the full-text index (so that
+/// `ORDER BY events_fts.rowid DESC` walks matches newest id first without sorting).
+fn fts_scan(sql: &mut Sql, cols: &str, q: &str, f: &Filter, lo: Option<i64>) {
+    sql.push("SELECT ")
+        .push(cols)
+        .push(" FROM events_fts CROSS JOIN events e ON e.id = events_fts.rowid WHERE events_fts MATCH ")
+        .param(Param::Text(q.to_owned()));
+    if let Some(lo) = lo {
+        sql.push(" AND events_fts.rowid >= ");
+        first_id_since(sql, lo);
+    }
+    plain_conds(sql, f, lo, None);
+}
+
+/// Appends the conditions of `f` on the raw `events e` table, restricted to `[lo, hi)`.
+fn raw_where(sql: &mut Sql, f: &Filter, lo: Option<i64>, hi: Option<i64>) {
+    sql.push(" WHERE 1=1");
+    plain_conds(sql, f, lo, hi);
     let ws = words(&f.text);
     if !ws.is_empty() {
         match sql.dialect {
             Dialect::Sqlite => {
-                let q: Vec<String> = ws.iter().map(|w| format!("\"{w}\"*")).collect();
                 sql.push(" AND e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ")
-                    .param(Param::Text(q.join(" ")));
-                // Every event at or after `lo` has an id at or above the smallest such id:
-                // bounding the full-text scan by it skips the older part of the index.
+                    .param(Param::Text(fts_match(&ws)));
                 if let Some(lo) = lo {
-                    sql.push(" AND rowid >= (SELECT MIN(id) FROM events WHERE ts >= ")
-                        .param(Param::Int(lo))
-                        .push(")");
+                    sql.push(" AND rowid >= ");
+                    first_id_since(sql, lo);
                 }
                 sql.push(")");
             }
             Dialect::Postgres => {
-                for w in ws {
+                for (w, _) in ws {
                     sql.push(" AND e.search ILIKE ")
                         .param(Param::Text(format!("%{w}%")));
                 }
@@ -416,7 +479,12 @@ impl Store {
     pub fn count(&self, f: &Filter) -> Result<u64, Error> {
         let d = self.backend.dialect();
         let mut total = 0i64;
-        if f.rollup_ok() {
+        // One tag: `rollup_tags` (and the tag row of `rollup_dim`) count each event once.
+        let one_tag = match f.tags.as_slice() {
+            [t] if f.text.trim().is_empty() => Some(t),
+            _ => None,
+        };
+        if f.rollup_ok() || one_tag.is_some() {
             let (edge, start) = Store::split(f);
             if let Some((lo, hi)) = edge {
                 let mut sql = Sql::new(d);
@@ -430,15 +498,45 @@ impl Store {
             }
             let mut sql = Sql::new(d);
             if f.no_dims() {
-                sql.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rollup_dim WHERE dim = 'priority'");
+                sql.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rollup_dim WHERE ");
+                match one_tag {
+                    Some(t) => {
+                        sql.push("dim = 'tag' AND key = ")
+                            .param(Param::Text(t.clone()));
+                    }
+                    None => {
+                        sql.push("dim = 'priority'");
+                    }
+                }
                 if let Some(lo) = start {
                     sql.push(" AND bucket >= ").param(Param::Int(lo));
                 }
             } else {
-                sql.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM rollup");
+                sql.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM ")
+                    .push(if one_tag.is_some() {
+                        "rollup_tags"
+                    } else {
+                        "rollup"
+                    });
                 rollup_where(&mut sql, f, start, false);
+                if let Some(t) = one_tag {
+                    sql.push(" AND tag = ").param(Param::Text(t.clone()));
+                }
             }
             total += self
+                .rows(&sql)?
+                .first()
+                .and_then(|r| r.first())
+                .map_or(0, Cell::int);
+        } else if let (Dialect::Sqlite, Some(q)) = (d, self.fts_query(f)) {
+            // Stop counting at the cap: reading millions of matches is what costs.
+            let mut sql = Sql::new(d);
+            sql.push("SELECT COUNT(*) FROM (");
+            fts_scan(&mut sql, "1", &q, f, f.since_ns);
+            sql.push(" ORDER BY events_fts.rowid DESC LIMIT ")
+                .param(Param::Int(TEXT_COUNT_CAP as i64))
+                .push(")");
+            total = self
                 .rows(&sql)?
                 .first()
                 .and_then(|r| r.first())
@@ -578,8 +676,19 @@ impl Store {
         Ok(out)
     }
 
+    /// The FTS5 query of `f`'s free text, if it has words.
+    fn fts_query(&self, f: &Filter) -> Option<String> {
+        let ws = words(&f.text);
+        (!ws.is_empty()).then(|| fts_match(&ws))
+    }
+
     /// The JSON of matching events, newest first (Falcosidekick-UI's `/events/search`).
     pub fn search(&self, f: &Filter, limit: u32, offset: u64) -> Result<Vec<String>, Error> {
+        if self.backend.dialect() == Dialect::Sqlite {
+            if let Some(q) = self.fts_query(f) {
+                return self.search_text_sqlite(f, &q, limit, offset);
+            }
+        }
         let mut sql = Sql::new(self.backend.dialect());
         sql.push("SELECT e.json FROM events e");
         raw_where(&mut sql, f, f.since_ns, None);
@@ -592,6 +701,92 @@ impl Store {
             .into_iter()
             .filter_map(|r| r.into_iter().next().map(Cell::into_text))
             .collect())
+    }
+
+    /// [`Store::search`] with free text on SQLite, without reading every match.
+    ///
+    /// 1. The `n = offset + limit` matches with the largest ids (the full-text index walks
+    ///    its matches by descending id and stops there). Fewer than `n`: that is all of them.
+    /// 2. Ids follow arrival, not event time, so an older id may still carry a later time:
+    ///    any match that belongs to the page but was not among those `n` has an id below
+    ///    their smallest id and a time at or after their earliest time `t` (otherwise the
+    ///    `n` candidates, all at or after `t`, would rank before it). Those are fetched too,
+    ///    driven by the time index when few events are newer than `t` (a frequent word),
+    ///    else by the full-text index over ids from the hour of `t` on (a rare word).
+    /// 3. Sorting the union by time and id gives the exact page.
+    fn search_text_sqlite(
+        &self,
+        f: &Filter,
+        q: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<String>, Error> {
+        let d = Dialect::Sqlite;
+        let want = offset.saturating_add(u64::from(limit));
+        let pair = |r: Vec<Cell>| {
+            let mut it = r.into_iter();
+            let id = it.next().map_or(0, |c| c.int());
+            let ts = it.next().map_or(0, |c| c.int());
+            (ts, id)
+        };
+        let mut sql = Sql::new(d);
+        fts_scan(&mut sql, "e.id, e.ts", q, f, f.since_ns);
+        sql.push(" ORDER BY events_fts.rowid DESC LIMIT ")
+            .param(Param::Int(i64::try_from(want).unwrap_or(i64::MAX)));
+        let mut found: Vec<(i64, i64)> = self.rows(&sql)?.into_iter().map(pair).collect();
+        if found.len() as u64 == want && want > 0 {
+            let min_id = found.iter().map(|p| p.1).min().unwrap_or(0);
+            let t = found.iter().map(|p| p.0).min().unwrap_or(0);
+            let lo = f.since_ns.map_or(t, |s| s.max(t));
+            let max_id = self
+                .rows(&Sql {
+                    text: "SELECT MAX(id) FROM events".into(),
+                    params: Vec::new(),
+                    dialect: d,
+                })?
+                .first()
+                .and_then(|r| r.first())
+                .map_or(0, Cell::int);
+            let mut sql = Sql::new(d);
+            if max_id - min_id <= TIME_SCAN_MAX {
+                sql.push("SELECT e.id, e.ts FROM events e INDEXED BY events_ts WHERE e.id < ")
+                    .param(Param::Int(min_id))
+                    .push(" AND e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ")
+                    .param(Param::Text(q.to_owned()))
+                    .push(" AND rowid < ")
+                    .param(Param::Int(min_id))
+                    .push(" AND rowid >= ");
+                first_id_since(&mut sql, lo);
+                sql.push(")");
+                plain_conds(&mut sql, f, Some(lo), None);
+            } else {
+                fts_scan(&mut sql, "e.id, e.ts", q, f, Some(lo));
+                sql.push(" AND events_fts.rowid < ")
+                    .param(Param::Int(min_id));
+            }
+            found.extend(self.rows(&sql)?.into_iter().map(pair));
+        }
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        let from = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(found.len());
+        let page = &found[from..(from + limit as usize).min(found.len())];
+        if page.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(d);
+        sql.push("SELECT e.id, e.json FROM events e WHERE 1=1");
+        sql.in_list("e.id", page.iter().map(|p| Param::Int(p.1)));
+        let mut by_id: std::collections::HashMap<i64, String> = self
+            .rows(&sql)?
+            .into_iter()
+            .map(|r| {
+                let mut it = r.into_iter();
+                let id = it.next().map_or(0, |c| c.int());
+                (id, it.next().map_or_else(String::new, Cell::into_text))
+            })
+            .collect();
+        Ok(page.iter().filter_map(|p| by_id.remove(&p.1)).collect())
     }
 
     /// One page of an export, newest first, strictly after the row `after` (keyset paging).

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OpenFlags};
 
-use super::{Backend, Cell, Dialect, Param, Record, Rollups};
+use super::{Backend, Cell, Dialect, Param, Record, Rollups, HOUR_NS};
 use crate::Error;
 
 const SCHEMA: &str = "
@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS event_tags(
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_tags_tag ON event_tags(tag, event_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(body, content='', contentless_delete=1, detail=none);
+CREATE TABLE IF NOT EXISTS event_hours(
+    bucket INTEGER PRIMARY KEY,
+    min_id INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rollup(
     bucket INTEGER NOT NULL,
     priority INTEGER NOT NULL,
@@ -65,6 +69,15 @@ CREATE TABLE IF NOT EXISTS rollup_tags(
 /// Above this many WAL frames (4 KiB pages) the checkpointer makes the writer wait
 /// (`RESTART`) instead of copying alongside it, so the WAL cannot grow without bound.
 const WAL_RESTART_FRAMES: i64 = 65_536;
+
+/// Whether `event_hours` (newer than the store) must be filled from `events`.
+const NEEDS_HOURS: &str = "SELECT CASE WHEN EXISTS (SELECT 1 FROM events) \
+    AND NOT EXISTS (SELECT 1 FROM event_hours) THEN 1 ELSE 0 END";
+
+/// Fills `event_hours` from `events` (once, for a store created before the table).
+const BACKFILL_HOURS: &str = "INSERT INTO event_hours(bucket, min_id) \
+    SELECT (ts / ?1) * ?1 - CASE WHEN ts < 0 AND ts % ?1 <> 0 THEN ?1 ELSE 0 END, MIN(id) \
+    FROM events GROUP BY 1";
 
 /// SQLite storage in one file, created on first use (zero set-up).
 ///
@@ -130,6 +143,10 @@ impl SqliteBackend {
         let backfill: i64 = writer.query_row(super::NEEDS_BACKFILL, [], |r| r.get(0))?;
         if backfill == 1 {
             writer.execute_batch(super::BACKFILL_DIMS)?;
+        }
+        let hours: i64 = writer.query_row(NEEDS_HOURS, [], |r| r.get(0))?;
+        if hours == 1 {
+            writer.execute(BACKFILL_HOURS, [HOUR_NS])?;
         }
         let legacy: i64 = writer.query_row(
             "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'output'",
@@ -208,6 +225,8 @@ fn insert_tx(tx: &rusqlite::Transaction<'_>, batch: &[Record], legacy: bool) -> 
             tx.prepare_cached("INSERT OR IGNORE INTO event_tags(event_id, tag) VALUES (?1, ?2)")?;
         let mut fts = tx.prepare_cached("INSERT INTO events_fts(rowid, body) VALUES (?1, ?2)")?;
         let mut text = String::with_capacity(1024);
+        // Smallest new id per hour bucket (usually one bucket per batch).
+        let mut hours: Vec<(i64, i64)> = Vec::with_capacity(2);
         for r in batch {
             let e = &r.event;
             let id = ev.insert(params![
@@ -225,6 +244,17 @@ fn insert_tx(tx: &rusqlite::Transaction<'_>, batch: &[Record], legacy: bool) -> 
             text.clear();
             r.search_text_into(&mut text);
             fts.execute(params![id, text])?;
+            let b = e.time_ns.div_euclid(HOUR_NS) * HOUR_NS;
+            if !hours.iter().any(|&(hb, _)| hb == b) {
+                hours.push((b, id));
+            }
+        }
+        let mut hr = tx.prepare_cached(
+            "INSERT INTO event_hours(bucket, min_id) VALUES (?1, ?2)
+             ON CONFLICT DO UPDATE SET min_id = MIN(min_id, excluded.min_id)",
+        )?;
+        for (b, id) in hours {
+            hr.execute(params![b, id])?;
         }
     }
     let roll = Rollups::of(batch);
@@ -311,6 +341,7 @@ impl Backend for SqliteBackend {
             tx.execute("DELETE FROM rollup WHERE bucket < ?1", [cutoff_ns])?;
             tx.execute("DELETE FROM rollup_tags WHERE bucket < ?1", [cutoff_ns])?;
             tx.execute("DELETE FROM rollup_dim WHERE bucket < ?1", [cutoff_ns])?;
+            tx.execute("DELETE FROM event_hours WHERE bucket < ?1", [cutoff_ns])?;
             Ok(n)
         })?;
         if n > 0 {
