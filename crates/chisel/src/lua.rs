@@ -26,6 +26,7 @@
 mod api;
 mod threads;
 
+use crate::runner::Clock;
 use crate::{ArgInfo, Chisel, ChiselInfo, Error, EventCtx, Flow, Host, Interval};
 use mlua::{Function, Lua, Table, Value as LuaValue};
 use osprey_event::render::BufFormat;
@@ -50,17 +51,6 @@ struct EvtMeta {
     etype: u16,
     /// The syscall name of a generic event.
     generic: Option<&'static str>,
-}
-
-/// The interval clock.
-#[derive(Debug, Default, Clone, Copy)]
-struct Clock {
-    /// Whether the first event was seen.
-    started: bool,
-    /// Start of the current sample (aligned) or of the next period (precise).
-    sample: u64,
-    /// Time of the last callback (aligned mode), 0 before the first.
-    last_cb: u64,
 }
 
 /// State shared between the chisel and the Lua functions it installs.
@@ -448,43 +438,12 @@ impl LuaChisel {
         ctx: &EventCtx<'_>,
         out: &mut dyn Write,
     ) -> Result<Flow, Error> {
-        let ts = ctx.ev.ts();
-        let c = &mut self.clock;
-        if !c.started {
-            c.started = true;
-            c.sample = match iv {
-                Interval::Aligned(p) => ts - ts % p.max(1),
-                Interval::Precise(_) => ts,
-            };
-            return Ok(Flow::Continue);
-        }
-        match iv {
-            Interval::Aligned(p) => {
-                let sample = ts - ts % p.max(1);
-                if sample == c.sample {
-                    return Ok(Flow::Continue);
-                }
-                let delta = if c.last_cb == 0 {
-                    0
-                } else {
-                    ts.saturating_sub(c.last_cb)
-                };
-                c.sample = sample;
-                c.last_cb = ts;
-                self.interval_call(ts, delta, ctx, out)
-            }
-            Interval::Precise(p) => {
-                let p = p.max(1);
-                while ts >= self.clock.sample && ts - self.clock.sample >= p {
-                    let t = self.clock.sample;
-                    self.clock.sample += p;
-                    if self.interval_call(t, p, ctx, out)? == Flow::End {
-                        return Ok(Flow::End);
-                    }
-                }
-                Ok(Flow::Continue)
-            }
-        }
+        let mut clock = std::mem::take(&mut self.clock);
+        let flow = clock.advance(iv, ctx.ev.ts(), |t, delta| {
+            self.interval_call(t, delta, ctx, out)
+        });
+        self.clock = clock;
+        flow
     }
 
     fn interval_call(

@@ -9,65 +9,32 @@ use std::io::Write;
 pub struct Runner {
     chisel: Box<dyn Chisel>,
     interval: Option<Interval>,
-    /// No interval logic runs on the first event: it only sets the clock.
-    first: bool,
+    clock: Clock,
+}
+
+/// An interval clock in event time, with sysdig's rules: the first event only
+/// sets it; an aligned interval fires on the first event of each new bucket
+/// (with the time since the previous callback), a precise one once per whole
+/// period passed (with the period's start).
+#[derive(Debug, Default)]
+pub(crate) struct Clock {
+    /// Whether the first event was seen.
+    started: bool,
     /// Start of the current bucket (aligned) or of the next period (precise).
     sample: u64,
     /// Time of the event that made the previous aligned callback (0: none yet).
     last_cb_ts: u64,
 }
 
-impl std::fmt::Debug for Runner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner")
-            .field("chisel", &self.chisel.name())
-            .field("interval", &self.interval)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Runner {
-    /// Wraps a loaded chisel.
-    pub fn new(chisel: Box<dyn Chisel>) -> Self {
-        Self {
-            chisel,
-            interval: None,
-            first: true,
-            sample: 0,
-            last_cb_ts: 0,
-        }
-    }
-
-    /// The chisel's name.
-    pub fn name(&self) -> &str {
-        self.chisel.name()
-    }
-
-    /// Starts an input: calls `on_capture_start`, then reads the chisel's
-    /// interval (a chisel may choose it there, e.g. only when live).
-    ///
-    /// # Errors
-    /// The chisel's.
-    pub fn start(&mut self, host: &Host<'_>, out: &mut dyn Write) -> Result<(), Error> {
-        self.chisel.on_capture_start(host, out)?;
-        self.interval = self.chisel.interval();
-        self.first = true;
-        self.sample = 0;
-        self.last_cb_ts = 0;
-        Ok(())
-    }
-
-    /// Runs the interval logic for an event at `ts` (also for events the
-    /// command-line filter dropped in a live capture).
-    ///
-    /// # Errors
-    /// The chisel's.
-    pub fn tick(&mut self, ts: u64, host: &Host<'_>, out: &mut dyn Write) -> Result<Flow, Error> {
-        let Some(iv) = self.interval else {
-            return Ok(Flow::Continue);
-        };
-        if self.first {
-            self.first = false;
+impl Clock {
+    /// Advances the clock to an event at `ts`, calling `fire(time, delta)` for
+    /// each callback due, and stops at the first that ends the chisel.
+    pub(crate) fn advance<F>(&mut self, iv: Interval, ts: u64, mut fire: F) -> Result<Flow, Error>
+    where
+        F: FnMut(u64, u64) -> Result<Flow, Error>,
+    {
+        if !self.started {
+            self.started = true;
             self.sample = match iv {
                 Interval::Aligned(p) => ts - ts % p.max(1),
                 Interval::Precise(_) => ts,
@@ -85,28 +52,78 @@ impl Runner {
                 } else {
                     ts.saturating_sub(self.last_cb_ts)
                 };
+                // An event as old as the last callback's (timestamps may step
+                // back across CPUs) fires nothing.
                 if self.last_cb_ts != 0 && delta == 0 {
                     return Ok(Flow::Continue);
                 }
-                let flow = self.chisel.on_interval(ts, delta, host, out)?;
                 self.sample = sample;
                 self.last_cb_ts = ts;
-                Ok(flow)
+                fire(ts, delta)
             }
             Interval::Precise(p) => {
                 let p = p.max(1);
-                let mut t = self.sample;
-                while ts >= t && ts - t >= p {
-                    if self.chisel.on_interval(t, p, host, out)? == Flow::End {
-                        self.sample = t + p;
+                while ts >= self.sample && ts - self.sample >= p {
+                    let t = self.sample;
+                    self.sample += p;
+                    if fire(t, p)? == Flow::End {
                         return Ok(Flow::End);
                     }
-                    t += p;
                 }
-                self.sample = t;
                 Ok(Flow::Continue)
             }
         }
+    }
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("chisel", &self.chisel.name())
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// Wraps a loaded chisel.
+    pub fn new(chisel: Box<dyn Chisel>) -> Self {
+        Self {
+            chisel,
+            interval: None,
+            clock: Clock::default(),
+        }
+    }
+
+    /// The chisel's name.
+    pub fn name(&self) -> &str {
+        self.chisel.name()
+    }
+
+    /// Starts an input: calls `on_capture_start`, then reads the chisel's
+    /// interval (a chisel may choose it there, e.g. only when live).
+    ///
+    /// # Errors
+    /// The chisel's.
+    pub fn start(&mut self, host: &Host<'_>, out: &mut dyn Write) -> Result<(), Error> {
+        self.chisel.on_capture_start(host, out)?;
+        self.interval = self.chisel.interval();
+        self.clock = Clock::default();
+        Ok(())
+    }
+
+    /// Runs the interval logic for an event at `ts` (also for events the
+    /// command-line filter dropped in a live capture).
+    ///
+    /// # Errors
+    /// The chisel's.
+    pub fn tick(&mut self, ts: u64, host: &Host<'_>, out: &mut dyn Write) -> Result<Flow, Error> {
+        let Some(iv) = self.interval else {
+            return Ok(Flow::Continue);
+        };
+        let chisel = &mut self.chisel;
+        self.clock
+            .advance(iv, ts, |t, delta| chisel.on_interval(t, delta, host, out))
     }
 
     /// Runs one event that passed the command-line filter: interval logic,
