@@ -842,7 +842,7 @@ mod tests {
         let yaml = "queue: {dir: /tmp/q}\nslack:\n  webhookurl: http://yaml/\n  channel: '#a'\n\
                     file:\n  - path: /tmp/a\n";
         let env = |k: &str| {
-            Some(match k {
+            let v = match k {
                 "SLACK_WEBHOOKURL" => "http://env/",
                 "SLACK_MINIMUMPRIORITY" => "error",
                 "SLACK_TAGS" => "t1, t2",
@@ -854,9 +854,13 @@ mod tests {
                 "QUEUE_FSYNC" => "false",
                 "ALERTMANAGER_HOSTPORT" => "http://a:1,http://b:2",
                 "FILE_PATH" => "/ignored",
+                "WEBHOOK_MAXCONCURRENTREQUESTS" => "3",
+                "WEBHOOK_CHECKCERT" => "false",
+                "MUTUALTLSCLIENT_CERTFILE" => "/c.pem",
+                "MUTUALTLSFILESPATH" => "/certs",
                 _ => return None,
-            })
-            .map(str::to_owned)
+            };
+            Some(v.to_owned())
         };
         let c = Config::from_yaml_and_env(yaml, env).unwrap();
         let slack = &c.slack.0[0];
@@ -870,6 +874,11 @@ mod tests {
         assert_eq!(hook.settings.customheaders["X-B"], "2");
         assert_eq!(hook.common.maxqueued, Some(7));
         assert_eq!(hook.common.overflow, Some(Overflow::DropNewest));
+        assert_eq!(hook.settings.http.maxconcurrentrequests, 3);
+        assert!(!hook.settings.http.checkcert);
+        assert!(slack.settings.http.checkcert);
+        assert_eq!(c.mutualtlsclient.certfile, "/c.pem");
+        assert_eq!(c.mutualtlsfilespath, "/certs");
         assert_eq!(c.queue.dir, PathBuf::from("/tmp/q"));
         assert_eq!(c.queue.batchsize, 5);
         assert!(!c.queue.fsync);
