@@ -22,14 +22,6 @@ pub enum Error {
         /// Why it is rejected.
         msg: &'static str,
     },
-    /// A `templatedfields` template does not compile.
-    #[error("template error at byte {offset}: {msg}")]
-    Template {
-        /// Byte offset in the template source.
-        offset: usize,
-        /// What is wrong.
-        msg: String,
-    },
     /// The configuration is invalid.
     #[error("config: {key}: {msg}")]
     Config {
