@@ -760,7 +760,7 @@ fn apply_env(
         } else {
             let name = env_name(path);
             if let Some(raw) = env(&name) {
-                let v = typed(def, &raw).ok_or_else(|| {
+                let v = env_value(def, &raw).ok_or_else(|| {
                     env_error(format!(
                         "environment variable {name}={raw:?} does not fit `{}`",
                         path.join(".")
@@ -775,8 +775,12 @@ fn apply_env(
     Ok(changed)
 }
 
-/// Converts a variable's text to the type of the key's default value.
-fn typed(def: &Value, raw: &str) -> Option<Value> {
+/// Converts an environment variable's text to the type of the key's default
+/// value, as Falcosidekick reads its variables: booleans (`true`/`1`/`yes`,
+/// `false`/`0`/`no`/empty), whole numbers, lists `a,b`, maps `k:v,k2:v2`, text;
+/// for a key without a default, a number when the text reads as one. `None`
+/// when the text does not fit the type.
+pub fn env_value(def: &Value, raw: &str) -> Option<Value> {
     let bool_of = |raw: &str| match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Some(true),
         "false" | "0" | "no" | "" => Some(false),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Error;
+use osprey_forward::config::env_value;
 
 /// The hub's whole configuration. Field names are the YAML keys.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -265,7 +266,7 @@ fn apply_env(
                 apply_env(def, child, path, env)?;
             }
         } else if let Some(raw) = env(&name) {
-            let v = typed(def, &raw).ok_or_else(|| Error::Config {
+            let v = env_value(def, &raw).ok_or_else(|| Error::Config {
                 key: keypath,
                 msg: format!("environment variable {name}={raw:?} has the wrong type"),
             })?;
@@ -276,33 +277,6 @@ fn apply_env(
         path.pop();
     }
     Ok(())
-}
-
-fn typed(def: &Value, raw: &str) -> Option<Value> {
-    Some(match def {
-        Value::Bool(_) => Value::Bool(match raw.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" | "" => false,
-            _ => return None,
-        }),
-        Value::Number(_) => Value::Number(raw.trim().parse::<u64>().ok()?.into()),
-        Value::Array(_) => Value::Array(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Value::String(s.into()))
-                .collect(),
-        ),
-        Value::Object(_) => {
-            let mut m = serde_json::Map::new();
-            for pair in raw.split(',').filter(|s| !s.trim().is_empty()) {
-                let (k, v) = pair.split_once(':')?;
-                m.insert(k.trim().into(), Value::String(v.trim().into()));
-            }
-            Value::Object(m)
-        }
-        _ => Value::String(raw.into()),
-    })
 }
 
 /// Parses a duration in Falcosidekick-UI's style: `30s`, `5min`, `1h`, `7d`, `2w`, `3M`
