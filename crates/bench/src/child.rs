@@ -1,6 +1,39 @@
-//! Waiting for a benchmarked child process with its resource usage.
+//! Benchmarked processes: pinning them to a CPU, and waiting for one with its
+//! resource usage.
 
 use anyhow::Result;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// Pins the calling thread (and what it later spawns) to `cpu`.
+///
+/// # Errors
+/// `sched_setaffinity`'s, e.g. for a CPU the machine does not have.
+#[allow(unsafe_code)] // std has no CPU affinity
+pub fn pin_self(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set; CPU_SET bounds-checks
+    // `cpu` against the set's size; the set outlives the call.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Makes `cmd`'s process run on `cpu` only, from its first instruction.
+#[allow(unsafe_code)] // `pre_exec` is unsafe
+pub fn pin_command(cmd: &mut Command, cpu: usize) {
+    // SAFETY: the closure only calls sched_setaffinity (async-signal-safe) on
+    // a stack value; it neither allocates nor takes locks.
+    unsafe {
+        cmd.pre_exec(move || pin_self(cpu));
+    }
+}
 
 /// `wait4` on `pid`: returns (exited with status 0, max RSS in KiB, CPU
 /// seconds, user + system).

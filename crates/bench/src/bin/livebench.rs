@@ -44,6 +44,7 @@
 //! it reads few events: that run shows what the storm costs it (RSS, CPU).
 
 use anyhow::{bail, Context, Result};
+use osprey_bench::child::{pin_command, pin_self};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -68,8 +69,6 @@ mod sys {
     #![allow(unsafe_code)]
 
     use std::io;
-    use std::os::unix::process::CommandExt;
-    use std::process::Command;
 
     /// Whether the effective user is root.
     pub(crate) fn is_root() -> bool {
@@ -81,31 +80,6 @@ mod sys {
     pub(crate) fn getppid() -> i64 {
         // SAFETY: getppid takes no arguments and cannot fail.
         unsafe { libc::syscall(libc::SYS_getppid) }
-    }
-
-    /// Pins the calling thread (and what it later spawns) to `cpu`.
-    pub(crate) fn pin_self(cpu: usize) -> io::Result<()> {
-        // SAFETY: an all-zero cpu_set_t is a valid empty set; CPU_SET bounds-checks
-        // `cpu` against the set's size; the set outlives the call.
-        let rc = unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(cpu, &mut set);
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-
-    /// Makes `cmd`'s process run on `cpu` only, from its first instruction.
-    pub(crate) fn pin_command(cmd: &mut Command, cpu: usize) {
-        // SAFETY: the closure only calls sched_setaffinity (async-signal-safe) on
-        // a stack value; it neither allocates nor takes locks.
-        unsafe {
-            cmd.pre_exec(move || pin_self(cpu));
-        }
     }
 
     /// Sends SIGINT to `pid`.
@@ -433,7 +407,7 @@ fn run_load(dir: &Path, load: &Load) -> Result<LoadResult> {
         .env(COUNT_ENV, load.count.to_string())
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
-    sys::pin_command(&mut cmd, LOAD_CPU);
+    pin_command(&mut cmd, LOAD_CPU);
     let out = cmd.output().context("starting the load")?;
     if !out.status.success() {
         bail!("the {} load failed: {}", load.role, out.status);
@@ -617,7 +591,7 @@ fn run_captured(tool: &Tool, o: &Opts, dir: &Path, load: &Load, args: &[String])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    sys::pin_command(&mut cmd, OSPREY_CPU);
+    pin_command(&mut cmd, OSPREY_CPU);
     let mut child = cmd
         .spawn()
         .with_context(|| format!("starting {}", tool.path.display()))?;
@@ -917,7 +891,7 @@ fn parent() -> Result<()> {
     if o.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    sys::pin_self(OSPREY_CPU).context("pinning livebench to CPU 1")?;
+    pin_self(OSPREY_CPU).context("pinning livebench to CPU 1")?;
     let dir = tempfile::Builder::new().prefix("livebench").tempdir()?;
     let exe = std::env::current_exe()?;
     let loads = [

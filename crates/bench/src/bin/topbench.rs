@@ -21,40 +21,16 @@
 #![allow(unsafe_code)] // sched_setaffinity for pinning
 
 use anyhow::{bail, Context, Result};
+use osprey_bench::child::pin_command;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::FileExt;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Environment variable that makes this binary the load.
 const ROLE_ENV: &str = "TOPBENCH_LOAD_SECS";
-
-/// Pins the calling thread to `cpu`.
-fn pin_self(cpu: usize) -> std::io::Result<()> {
-    // SAFETY: an all-zero cpu_set_t is a valid empty set; CPU_SET bounds-checks
-    // `cpu`; the set outlives the call.
-    let rc = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// Runs `cmd` on `cpu` only.
-fn pin(cmd: &mut Command, cpu: usize) {
-    // SAFETY: the closure only calls sched_setaffinity, async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || pin_self(cpu));
-    }
-}
 
 /// The load: iterations of the mixed loop for `secs` seconds; prints the count.
 fn load(secs: u64) -> Result<()> {
@@ -129,7 +105,7 @@ fn run_load(secs: u64, cpus: usize) -> Result<(f64, f64)> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.env(ROLE_ENV, secs.to_string()).stdin(Stdio::null());
     if cpus > 1 {
-        pin(&mut cmd, 0);
+        pin_command(&mut cmd, 0);
     }
     let t = Instant::now();
     let out = cmd.output()?;
@@ -159,7 +135,7 @@ fn measure(name: &str, tool: &Tool, secs: u64, cpus: usize, base: f64) -> Result
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
             if cpus > 1 {
-                pin(&mut cmd, 1);
+                pin_command(&mut cmd, 1);
             }
             let c = cmd.spawn()?;
             (c.id(), Some(c))
